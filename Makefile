@@ -1,0 +1,74 @@
+# Pulseboard: `make demo` runs it, `make test` checks it. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .make
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup setup-dev system-packages demo test lint test-python test-js cluster clean
+
+## setup: create .venv, install Python and npm packages, copy front-end files (idempotent)
+setup: $(STAMPS)/python $(STAMPS)/npm
+
+$(STAMPS)/python: requirements.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(STAMPS)/python-dev: requirements-dev.txt $(STAMPS)/python
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(STAMPS)/npm: package.json package-lock.json scripts/vendor.mjs
+	@mkdir -p $(STAMPS)
+	npm ci --no-audit --no-fund --loglevel=error
+	node scripts/vendor.mjs
+	@touch $@
+
+setup-dev: setup $(STAMPS)/python-dev system-packages
+
+## system-packages: redis-server and Debian's Chromium for the tests, when missing
+system-packages:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing$$missing with apt-get"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+## demo: migrate, seed demo data and serve on $(HOST):$(PORT) with the producer in-process
+demo: setup
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py seed
+	@echo "Open http://$(HOST):$(PORT)/ and log in as demo / demo"
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+## test: every check: ruff, mypy, node --test, pytest (SQLite, or DATABASE_URL)
+test: setup-dev lint test-js test-python
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+test-js:
+	node --test tests/js/
+
+# pytest exits 5 when it collects no test; that is not a failure of the product.
+# Tests run on every core (each worker starts its own server for the e2e tests).
+PYTEST_ARGS ?= -n auto
+test-python:
+	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+
+## cluster: Redis + two web processes + a worker on this machine (see docs/operations.md)
+cluster: setup
+	bash scripts/cluster.sh
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor $(STAMPS) staticfiles

@@ -1,0 +1,354 @@
+"""The browser's cost of a live dashboard: headless Chromium on Pulseboard's demo dashboard.
+
+Pages, each watched for --seconds (default 30) after --warmup seconds:
+  blank        bench/baselines/minimal_chart.html with no data (the harness's floor)
+  minimal      the same page drawing the 1 kHz sine from the batched baseline server
+               (bench/baselines/ws_fanout.py --mode batched): one socket, one canvas
+               line redrawn once per animation frame — the least a live page can do
+  pulseboard   logged in as demo/demo, `/` (the demo dashboard with every widget live;
+               `/streams/` when the dashboard page is not ready), served by
+               `manage.py serve` with every seeded stream running
+
+Figures: main-thread busy % (CDP Performance.getMetrics TaskDuration delta / wall
+time), long tasks (> 50 ms), dropped frames (requestAnimationFrame intervals over
+2 × 16.7 ms, and the frames they cost), JS heap used at the start and at the end,
+each after a forced GC (HeapProfiler.collectGarbage + Runtime.getHeapUsage).
+Targets: busy ≤ 30 %, heap flat (growth < 10 % and < 5 MiB over the run).
+
+Chromium: Debian's /usr/bin/chromium with --headless --no-sandbox --disable-gpu
+--disable-background-networking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    BENCH,
+    Database,
+    PulseboardServer,
+    ScriptServer,
+    banner,
+    fmt,
+    load_average,
+    mib,
+    scratch_directory,
+    table,
+    uptime,
+    verdict,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+FRAME_MS = 1000 / 60
+
+PROBE = """
+(() => {
+  const probe = { intervals: 0, dropped: 0, lost: 0, max: 0, last: 0, longTasks: 0, longMs: 0 };
+  window.__probe = probe;
+  const tick = (now) => {
+    if (probe.last) {
+      const gap = now - probe.last;
+      probe.intervals++;
+      if (gap > 2 * FRAME) { probe.dropped++; probe.lost += Math.round(gap / FRAME) - 1; }
+      if (gap > probe.max) probe.max = gap;
+    }
+    probe.last = now;
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  try {
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) { probe.longTasks++; probe.longMs += entry.duration; }
+    }).observe({ type: "longtask", buffered: true });
+  } catch (error) { /* no long-task API */ }
+  window.__probeReset = () => {
+    Object.assign(probe, { intervals: 0, dropped: 0, lost: 0, max: 0, longTasks: 0, longMs: 0 });
+  };
+})();
+""".replace("FRAME", f"{FRAME_MS:.3f}")
+
+
+def heap_after_gc(cdp: Any) -> int:
+    cdp.send("HeapProfiler.collectGarbage")
+    cdp.send("HeapProfiler.collectGarbage")
+    return int(cdp.send("Runtime.getHeapUsage")["usedSize"])
+
+
+def metrics(cdp: Any) -> dict[str, float]:
+    return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+
+
+def watch(page: Any, label: str, url_used: str, seconds: float, warmup: float) -> dict[str, Any]:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable", {"timeDomain": "timeTicks"})
+    cdp.send("HeapProfiler.enable")
+    page.wait_for_timeout(warmup * 1000)
+    heap_start = heap_after_gc(cdp)
+    page.evaluate("window.__probeReset()")
+    before = metrics(cdp)
+    began = time.monotonic()
+    samples = []
+    while time.monotonic() - began < seconds:
+        page.wait_for_timeout(min(5000, max(100, (seconds - (time.monotonic() - began)) * 1000)))
+        samples.append(int(cdp.send("Runtime.getHeapUsage")["usedSize"]))
+    after = metrics(cdp)
+    elapsed = time.monotonic() - began
+    probe = page.evaluate("window.__probe")
+    heap_end = heap_after_gc(cdp)
+    busy = (after["TaskDuration"] - before["TaskDuration"]) / elapsed
+    script = (after["ScriptDuration"] - before["ScriptDuration"]) / elapsed
+    layout = (
+        after["LayoutDuration"]
+        - before["LayoutDuration"]
+        + after["RecalcStyleDuration"]
+        - before["RecalcStyleDuration"]
+    ) / elapsed
+    cdp.detach()
+    return {
+        "page": label,
+        "url": url_used,
+        "busy_pct": 100 * busy,
+        "script_pct": 100 * script,
+        "layout_pct": 100 * layout,
+        "frames": probe["intervals"],
+        "dropped": probe["dropped"],
+        "lost": probe["lost"],
+        "max_gap": probe["max"],
+        "long_tasks": probe["longTasks"],
+        "long_ms": probe["longMs"],
+        "heap_start": heap_start,
+        "heap_end": heap_end,
+        "heap_peak": max([*samples, heap_end]),
+        "load": load_average(),
+        "seconds": elapsed,
+    }
+
+
+def profile_page(page: Any, seconds: float, directory: Path) -> None:
+    """A JS CPU profile and a timeline trace of the page, summarised (self time per function,
+    main-thread time per trace event); the raw files are kept in `directory`."""
+    import collections
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Profiler.enable")
+    cdp.send("Profiler.setSamplingInterval", {"interval": 500})
+    cdp.send("Profiler.start")
+    page.context.browser.start_tracing(
+        page=page,
+        categories=["devtools.timeline", "disabled-by-default-devtools.timeline", "v8"],
+    )
+    page.wait_for_timeout(seconds * 1000)
+    trace = page.context.browser.stop_tracing()
+    profile = cdp.send("Profiler.stop")["profile"]
+    cdp.detach()
+    (directory / "cpu.cpuprofile").write_text(json.dumps(profile))
+    (directory / "trace.json").write_bytes(trace)
+    nodes = {node["id"]: node for node in profile["nodes"]}
+    self_ms: collections.Counter[str] = collections.Counter()
+    for node_id, delta in zip(profile["samples"], profile["timeDeltas"], strict=True):
+        frame = nodes[node_id]["callFrame"]
+        where = frame["url"].rsplit("/", 1)[-1]
+        name = f"{frame['functionName'] or '(anonymous)'} {where}:{frame['lineNumber'] + 1}"
+        self_ms[name] += delta / 1000
+    print(f"   JS CPU profile, self time over {seconds:g} s (top 25):")
+    for name, ms in self_ms.most_common(25):
+        print(f"     {ms:8.1f} ms  {name}")
+    events = json.loads(trace)
+    events = events.get("traceEvents", events) if isinstance(events, dict) else events
+    main = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("ph") == "M"
+        and e.get("name") == "thread_name"
+        and e.get("args", {}).get("name") == "CrRendererMain"
+    }
+    by_name: collections.Counter[str] = collections.Counter()
+    for event in events:
+        if event.get("ph") == "X" and (event.get("pid"), event.get("tid")) in main:
+            by_name[event["name"]] += event.get("dur", 0) / 1000
+    print(f"   renderer main thread, trace events (inclusive ms over {seconds:g} s, top 25):")
+    for name, ms in by_name.most_common(25):
+        print(f"     {ms:8.1f} ms  {name}")
+
+
+def record_error(errors: list[str], error: Any) -> None:
+    errors.append(str(error)[:200])
+
+
+def login(page: Any, base: str) -> None:
+    page.goto(base + "/accounts/login/")
+    page.fill("input[name=username]", "demo")
+    page.fill("input[name=password]", "demo")
+    with page.expect_navigation():
+        page.click("[type=submit]")
+
+
+def open_dashboard(page: Any, base: str, errors: list[str]) -> str:
+    """Open `/`; fall back to /streams/ when the dashboard page is not ready."""
+    try:
+        response = page.goto(base + "/", wait_until="load")
+        ok = response is not None and response.status < 400
+        if ok:
+            page.wait_for_selector("#board", timeout=10_000)
+            page.wait_for_timeout(2000)
+            if not errors:
+                return page.url.removeprefix(base)
+    except Exception as error:  # a page that is being built may fail in many ways
+        errors.append(f"{type(error).__name__}: {str(error)[:200]}")
+    print(f"   the dashboard page is not ready ({'; '.join(errors)[:300]}); using /streams/")
+    errors.clear()
+    page.goto(base + "/streams/", wait_until="load")
+    return "/streams/"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--pages", default="blank,minimal,pulseboard")
+    parser.add_argument("--width", type=int, default=1440)
+    parser.add_argument("--height", type=int, default=900)
+    parser.add_argument(
+        "--reduced-motion",
+        action="store_true",
+        help="emulate prefers-reduced-motion: reduce (the page's CSS animations off)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="after measuring, profile the dashboard (JS CPU profile + trace) into DIR",
+    )
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    banner(f"Browser: headless Chromium, {args.seconds:g} s per page")
+    chart = (BENCH / "baselines" / "minimal_chart.html").as_uri()
+    rows = []
+    with scratch_directory() as directory, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            print(f"   {browser.version}", flush=True)
+            for name in [p.strip() for p in args.pages.split(",")]:
+                context = browser.new_context(
+                    viewport={"width": args.width, "height": args.height},
+                    reduced_motion="reduce" if args.reduced_motion else "no-preference",
+                )
+                context.add_init_script(PROBE)
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", functools.partial(record_error, errors))
+                try:
+                    if name == "blank":
+                        page.goto(chart)
+                        rows.append(
+                            watch(page, "blank", "minimal_chart.html", args.seconds, args.warmup)
+                        )
+                    elif name == "minimal":
+                        with ScriptServer(
+                            "ws_fanout.py", "--mode", "batched", log_dir=directory, name="b"
+                        ) as server:
+                            page.goto(f"{chart}?ws={server.ws_url}/")
+                            rows.append(
+                                watch(
+                                    page,
+                                    "minimal",
+                                    "minimal_chart.html?ws=…",
+                                    args.seconds,
+                                    args.warmup,
+                                )
+                            )
+                    else:
+                        database = Database("sqlite", directory)
+                        try:
+                            server_pb = PulseboardServer(database, log_dir=directory)
+                            server_pb.prepare()
+                            with server_pb:
+                                login(page, server_pb.url)
+                                used = open_dashboard(page, server_pb.url, errors)
+                                row = watch(page, "pulseboard", used, args.seconds, args.warmup)
+                                row["canvases"] = page.evaluate(
+                                    "document.querySelectorAll('canvas').length"
+                                )
+                                row["errors"] = list(errors)
+                                rows.append(row)
+                                if args.profile is not None:
+                                    profile_page(page, min(args.seconds, 10), args.profile)
+                        finally:
+                            database.drop()
+                finally:
+                    context.close()
+                print(f"   done: {name}", flush=True)
+        finally:
+            browser.close()
+    print(
+        table(
+            [
+                "page",
+                "url",
+                "busy %",
+                "script %",
+                "style+layout %",
+                "long tasks (ms)",
+                "frames",
+                "dropped (lost)",
+                "max gap ms",
+                "heap start MiB",
+                "heap end MiB",
+                "heap peak MiB",
+                "load 1/5/15",
+            ],
+            [
+                [
+                    r["page"],
+                    r["url"],
+                    fmt(r["busy_pct"]),
+                    fmt(r["script_pct"]),
+                    fmt(r["layout_pct"]),
+                    f"{r['long_tasks']} ({r['long_ms']:.0f})",
+                    r["frames"],
+                    f"{r['dropped']} ({r['lost']})",
+                    fmt(r["max_gap"], 0),
+                    mib(r["heap_start"]),
+                    mib(r["heap_end"]),
+                    mib(r["heap_peak"]),
+                    r["load"],
+                ]
+                for r in rows
+            ],
+        )
+    )
+    by = {r["page"]: r for r in rows}
+    pb = by.get("pulseboard")
+    if pb:
+        if pb.get("errors"):
+            print(f"\npage errors on the dashboard: {pb['errors'][:5]}")
+        print(f"\ncanvases on the page: {pb.get('canvases')}")
+        minimal = by.get("minimal")
+        if minimal and minimal["busy_pct"]:
+            print(f"busy vs the minimal live page: {pb['busy_pct'] / minimal['busy_pct']:.1f}×")
+        growth = pb["heap_end"] - pb["heap_start"]
+        flat = growth < 0.1 * pb["heap_start"] and growth < 5 * 2**20
+        print("\nTargets:")
+        print(f"  [{verdict(pb['busy_pct'] <= 30)}] main thread busy {pb['busy_pct']:.1f} % ≤ 30 %")
+        print(
+            f"  [{verdict(flat)}] heap flat: {mib(pb['heap_start'])} → {mib(pb['heap_end'])} MiB "
+            f"after GC ({'+' if growth >= 0 else ''}{mib(growth)} MiB in {pb['seconds']:.0f} s)"
+        )
+    print(f"\nload at the end: {uptime()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,388 @@
+"""Fan-out of a 1 kHz stream to N WebSocket clients: Pulseboard against two baselines.
+
+Servers, each measured with the same load client in the same run:
+  a  bare `websockets` server, one message per sample to every client (tutorial design)
+  b  the same server, samples batched per 50 ms tick in one frame (near-limit reference)
+  pulseboard  `manage.py serve` (Daphne + producer in one process, SQLite, in-memory
+     layer unless --layer redis), clients subscribed to the seeded `sine.1khz`
+
+For each N: delivered samples/s (samples stamped inside the measured window that
+reached a client by its end + 1 s, and their % of the offered N × 1,000/s), holes
+(seq gaps, and how many clients saw one), latency p50/p99/max (receive time − sample `t`),
+server CPU % and CPU-seconds per million delivered samples, server RSS, and the
+load client's CPU (to show it was not the bottleneck). Then the publisher's cost
+per frame against the number of viewers (bench/publish_cost.py).
+
+Quick default: N = 50,200 for 10 s each. Full: --clients 50,200,500,1000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import publish_cost
+from common import (
+    Database,
+    Gauge,
+    PulseboardServer,
+    RedisServer,
+    ScriptServer,
+    banner,
+    fmt,
+    load_average,
+    mib,
+    raise_open_files,
+    scratch_directory,
+    start_profiler,
+    table,
+    uptime,
+    verdict,
+)
+from wsload import HISTOGRAM_MS, LoadClients, histogram_max, histogram_percentile
+
+RATE = 1000
+SLUG = "sine.1khz"
+SUBSCRIBE = '{"type":"subscribe","stream":"sine.1khz"}'
+NAMES = {"a": "a: websockets, per sample", "b": "b: websockets, 50 ms batches"}
+
+
+def scrape_metrics(base_url: str) -> dict[str, float] | None:
+    """Pulseboard's own counters (frames sent, skipped, samples refilled from history)."""
+    figures: dict[str, float] = {}
+    try:
+        with urllib.request.urlopen(base_url + "/metrics", timeout=30) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("pulseboard_") and " " in line:
+            name, value = line.rsplit(" ", 1)
+            name = name.split("{", 1)[0]
+            with contextlib.suppress(ValueError):
+                figures[name] = figures.get(name, 0.0) + float(value)
+    return figures
+
+
+def run_round(
+    *,
+    label: str,
+    url: str,
+    subscribe: str | None,
+    server_pid: int,
+    clients: int,
+    processes: int,
+    seconds: float,
+    warmup: float,
+    profile: Path | None = None,
+) -> dict[str, Any]:
+    load = LoadClients(url, clients, processes, subscribe=subscribe)
+    spy = None
+    try:
+        up, failed, errors = load.wait_ready()
+        if failed:
+            print(f"   {label}, N={clients}: {failed} connections failed: {errors}", flush=True)
+        server = Gauge(server_pid)
+        client_gauges = [Gauge(pid) for pid in load.pids]
+        start = time.time() + warmup
+        end = start + seconds
+        load.measure(start, end)
+        time.sleep(max(0.0, start - time.time()))
+        if profile is not None:
+            spy = start_profiler(server_pid, seconds, profile / f"server-{clients}")
+        cpu0 = server.cpu()
+        client0 = sum(g.cpu() for g in client_gauges)
+        load_at_start = load_average()
+        time.sleep(max(0.0, end - time.time()))
+        cpu1 = server.cpu()
+        client1 = sum(g.cpu() for g in client_gauges)
+        rss = server.rss()
+        results = load.results()
+    finally:
+        load.close()
+        if spy is not None:
+            spy.wait(timeout=60)
+    histogram = [sum(bucket) for bucket in zip(*(r["histogram"] for r in results), strict=True)]
+    delivered = sum(r["samples"] for r in results)
+    cpu = cpu1 - cpu0
+    return {
+        "server": label,
+        "clients": clients,
+        "connected": up,
+        "lost": sum(r["lost"] for r in results),
+        "silent": sum(r["silent"] for r in results),
+        "offered_per_s": clients * RATE,
+        "delivered_per_s": delivered / seconds,
+        "holes": sum(r["holes"] for r in results),
+        "clients_with_holes": sum(r["clients_with_holes"] for r in results),
+        "missing": sum(r["missing"] for r in results),
+        "duplicates": sum(r["duplicates"] for r in results),
+        "p50": histogram_percentile(histogram, 50),
+        "p99": histogram_percentile(histogram, 99),
+        "max": histogram_max(histogram),
+        "cpu_pct": 100 * cpu / seconds,
+        "cpu_per_m": cpu / (delivered / 1e6) if delivered else float("nan"),
+        "rss": rss,
+        "client_cpu_pct": 100 * (client1 - client0) / seconds,
+        "load": load_at_start,
+    }
+
+
+def attempt(**round_args: Any) -> list[dict[str, Any]]:
+    """Run one round; a round that cannot run (the server never lets the clients in) is reported."""
+    label, clients = round_args["label"], round_args["clients"]
+    try:
+        return [run_round(**round_args)]
+    except Exception as error:
+        print(f"   {label}, N={clients}: the round failed: {error}", flush=True)
+        return []
+
+
+def latency(ms: float) -> str:
+    return f"≥ {fmt(ms, 0)}" if ms >= HISTOGRAM_MS else fmt(ms, 0)
+
+
+def print_rows(rows: list[dict[str, Any]]) -> None:
+    print(
+        table(
+            [
+                "server",
+                "N",
+                "delivered/s",
+                "of offered",
+                "holes (clients)",
+                "p50 ms",
+                "p99 ms",
+                "max ms",
+                "srv CPU %",
+                "CPU-s/M samples",
+                "srv RSS MiB",
+                "client CPU %",
+                "load 1/5/15",
+            ],
+            [
+                [
+                    r["server"],
+                    r["clients"]
+                    if r["connected"] >= r["clients"]
+                    else f"{r['clients']} ({r['connected']} up)",
+                    fmt(round(r["delivered_per_s"])),
+                    f"{100 * r['delivered_per_s'] / r['offered_per_s']:.1f} %",
+                    f"{r['holes']} ({r['clients_with_holes']})",
+                    latency(r["p50"]),
+                    latency(r["p99"]),
+                    latency(r["max"]),
+                    fmt(r["cpu_pct"], 0),
+                    fmt(r["cpu_per_m"], 2),
+                    mib(r["rss"]),
+                    fmt(r["client_cpu_pct"], 0),
+                    r["load"],
+                ]
+                for r in rows
+            ],
+        ),
+        flush=True,
+    )
+
+
+def targets(rows: list[dict[str, Any]], pulseboard: str) -> list[tuple[str, bool]]:
+    by = {(r["server"], r["clients"]): r for r in rows}
+    checks = []
+    pb200 = by.get((pulseboard, 200))
+    if pb200:
+        share = pb200["delivered_per_s"] / pb200["offered_per_s"]
+        checks.append((f"200 clients: delivered {100 * share:.1f} % ≥ 99 %", share >= 0.99))
+        checks.append((f"200 clients: holes {pb200['holes']} = 0", pb200["holes"] == 0))
+        checks.append((f"200 clients: p99 {pb200['p99']:.0f} ms ≤ 100 ms", pb200["p99"] <= 100))
+        for base, goal in (("a", 4.0), ("b", 0.8)):
+            other = by.get((NAMES[base], 200))
+            if other and other["delivered_per_s"]:
+                ratio = pb200["delivered_per_s"] / other["delivered_per_s"]
+                checks.append(
+                    (
+                        f"200 clients: {ratio:.2f}× baseline ({base}) delivered ≥ {goal}×",
+                        ratio >= goal,
+                    )
+                )
+    pb1000 = by.get((pulseboard, 1000))
+    if pb1000:
+        checks.append((f"1,000 clients: holes {pb1000['holes']} = 0", pb1000["holes"] == 0))
+        checks.append((f"1,000 clients: p99 {pb1000['p99']:.0f} ms ≤ 250 ms", pb1000["p99"] <= 250))
+    return checks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", default="50,200", help="N values, comma-separated")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per N")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="seconds between every client receiving data and the measured window",
+    )
+    parser.add_argument("--client-procs", type=int, default=2, help="load client processes")
+    parser.add_argument(
+        "--servers", default="a,b,pulseboard", help="which of a, b, pulseboard to run"
+    )
+    parser.add_argument(
+        "--layer",
+        default="memory",
+        choices=["memory", "redis"],
+        help="Pulseboard's channel layer: in-memory (embedded default) or Redis pub/sub",
+    )
+    parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
+    parser.add_argument(
+        "--all-streams",
+        action="store_true",
+        help="leave every seeded stream running (default: only sine.1khz)",
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the Pulseboard server, e.g. PULSEBOARD_TICK_SECONDS=0.1",
+    )
+    parser.add_argument("--no-publish-cost", action="store_true")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record the Pulseboard server with py-spy during each round (collapsed stacks in DIR)",
+    )
+    parser.add_argument("--members", default="1,10,100,1000", help="group sizes for publish cost")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.clients.split(",")]
+    servers = [s.strip() for s in args.servers.split(",")]
+    raise_open_files(max(counts) * 2 + 1024)
+    banner(f"Fan-out of a 1 kHz stream to N WebSocket clients (N = {args.clients})")
+    pb_label = (
+        f"pulseboard ({args.layer} layer, {args.db}{''.join(', ' + e for e in args.server_env)})"
+    )
+    rows: list[dict[str, Any]] = []
+    with scratch_directory() as directory:
+        for name in servers:
+            print(f"-- {NAMES.get(name, pb_label)}", flush=True)
+            if name in NAMES:
+                mode = "per-sample" if name == "a" else "batched"
+                with ScriptServer(
+                    "ws_fanout.py", "--mode", mode, log_dir=directory, name=name
+                ) as s:
+                    for n in counts:
+                        round_rows = attempt(
+                            label=NAMES[name],
+                            url=s.ws_url + "/",
+                            subscribe=SUBSCRIBE,
+                            server_pid=s.pid,
+                            clients=n,
+                            processes=args.client_procs,
+                            seconds=args.seconds,
+                            warmup=args.warmup,
+                        )
+                        rows.extend(round_rows)
+                        if round_rows:
+                            print_rows(round_rows)
+                continue
+            redis = RedisServer(directory) if args.layer == "redis" else None
+            database = Database(args.db, directory)
+            try:
+                if redis:
+                    redis.start()
+                server = PulseboardServer(
+                    database,
+                    log_dir=directory,
+                    redis_url=redis.url if redis else None,
+                    running=None if args.all_streams else [SLUG],
+                    env=dict(item.split("=", 1) for item in args.server_env),
+                )
+                server.prepare()
+                with server:
+                    url = f"{server.ws_url}/ws/live/?token={server.token}"
+                    for n in counts:
+                        before = scrape_metrics(server.url)
+                        round_rows = attempt(
+                            label=pb_label,
+                            url=url,
+                            subscribe=SUBSCRIBE,
+                            server_pid=server.pid,
+                            clients=n,
+                            processes=args.client_procs,
+                            seconds=args.seconds,
+                            warmup=args.warmup,
+                            profile=args.profile,
+                        )
+                        if not round_rows:
+                            continue
+                        rows.extend(round_rows)
+                        after = scrape_metrics(server.url)
+                        rows[-1]["metrics"] = (
+                            {
+                                k: after.get(k, 0) - before.get(k, 0)
+                                for k in (
+                                    "pulseboard_frames_sent_total",
+                                    "pulseboard_frames_skipped_total",
+                                    "pulseboard_samples_refilled_total",
+                                )
+                            }
+                            if before is not None and after is not None
+                            else "unavailable (/metrics did not answer)"
+                        )
+                        print_rows(rows[-1:])
+                        print(f"   server counters during the round: {rows[-1]['metrics']}")
+            finally:
+                if redis:
+                    redis.stop()
+                database.drop()
+    print()
+    print("Fan-out, all rounds:")
+    print_rows(rows)
+    print()
+    print("Ratios of delivered samples/s (Pulseboard / baseline):")
+    by = {(r["server"], r["clients"]): r for r in rows}
+    ratio_rows = []
+    for n in counts:
+        pb = by.get((pb_label, n))
+        if not pb:
+            continue
+        line: list[Any] = [n]
+        for base in ("a", "b"):
+            other = by.get((NAMES[base], n))
+            line.append(
+                f"{pb['delivered_per_s'] / other['delivered_per_s']:.2f}×"
+                if other and other["delivered_per_s"]
+                else "–"
+            )
+        ratio_rows.append(line)
+    if ratio_rows:
+        print(table(["N", "vs a (per sample)", "vs b (batched)"], ratio_rows))
+    checks = targets(rows, pb_label)
+    if not args.no_publish_cost:
+        print()
+        layers = ["memory", "redis"]
+        cost = publish_cost.measure([int(m) for m in args.members.split(",")], 1000, 200, layers)
+        for layer, ratio, ok in publish_cost.report(cost):
+            checks.append(
+                (
+                    f"publish cost {layer} layer, 1 → {args.members.split(',')[-1]} viewers: {ratio:.2f}× ≤ 1.2×",
+                    ok,
+                )
+            )
+    print()
+    print("Targets:")
+    for text, ok in checks:
+        print(f"  [{verdict(ok)}] {text}")
+    print(f"\nload at the end: {uptime()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,597 @@
+"""History over long ranges: a day of 1 kHz (86.4 million samples) in bounded time.
+
+Seeds one stream (`bench.day`, a 1 Hz sine sampled at 1 kHz) with --scale × one
+day of samples ending at the last whole minute, plus its per-second and
+per-minute rollups, written directly (executemany on SQLite, COPY on PostgreSQL,
+indexes dropped during the load and rebuilt after), with a progress bar. With
+--reuse the seeded database is kept and used again by later runs with the same
+--scale (SQLite: bench/.cache/; PostgreSQL: the `pulseboard_bench` database).
+
+Then, on each database:
+- `streams.downsample.history_buckets(points=1000)` in-process over the whole range,
+  the last hour and the last minute: median (and first, cold) of --repeat runs;
+- the same three over HTTP, `GET /api/streams/bench.day/history`, against
+  `manage.py serve --no-producer` on that database;
+- a streamed CSV export of the whole range, `GET /api/streams/bench.day/export.csv`:
+  rows/s, bytes, and the server's peak RSS growth while streaming (it must stay
+  flat whatever the size of the data); bounded by --export-seconds.
+
+Targets: the whole range within 2× the one-minute query, and under 100 ms (they
+are about a day at --scale 1; at the quick default the "whole range" is 72 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    BENCH,
+    PG_BENCH_DB,
+    PYTHON,
+    Database,
+    PeakRss,
+    PulseboardServer,
+    banner,
+    fmt,
+    load_average,
+    mib,
+    pg_available,
+    pg_create,
+    pg_exists,
+    pg_url,
+    scratch_directory,
+    table,
+    uptime,
+    verdict,
+)
+
+SLUG = "bench.day"
+DAY_MS = 86_400_000
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+RATE = 1000  # samples per second
+CHUNK = 1_000_000  # rows per progress step
+MARKER = "bench_history_seed"
+CACHE = BENCH / ".cache"
+
+
+# -- the data -----------------------------------------------------------------
+
+
+def sine_texts() -> list[str]:
+    """The JSON `values` of each millisecond of a second (a 1 Hz sine repeats every second)."""
+    return [
+        json.dumps({"value": round(math.sin(2 * math.pi * (ms / 1000)), 6)}, separators=(",", ":"))
+        for ms in range(1000)
+    ]
+
+
+def second_stats() -> list[float]:
+    """[min, max, sum, count] of one whole second, summed in sample order as rollups do."""
+    values = [round(math.sin(2 * math.pi * (ms / 1000)), 6) for ms in range(1000)]
+    total = 0.0
+    for value in values:
+        total += value
+    return [min(values), max(values), total, 1000]
+
+
+def rollup_rows(stream_id: int, start: int, end: int) -> list[tuple[int, int, int, str]]:
+    low, high, total, count = second_stats()
+    second = json.dumps({"value": [low, high, total, count]})
+    minute = json.dumps({"value": [low, high, total * 60, count * 60]})
+    rows = [(stream_id, 1000, t, second) for t in range(start, end, 1000)]
+    rows += [(stream_id, MINUTE_MS, t, minute) for t in range(start, end, MINUTE_MS)]
+    return rows
+
+
+def span_for(scale: float) -> int:
+    return max(MINUTE_MS, round(DAY_MS * scale / MINUTE_MS) * MINUTE_MS)
+
+
+# -- seeding (in the child, with Django set up) --------------------------------
+
+
+def marker_read(url: str) -> dict[str, Any] | None:
+    """The seed description stored in a database, if it was seeded by this benchmark."""
+    try:
+        if url.startswith("sqlite"):
+            path = url.split("sqlite:///", 1)[1]
+            if not Path(path).exists():
+                return None
+            with sqlite3.connect(path) as connection:
+                row = connection.execute(f"SELECT info FROM {MARKER}").fetchone()
+        else:
+            import psycopg
+
+            with psycopg.connect(url) as connection:
+                row = connection.execute(f"SELECT info FROM {MARKER}").fetchone()
+    except Exception:
+        return None
+    return json.loads(row[0]) if row else None
+
+
+def seed(span: int, scale: float) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from streams.models import Stream
+
+    call_command("migrate", "--noinput", verbosity=0)
+    call_command("seed", "--no-history", verbosity=0)
+    stream, _ = Stream.objects.update_or_create(
+        slug=SLUG,
+        defaults={
+            "title": "A day at 1 kHz",
+            "source_kind": "push",
+            "fields": [{"name": "value", "unit": ""}],
+            "owner": get_user_model().objects.get(username="demo"),
+            "is_public": True,
+            "running": False,
+            "retention_seconds": 400 * 86400,
+        },
+    )
+    end = (int(time.time() * 1000) // MINUTE_MS) * MINUTE_MS
+    start = end - span
+    rows = span * RATE // 1000
+    started = time.monotonic()
+    if connection.vendor == "postgresql":
+        seed_postgres(stream.pk, start, rows)
+    else:
+        seed_sqlite(stream.pk, start, rows)
+    info = {
+        "slug": SLUG,
+        "stream_id": stream.pk,
+        "start": start,
+        "end": end,
+        "rows": rows,
+        "scale": scale,
+        "seed_seconds": time.monotonic() - started,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {MARKER} (info TEXT)")
+        cursor.execute(f"DELETE FROM {MARKER}")
+        cursor.execute(f"INSERT INTO {MARKER} (info) VALUES (%s)", [json.dumps(info)])
+    return info
+
+
+def progress(total: int, what: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, unit=" rows", unit_scale=True, desc=what, file=sys.stderr, mininterval=1
+    )
+
+
+def seed_sqlite(stream_id: int, start: int, rows: int) -> None:
+    from django.db import connection
+
+    connection.ensure_connection()
+    raw: sqlite3.Connection = connection.connection
+    raw.isolation_level = None
+    texts = sine_texts()
+    indexes = [
+        (name, sql)
+        for name, sql in raw.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'streams_sample' "
+            "AND sql IS NOT NULL"
+        )
+    ]
+    raw.execute("PRAGMA journal_mode=OFF")
+    raw.execute("PRAGMA synchronous=OFF")
+    raw.execute("PRAGMA cache_size=-1000000")
+    raw.execute("DELETE FROM streams_sample WHERE stream_id = ?", [stream_id])
+    raw.execute("DELETE FROM streams_rollup WHERE stream_id = ?", [stream_id])
+    for name, _ in indexes:
+        raw.execute(f'DROP INDEX "{name}"')
+    sql = 'INSERT INTO streams_sample (stream_id, seq, t, "values", flags) VALUES (?, ?, ?, ?, ?)'
+    with progress(rows, "seed SQLite") as bar:
+        for first in range(0, rows, CHUNK):
+            last = min(rows, first + CHUNK)
+            raw.execute("BEGIN")
+            raw.executemany(
+                sql,
+                (
+                    (stream_id, i + 1, start + i, texts[(start + i) % 1000], "[]")
+                    for i in range(first, last)
+                ),
+            )
+            raw.execute("COMMIT")
+            bar.update(last - first)
+    print("rebuilding indexes …", file=sys.stderr, flush=True)
+    for _, index_sql in indexes:
+        raw.execute(index_sql)
+    raw.executemany(
+        "INSERT INTO streams_rollup (stream_id, tier, start, stats) VALUES (?, ?, ?, ?)",
+        rollup_rows(stream_id, start, start + rows),
+    )
+    raw.execute("ANALYZE")
+    raw.execute("PRAGMA journal_mode=WAL")
+
+
+def seed_postgres(stream_id: int, start: int, rows: int) -> None:
+    from django.db import connection
+
+    connection.ensure_connection()
+    raw = connection.connection
+    raw.autocommit = True
+    texts = sine_texts()
+    with raw.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")  # no FK triggers per row
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        cursor.execute("DELETE FROM streams_sample WHERE stream_id = %s", [stream_id])
+        cursor.execute("DELETE FROM streams_rollup WHERE stream_id = %s", [stream_id])
+        constraints = cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'streams_sample'::regclass AND contype = 'u'"
+        ).fetchall()
+        for name, _ in constraints:
+            cursor.execute(f'ALTER TABLE streams_sample DROP CONSTRAINT "{name}"')
+        indexes = cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'streams_sample' "
+            "AND indexname NOT LIKE '%%_pkey'"
+        ).fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        with progress(rows, "seed PostgreSQL") as bar:
+            for first in range(0, rows, CHUNK):
+                last = min(rows, first + CHUNK)
+                with cursor.copy(
+                    'COPY streams_sample (stream_id, seq, t, "values", flags) FROM STDIN'
+                ) as copy:
+                    step = 100_000
+                    for low in range(first, last, step):
+                        high = min(last, low + step)
+                        copy.write(
+                            "".join(
+                                f"{stream_id}\t{i + 1}\t{start + i}\t{texts[(start + i) % 1000]}\t[]\n"
+                                for i in range(low, high)
+                            )
+                        )
+                bar.update(last - first)
+        print("rebuilding indexes …", file=sys.stderr, flush=True)
+        for _, definition in indexes:
+            cursor.execute(definition)
+        for name, definition in constraints:
+            cursor.execute(f'ALTER TABLE streams_sample ADD CONSTRAINT "{name}" {definition}')
+        cursor.executemany(
+            "INSERT INTO streams_rollup (stream_id, tier, start, stats) VALUES (%s, %s, %s, %s::jsonb)",
+            rollup_rows(stream_id, start, start + rows),
+        )
+        cursor.execute("SET session_replication_role = DEFAULT")
+        cursor.execute("VACUUM ANALYZE streams_sample")
+        cursor.execute("ANALYZE streams_rollup")
+
+
+def ranges(info: dict[str, Any]) -> list[tuple[str, int, int]]:
+    end = info["end"]
+    whole = end - info["start"]
+    name = "whole day" if whole == DAY_MS else f"whole range ({whole // MINUTE_MS} min)"
+    return [
+        (name, info["start"], end),
+        ("last hour", max(info["start"], end - HOUR_MS), end),
+        ("last minute", end - MINUTE_MS, end),
+    ]
+
+
+def query_times(info: dict[str, Any], repeat: int, points: int) -> list[dict[str, Any]]:
+    from django.db import connection
+
+    from streams.downsample import history_buckets
+
+    out = []
+    for name, start, end in ranges(info):
+        times = []
+        answer = None
+        for _ in range(repeat):
+            began = time.perf_counter()
+            answer = history_buckets(info["stream_id"], start, end, points)
+            times.append(time.perf_counter() - began)
+        assert answer is not None
+        out.append(
+            {
+                "range": name,
+                "tier": answer.tier,
+                "buckets": len(answer.t),
+                "first_ms": 1000 * times[0],
+                "median_ms": 1000 * statistics.median(times),
+            }
+        )
+    connection.close()
+    return out
+
+
+def child(url: str, span: int, scale: float, repeat: int, points: int, reuse: bool) -> None:
+    from common import setup_django
+
+    setup_django(url)
+    info = marker_read(url) if reuse else None
+    if info is None or info.get("scale") != scale:
+        info = seed(span, scale)
+        info["seeded_now"] = True
+    info["queries"] = query_times(info, repeat, points)
+    print("RESULT " + json.dumps(info), flush=True)
+
+
+# -- the parent ---------------------------------------------------------------
+
+
+def http_times(
+    server: PulseboardServer, info: dict[str, Any], repeat: int, points: int
+) -> list[dict[str, Any]]:
+    out = []
+    for name, start, end in ranges(info):
+        url = f"{server.url}/api/streams/{SLUG}/history?from={start}&to={end}&points={points}"
+        request = urllib.request.Request(url, headers={"Authorization": f"Token {server.token}"})
+        times, size = [], 0
+        for _ in range(repeat):
+            began = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=120) as response:
+                size = len(response.read())
+            times.append(time.perf_counter() - began)
+        out.append(
+            {
+                "range": name,
+                "first_ms": 1000 * times[0],
+                "median_ms": 1000 * statistics.median(times),
+                "bytes": size,
+            }
+        )
+    return out
+
+
+def export_run(server: PulseboardServer, info: dict[str, Any], limit: float) -> dict[str, Any]:
+    url = f"{server.url}/api/streams/{SLUG}/export.csv?from={info['start']}&to={info['end']}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Token {server.token}"})
+    received = lines = 0
+    complete = True
+    with PeakRss(server.pid) as rss:
+        began = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=300) as response:
+            while True:
+                chunk = response.read(1 << 20)
+                if not chunk:
+                    break
+                received += len(chunk)
+                lines += chunk.count(b"\n")
+                if limit and time.perf_counter() - began > limit:
+                    complete = False
+                    break
+        elapsed = time.perf_counter() - began
+    rows = max(0, lines - 1)
+    return {
+        "rows": rows,
+        "bytes": received,
+        "seconds": elapsed,
+        "complete": complete,
+        "rss_start": rss.start,
+        "rss_peak": rss.peak,
+        "rows_per_s": rows / elapsed if elapsed else float("nan"),
+        "projected_bytes": received / rows * info["rows"] if rows else float("nan"),
+    }
+
+
+def run_database(
+    kind: str, args: argparse.Namespace, span: int, directory: Path
+) -> dict[str, Any] | None:
+    if kind == "postgres":
+        if not pg_available():
+            print("PostgreSQL is not reachable; skipped.")
+            return None
+        url = pg_url(PG_BENCH_DB)
+        cached = args.reuse and pg_exists(PG_BENCH_DB) and marker_read(url)
+        if not (cached and cached.get("scale") == args.scale):
+            pg_create()
+        database = Database("postgres", directory, url=url, keep=args.reuse)
+    else:
+        if args.reuse:
+            CACHE.mkdir(exist_ok=True)
+            path = CACHE / f"history-scale-{args.scale:g}.sqlite3"
+        else:
+            path = directory / "history.sqlite3"
+        database = Database("sqlite", directory, url=f"sqlite:///{path}", keep=args.reuse)
+    try:
+        command = [
+            PYTHON, __file__, "--child", database.url, "--scale", str(args.scale),
+            "--repeat", str(args.repeat), "--points", str(args.points),
+        ]  # fmt: skip
+        if args.reuse:
+            command.append("--reuse")
+        result = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=7200)
+        line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if line is None:
+            raise RuntimeError(f"the {kind} child failed (exit {result.returncode})")
+        info = json.loads(line[7:])
+        info["db"] = kind
+        info["load"] = load_average()
+        server = PulseboardServer(database, log_dir=directory, producer=False)
+        server.prepare()
+        with server:
+            info["http"] = http_times(server, info, args.repeat, args.points)
+            if args.export_seconds >= 0:
+                info["export"] = export_run(server, info, args.export_seconds)
+        info["size"] = database_size(database)
+        return info
+    finally:
+        database.drop()
+
+
+def database_size(database: Database) -> int:
+    if database.kind == "sqlite":
+        return sum(
+            Path(str(database.path) + suffix).stat().st_size
+            for suffix in ("", "-wal")
+            if Path(str(database.path) + suffix).exists()
+        )
+    import psycopg
+
+    with psycopg.connect(database.url) as connection:
+        row = connection.execute("SELECT pg_database_size(current_database())").fetchone()
+    return int(row[0]) if row else 0
+
+
+def report(results: list[dict[str, Any]]) -> None:
+    rows = []
+    for info in results:
+        http = {h["range"]: h for h in info["http"]}
+        for q in info["queries"]:
+            h = http.get(q["range"], {})
+            rows.append(
+                [
+                    info["db"],
+                    q["range"],
+                    q["tier"],
+                    q["buckets"],
+                    fmt(q["median_ms"]),
+                    fmt(q["first_ms"]),
+                    fmt(h.get("median_ms", float("nan"))),
+                    fmt(h.get("bytes", 0)),
+                    info["load"],
+                ]
+            )
+    print(
+        table(
+            [
+                "database",
+                "range",
+                "tier",
+                "buckets",
+                "history_buckets median ms",
+                "first ms",
+                "HTTP median ms",
+                "HTTP bytes",
+                "load 1/5/15",
+            ],
+            rows,
+        )
+    )
+    print()
+    export_rows = []
+    for info in results:
+        e = info.get("export")
+        if not e:
+            continue
+        export_rows.append(
+            [
+                info["db"],
+                fmt(e["rows"]) + ("" if e["complete"] else " (time limit)"),
+                mib(e["bytes"]),
+                fmt(round(e["rows_per_s"])),
+                mib(e["rss_start"]),
+                mib(e["rss_peak"]),
+                mib(e["rss_peak"] - e["rss_start"]),
+                f"{mib(e['projected_bytes'])} MiB for all {info['rows']:,} rows",
+            ]
+        )
+    if export_rows:
+        print("Streamed CSV export of the whole range:")
+        print(
+            table(
+                [
+                    "database",
+                    "rows read",
+                    "MiB sent",
+                    "rows/s",
+                    "server RSS before MiB",
+                    "peak MiB",
+                    "growth MiB",
+                    "size of the whole export",
+                ],
+                export_rows,
+            )
+        )
+    print()
+    print("Seeded data:")
+    print(
+        table(
+            ["database", "samples", "span", "seeded in s", "database size MiB"],
+            [
+                [
+                    i["db"],
+                    fmt(i["rows"]),
+                    f"{(i['end'] - i['start']) / HOUR_MS:g} h",
+                    fmt(i["seed_seconds"]) + ("" if i.get("seeded_now") else " (cached)"),
+                    mib(i["size"]),
+                ]
+                for i in results
+            ],
+        )
+    )
+    print("\nTargets:")
+    for info in results:
+        q = {x["range"]: x for x in info["queries"]}
+        whole = info["queries"][0]
+        minute = q["last minute"]
+        ratio = whole["median_ms"] / minute["median_ms"]
+        print(
+            f"  [{verdict(ratio <= 2)}] {info['db']}: {whole['range']} {whole['median_ms']:.1f} ms "
+            f"= {ratio:.2f}× the one-minute query ({minute['median_ms']:.1f} ms), ≤ 2×"
+        )
+        print(
+            f"  [{verdict(whole['median_ms'] < 100)}] {info['db']}: {whole['range']} "
+            f"{whole['median_ms']:.1f} ms < 100 ms"
+        )
+        e = info.get("export")
+        if e:
+            growth = e["rss_peak"] - e["rss_start"]
+            flat = growth < 32 * 2**20
+            print(
+                f"  [{verdict(flat)}] {info['db']}: export RSS growth {mib(growth)} MiB while "
+                f"streaming {mib(e['bytes'])} MiB (flat: < 32 MiB whatever the size)"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale", type=float, default=0.05, help="fraction of a day to seed (1 = 86.4 M samples)"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the seeded database and reuse it"
+    )
+    parser.add_argument("--dbs", default="sqlite,postgres")
+    parser.add_argument("--repeat", type=int, default=7, help="runs per query (median)")
+    parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument(
+        "--export-seconds",
+        type=float,
+        default=60.0,
+        help="stop reading the export after this long (0: read it all; -1: skip it)",
+    )
+    parser.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    span = span_for(args.scale)
+    if args.child:
+        child(args.child, span, args.scale, args.repeat, args.points, args.reuse)
+        return
+    banner(
+        f"History: {span * RATE // 1000:,} samples ({span / HOUR_MS:g} h at 1 kHz), "
+        f"points={args.points}"
+    )
+    results = []
+    with scratch_directory() as directory:
+        for kind in [d.strip() for d in args.dbs.split(",")]:
+            info = run_database(kind, args, span, directory)
+            if info:
+                results.append(info)
+                print(f"   done: {kind}", flush=True)
+    report(results)
+    print(f"\nload at the end: {uptime()}")
+
+
+if __name__ == "__main__":
+    main()

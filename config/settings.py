@@ -1,0 +1,174 @@
+"""Settings for Pulseboard, read from the environment (see docs/operations.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_float, env_int, env_list, env_str, local_secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "") or local_secret_key(BASE_DIR / ".secret_key")
+
+HOST = env_str("HOST", "127.0.0.1")
+PORT = env_int("PORT", 8000, minimum=1)
+if PORT > 65535:
+    raise ImproperlyConfigured(f"PORT={PORT} is not a TCP port")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+if HOST not in ALLOWED_HOSTS and HOST not in ("0.0.0.0", "::"):
+    ALLOWED_HOSTS.append(HOST)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "streams",
+    "dashboards",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "streams.auth.TokenAuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'pulseboard.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+except ValueError as error:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL={DATABASE_URL!r} is not understood: {error}"
+    ) from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets pages read while the producer writes; IMMEDIATE avoids lock upgrades
+    # that SQLite cannot wait on.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "")
+# Bounded waits, so a Redis that hangs gives errors instead of stalling publishers;
+# redis-py re-subscribes a pub/sub connection by itself after Redis comes back.
+REDIS_CONNECTION_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 3,
+    "health_check_interval": 10,
+}
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_CONNECTION_OPTIONS}]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 500}}
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool(
+    "SESSION_COOKIE_SECURE", not DEBUG and HOST not in ("127.0.0.1", "localhost")
+)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind an HTTPS proxy in production: see docs/operations.md.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("BEHIND_HTTPS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
+
+# Limits of the live protocol, each announced to clients in the `hello` frame.
+PULSEBOARD_MAX_FRAME_BYTES = env_int("PULSEBOARD_MAX_FRAME_BYTES", 64 * 1024, minimum=256)
+PULSEBOARD_COMMANDS_PER_SECOND = env_float("PULSEBOARD_COMMANDS_PER_SECOND", 20.0, minimum=0.1)
+PULSEBOARD_COMMAND_BURST = env_int("PULSEBOARD_COMMAND_BURST", 60, minimum=1)
+PULSEBOARD_MAX_CONNECTIONS_PER_USER = env_int("PULSEBOARD_MAX_CONNECTIONS_PER_USER", 20, minimum=1)
+PULSEBOARD_MAX_SUBSCRIPTIONS = env_int("PULSEBOARD_MAX_SUBSCRIPTIONS", 50, minimum=1)
+PULSEBOARD_IDLE_TIMEOUT = env_float("PULSEBOARD_IDLE_TIMEOUT", 300.0, minimum=1.0)
+# A client that stops reading stops answering WebSocket pings and is dropped after
+# interval + timeout, which bounds what the server buffers for it (`manage.py
+# serve`; for plain daphne pass --ping-interval and --ping-timeout).
+PULSEBOARD_WS_PING_INTERVAL = env_int("PULSEBOARD_WS_PING_INTERVAL", 10, minimum=1)
+PULSEBOARD_WS_PING_TIMEOUT = env_int("PULSEBOARD_WS_PING_TIMEOUT", 10, minimum=1)
+PULSEBOARD_MAX_BACKFILL = env_int("PULSEBOARD_MAX_BACKFILL", 10_000, minimum=1)
+PULSEBOARD_MAX_RESUME = env_int("PULSEBOARD_MAX_RESUME", 300_000, minimum=1)
+PULSEBOARD_MAX_INGEST_BATCH = env_int("PULSEBOARD_MAX_INGEST_BATCH", 5_000, minimum=1)
+
+# Rollup tiers are kept at least as long as raw samples, and by default longer.
+PULSEBOARD_SECOND_ROLLUP_RETENTION_SECONDS = env_int(
+    "PULSEBOARD_SECOND_ROLLUP_RETENTION_SECONDS", 7 * 86400, minimum=0
+)
+PULSEBOARD_MINUTE_ROLLUP_RETENTION_SECONDS = env_int(
+    "PULSEBOARD_MINUTE_ROLLUP_RETENTION_SECONDS", 90 * 86400, minimum=0
+)
+
+# The producer: how often batches go out, and how often it re-reads the database.
+PULSEBOARD_TICK_SECONDS = env_float("PULSEBOARD_TICK_SECONDS", 0.05, minimum=0.005)
+PULSEBOARD_RECONCILE_SECONDS = env_float("PULSEBOARD_RECONCILE_SECONDS", 2.0, minimum=0.1)
+PULSEBOARD_LEASE_SECONDS = env_float("PULSEBOARD_LEASE_SECONDS", 10.0, minimum=1.0)

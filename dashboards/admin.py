@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from dashboards.models import AlertEvent, AlertRule, Dashboard, DashboardShare, Widget
+
+
+class WidgetInline(admin.TabularInline):
+    model = Widget
+    extra = 0
+    fields = ["kind", "title", "stream", "config", "x", "y", "w", "h"]
+    autocomplete_fields = ["stream"]
+
+
+class ShareInline(admin.TabularInline):
+    model = DashboardShare
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    list_display = ["title", "owner", "position", "has_link", "updated"]
+    list_filter = ["owner"]
+    search_fields = ["title", "owner__username"]
+    inlines = [WidgetInline, ShareInline]
+
+    @admin.display(boolean=True, description="secret link")
+    def has_link(self, dashboard: Dashboard) -> bool:
+        return dashboard.link_token is not None
+
+
+@admin.register(DashboardShare)
+class DashboardShareAdmin(admin.ModelAdmin):
+    list_display = ["dashboard", "user", "created"]
+    autocomplete_fields = ["user", "dashboard"]
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "owner",
+        "stream",
+        "field",
+        "condition",
+        "threshold",
+        "duration_seconds",
+        "enabled",
+        "firing",
+    ]
+    list_filter = ["condition", "enabled", "firing"]
+    search_fields = ["name", "owner__username", "stream__slug"]
+    autocomplete_fields = ["stream"]
+
+
+@admin.register(AlertEvent)
+class AlertEventAdmin(admin.ModelAdmin):
+    list_display = ["message", "rule", "started", "resolved", "value"]
+    list_filter = ["rule__owner"]
+    list_select_related = ["rule"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False

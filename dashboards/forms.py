@@ -1,0 +1,320 @@
+"""Forms of the user plane: the widget editor, alert rules, sharing and import.
+
+The forms only turn text into typed values; what a widget config or a rule may
+hold is decided by the services, whose errors the views show next to the same
+inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from dashboards.models import AlertCondition, WidgetKind
+from dashboards.widgets import STATS, STYLES, numeric_fields, widget_default_config
+from streams.models import Stream
+
+# The parts of the editor each kind uses; the template shows only those.
+KIND_PARTS: dict[str, set[str]] = {
+    "timeseries": {"fields", "window", "style", "series", "thresholds", "range"},
+    "gauge": {"field", "thresholds", "range"},
+    "stat": {"field", "stat", "window", "thresholds"},
+    "counter": set(),
+    "feed": {"fields", "rows"},
+    "viewers": set(),
+    "table": {"fields", "rows"},
+    "candlestick": {"candles"},
+    "orderbook": {"depth"},
+    "trades": {"rows"},
+}
+# Market kinds read one structured field, always the same.
+FIXED_FIELDS: dict[str, list[str]] = {
+    "candlestick": ["price"],
+    "orderbook": ["book"],
+    "trades": ["trade"],
+}
+WINDOW_MODES = [("points", "points"), ("seconds", "seconds")]
+AXIS_CHOICES = ("left", "right")
+
+# Where each error of the form or of widget_config_errors is shown.
+ERROR_PLACES = {
+    "window_points": "window",
+    "window_seconds": "window",
+    "window_value": "window",
+    "window_mode": "window",
+    "min": "range",
+    "max": "range",
+    "minimum": "range",
+    "maximum": "range",
+    "warning": "thresholds",
+    "critical": "thresholds",
+    "colors": "series",
+    "axes": "series",
+    "config": "general",
+    "__all__": "general",
+}
+
+
+def error_place(key: str) -> str:
+    return ERROR_PLACES.get(key, key)
+
+
+class WidgetForm(forms.Form):
+    """The widget editor: a kind, a stream and the config its kind uses."""
+
+    kind = forms.ChoiceField(choices=WidgetKind.choices)
+    stream = forms.ChoiceField()
+    title = forms.CharField(required=False, max_length=120)
+    window_mode = forms.ChoiceField(choices=WINDOW_MODES, required=False)
+    window_value = forms.IntegerField(required=False)
+    style = forms.ChoiceField(choices=[(s, s) for s in STYLES], required=False)
+    stat = forms.ChoiceField(choices=[(s, s) for s in STATS], required=False)
+    warning = forms.FloatField(required=False)
+    critical = forms.FloatField(required=False)
+    minimum = forms.FloatField(required=False)
+    maximum = forms.FloatField(required=False)
+    candle_seconds = forms.IntegerField(required=False)
+    depth = forms.IntegerField(required=False)
+
+    def __init__(self, *args: Any, streams: list[Stream], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.streams = {stream.slug: stream for stream in streams}
+        self.fields["stream"].choices = [(s.slug, f"{s.title} ({s.slug})") for s in streams]
+        self.config: dict[str, Any] = {}
+
+    @classmethod
+    def for_widget(cls, widget: Any, *, streams: list[Stream]) -> WidgetForm:
+        """Return an unbound form showing `widget` as it is."""
+        config = widget.config or {}
+        thresholds = config.get("thresholds") or {}
+        initial = {
+            "kind": widget.kind,
+            "stream": widget.stream.slug,
+            "title": widget.title,
+            "window_mode": "seconds" if "window_seconds" in config else "points",
+            "window_value": config.get("window_seconds", config.get("window_points")),
+            "style": config.get("style", "line"),
+            "stat": config.get("stat", "latest"),
+            "warning": thresholds.get("warning"),
+            "critical": thresholds.get("critical"),
+            "minimum": config.get("min"),
+            "maximum": config.get("max"),
+            "candle_seconds": config.get("candle_seconds"),
+            "depth": config.get("depth"),
+            "fields": config.get("fields", []),
+            "colors": config.get("colors", {}),
+            "axes": config.get("axes", {}),
+        }
+        return cls(initial=initial, streams=streams)
+
+    @classmethod
+    def for_new(
+        cls, *, stream: Stream, streams: list[Stream], kind: str = "timeseries"
+    ) -> WidgetForm:
+        config = widget_default_config(kind, stream)
+        initial = {
+            "kind": kind,
+            "stream": stream.slug,
+            "window_mode": "seconds" if "window_seconds" in config else "points",
+            "window_value": config.get("window_seconds", config.get("window_points")),
+            "style": "line",
+            "stat": "latest",
+            "fields": config.get("fields", []),
+        }
+        return cls(initial=initial, streams=streams)
+
+    # -- what the template shows ------------------------------------------------
+
+    def value(self, name: str) -> Any:
+        """Return what the input `name` shows: the submitted text, else the initial value."""
+        return self[name].value()
+
+    @property
+    def chosen_kind(self) -> str:
+        kind = self.value("kind")
+        return str(kind) if kind in KIND_PARTS else "timeseries"
+
+    @property
+    def chosen_stream(self) -> Stream | None:
+        return self.streams.get(self.value("stream") or "") or next(
+            iter(self.streams.values()), None
+        )
+
+    @property
+    def parts(self) -> set[str]:
+        return KIND_PARTS[self.chosen_kind]
+
+    def selected_fields(self) -> list[str]:
+        stream = self.chosen_stream
+        if stream is None:
+            return []
+        names = [field["name"] for field in stream.fields]
+        chosen = self.data.getlist("fields") if self.is_bound else self.initial.get("fields", [])
+        kept = [name for name in chosen if name in names]
+        # After a change of stream nothing chosen may exist there: start from its defaults.
+        if not kept and self.is_bound and "_refresh" in self.data:
+            kept = widget_default_config(self.chosen_kind, stream).get("fields", [])
+        return kept
+
+    def series_rows(self) -> list[dict[str, Any]]:
+        """Return one row per field of the chosen stream: chosen?, colour, axis."""
+        stream = self.chosen_stream
+        if stream is None:
+            return []
+        selected = set(self.selected_fields())
+        numeric = set(numeric_fields(stream))
+        colors = self.initial.get("colors", {})
+        axes = self.initial.get("axes", {})
+        rows = []
+        for position, field in enumerate(stream.fields):
+            name = field["name"]
+            if self.is_bound:
+                custom = f"custom_color_{name}" in self.data
+                color = self.data.get(f"color_{name}", "")
+                axis = self.data.get(f"axis_{name}", "left")
+            else:
+                custom = name in colors
+                color = colors.get(name, "")
+                axis = axes.get(name, "left")
+            rows.append(
+                {
+                    "name": name,
+                    "unit": field.get("unit", ""),
+                    "numeric": name in numeric,
+                    "selected": name in selected,
+                    "custom_color": custom,
+                    "color": color or DEFAULT_SWATCHES[position % len(DEFAULT_SWATCHES)],
+                    "axis": axis if axis in AXIS_CHOICES else "left",
+                }
+            )
+        return rows
+
+    # -- what the service gets ----------------------------------------------------
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        kind = data.get("kind")
+        stream = self.streams.get(data.get("stream") or "")
+        if kind is None or stream is None:
+            return data
+        parts = KIND_PARTS[kind]
+        config: dict[str, Any] = {}
+        if kind in FIXED_FIELDS:
+            config["fields"] = FIXED_FIELDS[kind]
+        elif parts & {"fields", "field"}:
+            config["fields"] = self.data.getlist("fields")
+        else:
+            config["fields"] = []
+        value = data.get("window_value")
+        if value is not None:
+            if "window" in parts:
+                mode = data.get("window_mode") or "points"
+                config["window_seconds" if mode == "seconds" else "window_points"] = value
+            elif "rows" in parts:
+                config["window_points"] = value
+            elif "candles" in parts:
+                config["window_seconds"] = value
+        if "style" in parts:
+            config["style"] = data.get("style") or "line"
+        if "stat" in parts:
+            config["stat"] = data.get("stat") or "latest"
+        if "thresholds" in parts:
+            thresholds = {
+                name: data[name] for name in ("warning", "critical") if data.get(name) is not None
+            }
+            if thresholds:
+                config["thresholds"] = thresholds
+        if "range" in parts:
+            for key, name in (("min", "minimum"), ("max", "maximum")):
+                if data.get(name) is not None:
+                    config[key] = data[name]
+        if "candles" in parts and data.get("candle_seconds") is not None:
+            config["candle_seconds"] = data["candle_seconds"]
+        if "depth" in parts and data.get("depth") is not None:
+            config["depth"] = data["depth"]
+        if "series" in parts:
+            chosen = config["fields"]
+            colors = {
+                name: self.data.get(f"color_{name}", "")
+                for name in chosen
+                if f"custom_color_{name}" in self.data
+            }
+            axes = {name: self.data.get(f"axis_{name}", "left") for name in chosen}
+            if colors:
+                config["colors"] = colors
+            if any(axis != "left" for axis in axes.values()):
+                config["axes"] = axes
+        self.config = config
+        return data
+
+
+# Suggested colours for a field's custom colour, in the order of the dark theme's series.
+DEFAULT_SWATCHES = ["#73bf69", "#f2cc0c", "#8ab8ff", "#ff9830", "#b877d9", "#5ac8d8"]
+
+
+class AlertRuleForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    stream = forms.ChoiceField()
+    field = forms.CharField(max_length=80)
+    condition = forms.ChoiceField(choices=AlertCondition.choices)
+    threshold = forms.FloatField(required=False)
+    duration_seconds = forms.IntegerField(initial=0, label="Duration")
+    enabled = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args: Any, streams: list[Stream], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.streams = {stream.slug: stream for stream in streams}
+        self.fields["stream"].choices = [(s.slug, f"{s.title} ({s.slug})") for s in streams]
+
+    @classmethod
+    def for_rule(cls, rule: Any, *, streams: list[Stream]) -> AlertRuleForm:
+        initial = {
+            "name": rule.name,
+            "stream": rule.stream.slug,
+            "field": rule.field,
+            "condition": rule.condition,
+            "threshold": rule.threshold,
+            "duration_seconds": rule.duration_seconds,
+            "enabled": rule.enabled,
+        }
+        return cls(initial=initial, streams=streams)
+
+    @property
+    def chosen_stream(self) -> Stream | None:
+        return self.streams.get(self["stream"].value() or "") or next(
+            iter(self.streams.values()), None
+        )
+
+    def field_choices(self) -> list[dict[str, Any]]:
+        stream = self.chosen_stream
+        if stream is None:
+            return []
+        numeric = set(numeric_fields(stream))
+        return [
+            {"name": f["name"], "unit": f.get("unit", ""), "numeric": f["name"] in numeric}
+            for f in stream.fields
+        ]
+
+
+class ShareForm(forms.Form):
+    username = forms.CharField(max_length=150)
+
+
+class TitleForm(forms.Form):
+    title = forms.CharField(max_length=120)
+
+
+IMPORT_MAX_BYTES = 1_000_000
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="Dashboard file (.json)")
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size:,} bytes; an export is at most {IMPORT_MAX_BYTES:,}."
+            )
+        return upload

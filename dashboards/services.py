@@ -1,0 +1,321 @@
+"""Writes about dashboards: their life cycle, widgets, layout, sharing, import and export."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Max
+
+from dashboards.models import (
+    AlertCondition,
+    AlertRule,
+    Dashboard,
+    DashboardShare,
+    Widget,
+    WidgetKind,
+)
+from dashboards.widgets import numeric_fields, widget_config_errors, widget_default_config
+from streams.models import Stream
+from streams.selectors import stream_can_read
+
+EXPORT_VERSION = 1
+GRID_COLUMNS = 12
+
+
+def notify(group: str, message: dict[str, Any]) -> None:
+    """Send a message to every open socket in `group` (a user's, or a link's viewers)."""
+    layer: Any = get_channel_layer()
+    async_to_sync(layer.group_send)(group, message)
+
+
+def dashboard_create(*, owner: Any, title: str) -> Dashboard:
+    last = Dashboard.objects.filter(owner=owner).aggregate(last=Max("position"))["last"]
+    return Dashboard.objects.create(
+        owner=owner, title=title.strip() or "Untitled", position=(last or 0) + 1
+    )
+
+
+def dashboard_rename(*, dashboard: Dashboard, title: str) -> None:
+    dashboard.title = title.strip() or dashboard.title
+    dashboard.save(update_fields=["title", "updated"])
+
+
+@transaction.atomic
+def dashboard_duplicate(*, dashboard: Dashboard, owner: Any) -> Dashboard:
+    copy = dashboard_create(owner=owner, title=f"Copy of {dashboard.title}"[:120])
+    Widget.objects.bulk_create(
+        [
+            Widget(
+                dashboard=copy,
+                kind=widget.kind,
+                title=widget.title,
+                stream_id=widget.stream_id,
+                config=widget.config,
+                x=widget.x,
+                y=widget.y,
+                w=widget.w,
+                h=widget.h,
+            )
+            for widget in dashboard.widgets.all()
+        ]
+    )
+    return copy
+
+
+def dashboard_delete(*, dashboard: Dashboard) -> None:
+    viewers = list(dashboard.shares.values_list("user_id", flat=True))
+    had_link = dashboard.link_token is not None
+    dashboard_id = dashboard.pk
+    dashboard.delete()
+    for user_id in viewers:
+        notify(f"user.{user_id}", {"type": "access.changed"})
+    if had_link:
+        notify(f"link.{dashboard_id}", {"type": "access.revoked"})
+
+
+@transaction.atomic
+def dashboard_reorder(*, owner: Any, dashboard_ids: list[int]) -> None:
+    """Put the owner's dashboards in the given order; ids not theirs are ignored."""
+    owned = {d.pk: d for d in Dashboard.objects.filter(owner=owner, pk__in=dashboard_ids)}
+    for position, dashboard_id in enumerate(dashboard_ids, 1):
+        dashboard = owned.get(dashboard_id)
+        if dashboard is not None:
+            dashboard.position = position
+    Dashboard.objects.bulk_update(owned.values(), ["position"])
+
+
+def widget_save(
+    *,
+    dashboard: Dashboard,
+    user: Any,
+    kind: str,
+    stream: Stream,
+    title: str = "",
+    config: dict[str, Any] | None = None,
+    widget: Widget | None = None,
+    size: tuple[int, int] | None = None,
+) -> Widget:
+    """Create or change a widget; raise ValidationError naming each bad field."""
+    if not stream_can_read(stream, user):
+        raise ValidationError({"stream": "You may not watch this stream."})
+    config = widget_default_config(kind, stream) if config is None else config
+    errors = widget_config_errors(kind, config, stream)
+    if errors:
+        raise ValidationError(errors)
+    if widget is None:
+        bottom = dashboard.widgets.aggregate(bottom=Max(F("y") + F("h")))["bottom"] or 0
+        wide = kind in (WidgetKind.TIMESERIES, WidgetKind.CANDLESTICK)
+        width, height = size or ((6, 4) if wide else (3, 3))
+        widget = Widget(dashboard=dashboard, x=0, y=bottom, w=width, h=height)
+    widget.kind, widget.stream, widget.title, widget.config = (
+        kind,
+        stream,
+        title.strip()[:120],
+        config,
+    )
+    widget.save()
+    return widget
+
+
+def layout_save(*, dashboard: Dashboard, layout: list[dict[str, int]]) -> None:
+    """Store grid positions `[{"id", "x", "y", "w", "h"}]` of the dashboard's widgets."""
+    widgets = {w.pk: w for w in dashboard.widgets.all()}
+    for item in layout:
+        widget = widgets.get(item.get("id", -1))
+        if widget is None:
+            continue
+        widget.x = max(0, min(int(item.get("x", widget.x)), GRID_COLUMNS - 1))
+        widget.w = max(1, min(int(item.get("w", widget.w)), GRID_COLUMNS - widget.x))
+        widget.y = max(0, min(int(item.get("y", widget.y)), 1000))
+        widget.h = max(1, min(int(item.get("h", widget.h)), 24))
+    Widget.objects.bulk_update(widgets.values(), ["x", "y", "w", "h"])
+
+
+def share_add(*, dashboard: Dashboard, user: Any) -> DashboardShare:
+    if user.pk == dashboard.owner_id:
+        raise ValidationError({"username": "The owner already sees their dashboard."})
+    share, _ = DashboardShare.objects.get_or_create(dashboard=dashboard, user=user)
+    return share
+
+
+def share_remove(*, dashboard: Dashboard, user_id: int) -> None:
+    """End a user's access; their open pages lose the streams they no longer may see at once."""
+    DashboardShare.objects.filter(dashboard=dashboard, user_id=user_id).delete()
+    notify(f"user.{user_id}", {"type": "access.changed"})
+
+
+def link_create(*, dashboard: Dashboard) -> str:
+    dashboard.link_token = Dashboard.new_link_token()
+    dashboard.save(update_fields=["link_token", "updated"])
+    return dashboard.link_token
+
+
+def link_revoke(*, dashboard: Dashboard) -> None:
+    """Revoke the secret link; sockets opened through it are closed at once."""
+    dashboard.link_token = None
+    dashboard.save(update_fields=["link_token", "updated"])
+    notify(f"link.{dashboard.pk}", {"type": "access.revoked"})
+
+
+def dashboard_export(dashboard: Dashboard) -> dict[str, Any]:
+    return {
+        "pulseboard_dashboard": EXPORT_VERSION,
+        "title": dashboard.title,
+        "widgets": [
+            {
+                "kind": w.kind,
+                "title": w.title,
+                "stream": w.stream.slug,
+                "config": w.config,
+                "x": w.x,
+                "y": w.y,
+                "w": w.w,
+                "h": w.h,
+            }
+            for w in dashboard.widgets.select_related("stream")
+        ],
+    }
+
+
+@transaction.atomic
+def dashboard_import(*, owner: Any, data: Any) -> Dashboard:
+    """Create a dashboard from an export; raise ValidationError, creating nothing, if it is bad."""
+    if not isinstance(data, dict) or data.get("pulseboard_dashboard") != EXPORT_VERSION:
+        raise ValidationError("This is not a Pulseboard dashboard export (version 1).")
+    widgets = data.get("widgets")
+    if not isinstance(widgets, list):
+        raise ValidationError("`widgets` must be a list.")
+    dashboard = dashboard_create(owner=owner, title=str(data.get("title", "Imported"))[:120])
+    for index, item in enumerate(widgets):
+        if not isinstance(item, dict):
+            raise ValidationError(f"widgets[{index}] must be an object.")
+        stream = Stream.objects.filter(slug=item.get("stream")).first()
+        if stream is None:
+            raise ValidationError(f"widgets[{index}]: there is no stream {item.get('stream')!r}.")
+        try:
+            widget = widget_save(
+                dashboard=dashboard,
+                user=owner,
+                kind=str(item.get("kind")),
+                stream=stream,
+                title=str(item.get("title", "")),
+                config=item.get("config", {}),
+            )
+        except ValidationError as error:
+            raise ValidationError(f"widgets[{index}]: {'; '.join(error.messages)}") from None
+        layout_save(
+            dashboard=dashboard, layout=[{**{k: item.get(k, 0) for k in "xywh"}, "id": widget.pk}]
+        )
+    return dashboard
+
+
+def widget_delete(*, widget: Widget) -> None:
+    """Remove a widget; viewers of the dashboard lose the streams only it showed."""
+    dashboard = widget.dashboard
+    widget.delete()
+    for user_id in dashboard.shares.values_list("user_id", flat=True):
+        notify(f"user.{user_id}", {"type": "access.changed"})
+    if dashboard.link_token is not None:
+        notify(f"link.{dashboard.pk}", {"type": "access.changed"})
+
+
+ALERT_MAX_DURATION_SECONDS = 86_400
+# Changing any of these makes it a different rule: its pending or firing state no longer applies.
+ALERT_RULE_IDENTITY = ("stream_id", "field", "condition", "threshold")
+
+
+def alert_rule_errors(
+    *,
+    owner: Any,
+    name: str,
+    stream: Stream,
+    field: str,
+    condition: str,
+    threshold: float | None,
+    duration_seconds: int,
+) -> dict[str, str]:
+    """Return field → problem for an alert rule (empty when it is valid)."""
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Give the rule a name."
+    if not stream_can_read(stream, owner):
+        errors["stream"] = "You may not watch this stream."
+    known = [item["name"] for item in stream.fields]
+    if condition not in AlertCondition.values:
+        errors["condition"] = f"must be one of {', '.join(AlertCondition.values)}"
+    if field not in known:
+        errors["field"] = (
+            f"{stream.slug} has no field {field!r} (it has {', '.join(known) or 'none'})"
+        )
+    elif condition != AlertCondition.ANOMALY and field not in numeric_fields(stream):
+        errors["field"] = f"{field} is not a number, so it cannot be above or below a threshold"
+    if condition in (AlertCondition.ABOVE, AlertCondition.BELOW):
+        if threshold is None:
+            errors["threshold"] = "Above and below need a threshold."
+        elif not math.isfinite(threshold):
+            errors["threshold"] = "must be a finite number"
+    if not 0 <= duration_seconds <= ALERT_MAX_DURATION_SECONDS:
+        errors["duration_seconds"] = f"must be from 0 to {ALERT_MAX_DURATION_SECONDS} seconds"
+    return errors
+
+
+@transaction.atomic
+def alert_rule_save(
+    *,
+    owner: Any,
+    name: str,
+    stream: Stream,
+    field: str,
+    condition: str,
+    threshold: float | None,
+    duration_seconds: int,
+    enabled: bool,
+    rule: AlertRule | None = None,
+) -> AlertRule:
+    """Create or change an alert rule; raise ValidationError naming each bad field."""
+    errors = alert_rule_errors(
+        owner=owner,
+        name=name,
+        stream=stream,
+        field=field,
+        condition=condition,
+        threshold=threshold,
+        duration_seconds=duration_seconds,
+    )
+    if errors:
+        raise ValidationError(errors)
+    if condition == AlertCondition.ANOMALY:
+        threshold = None
+    if rule is None:
+        rule = AlertRule(owner=owner)
+    before = tuple(getattr(rule, name) for name in ALERT_RULE_IDENTITY)
+    rule.name, rule.stream, rule.field, rule.condition = (
+        name.strip()[:120],
+        stream,
+        field,
+        condition,
+    )
+    rule.threshold, rule.duration_seconds, rule.enabled = threshold, duration_seconds, enabled
+    changed = before != tuple(getattr(rule, name) for name in ALERT_RULE_IDENTITY)
+    if rule.pk is not None and (changed or not enabled):
+        _alert_rule_settle(rule)
+    rule.save()
+    return rule
+
+
+def _alert_rule_settle(rule: AlertRule) -> None:
+    """Resolve what the rule had open: a disabled or redefined rule would never resolve it."""
+    now = int(time.time() * 1000)
+    rule.events.filter(resolved__isnull=True).update(resolved=now)
+    rule.firing = False
+    rule.pending_since = None
+
+
+def alert_rule_delete(*, rule: AlertRule) -> None:
+    rule.delete()

@@ -1,0 +1,308 @@
+"""The dashboard pages and the dashboard life cycle: create, rename, reorder, layout, import."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from dashboards import services
+from dashboards.forms import ImportForm, TitleForm
+from dashboards.models import Dashboard, Widget
+from dashboards.selectors import (
+    alert_events_for,
+    dashboard_by_link,
+    dashboard_can_edit,
+    dashboard_can_view,
+    dashboard_widgets,
+    dashboards_owned_by,
+    dashboards_shared_with,
+)
+from streams.models import Stream
+from streams.selectors import stream_can_control
+from streams.sources import SOURCES
+
+RECENT_EVENTS = 20
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def dashboard_for(request: HttpRequest, dashboard_id: int, *, edit: bool = False) -> Dashboard:
+    """Return the dashboard if the user may see it (404 otherwise), and may edit it when asked (403)."""
+    dashboard = Dashboard.objects.select_related("owner").filter(pk=dashboard_id).first()
+    if dashboard is None or not dashboard_can_view(dashboard, request.user):
+        raise Http404("No such dashboard.")
+    if edit and not dashboard_can_edit(dashboard, request.user):
+        raise PermissionDenied("Only the owner edits a dashboard.")
+    return dashboard
+
+
+def stream_json(stream: Stream, user: Any) -> dict[str, Any]:
+    """Return what the page needs of a stream: its fields, state and whether this viewer may run it."""
+    return {
+        "slug": stream.slug,
+        "title": stream.title,
+        "fields": stream.fields,
+        "running": stream.running,
+        "source_kind": stream.source_kind,
+        "can_control": stream.source_kind in SOURCES and stream_can_control(stream, user),
+    }
+
+
+def widget_json(widget: Widget) -> dict[str, Any]:
+    return {
+        "id": widget.pk,
+        "kind": widget.kind,
+        "kind_label": widget.get_kind_display(),
+        "title": widget.title,
+        "stream": widget.stream.slug,
+        "config": widget.config,
+        "x": widget.x,
+        "y": widget.y,
+        "w": widget.w,
+        "h": widget.h,
+    }
+
+
+def sidebar_context(user: Any, current: Dashboard | None) -> dict[str, Any]:
+    """Return the user's dashboards, each with the order that moves it up or down one place."""
+    owned = list(dashboards_owned_by(user))
+    ids = [dashboard.pk for dashboard in owned]
+    items = []
+    for index, dashboard in enumerate(owned):
+        up = down = None
+        if index > 0:
+            order = ids.copy()
+            order[index - 1], order[index] = order[index], order[index - 1]
+            up = ",".join(map(str, order))
+        if index < len(ids) - 1:
+            order = ids.copy()
+            order[index + 1], order[index] = order[index], order[index + 1]
+            down = ",".join(map(str, order))
+        items.append({"dashboard": dashboard, "up": up, "down": down})
+    return {
+        "owned_items": items,
+        "shared_dashboards": dashboards_shared_with(user),
+        "current": current,
+    }
+
+
+def board_context(
+    request: HttpRequest, dashboard: Dashboard, *, link_token: str | None = None
+) -> dict[str, Any]:
+    """Return the context of the dashboard page, for a user or for a link holder."""
+    user = request.user
+    widgets = list(dashboard_widgets(dashboard))
+    streams = {widget.stream.slug: stream_json(widget.stream, user) for widget in widgets}
+    can_edit = link_token is None and dashboard_can_edit(dashboard, user)
+    signed_in = link_token is None and user.is_authenticated
+    page = {
+        "dashboard": dashboard.pk,
+        "title": dashboard.title,
+        "can_edit": can_edit,
+        "share": link_token,
+        "history": signed_in,
+        "alerts": signed_in,
+        "max_backfill": settings.PULSEBOARD_MAX_BACKFILL,
+        "widgets": [widget_json(widget) for widget in widgets],
+        "streams": streams,
+        "urls": {
+            "layout": reverse("dashboard-layout", args=[dashboard.pk]),
+            "widget_new": reverse("widget-new", args=[dashboard.pk]),
+            "widget_edit": reverse("widget-edit", args=[dashboard.pk, 0]),
+            "widget_delete": reverse("widget-delete", args=[dashboard.pk, 0]),
+        },
+    }
+    context: dict[str, Any] = {
+        "dashboard": dashboard,
+        "page": page,
+        "can_edit": can_edit,
+        "link_token": link_token,
+        "signed_in": signed_in,
+        "widget_count": len(widgets),
+        "events": list(alert_events_for(user, RECENT_EVENTS)) if signed_in else [],
+    }
+    if signed_in:
+        context |= sidebar_context(user, dashboard)
+    return context
+
+
+# -- pages ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Open the user's first dashboard, or offer to create one when they have none."""
+    first = dashboards_owned_by(request.user).first()
+    if first is not None:
+        return redirect("dashboard", first.pk)
+    shared = dashboards_shared_with(request.user).first()
+    if shared is not None:
+        return redirect("dashboard", shared.pk)
+    return render(request, "dashboards/empty.html", sidebar_context(request.user, None))
+
+
+@login_required
+@require_GET
+def dashboard_page(request: HttpRequest, dashboard_id: int) -> HttpResponse:
+    dashboard = dashboard_for(request, dashboard_id)
+    return render(request, "dashboards/board.html", board_context(request, dashboard))
+
+
+@require_GET
+def link_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The read-only page of a secret link: no login, only the streams this dashboard shows."""
+    dashboard = dashboard_by_link(token)
+    if dashboard is None:
+        raise Http404("This link does not exist or was revoked.")
+    context = board_context(request, dashboard, link_token=token)
+    response = render(request, "dashboards/board.html", context)
+    # The token is the only key: keep it out of other sites' Referer headers.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# -- life cycle ----------------------------------------------------------------------
+
+
+def back_to(request: HttpRequest, dashboard: Dashboard | None) -> HttpResponse:
+    if dashboard is None:
+        return redirect("home")
+    return redirect("dashboard", dashboard.pk)
+
+
+@login_required
+@require_POST
+def dashboard_new(request: HttpRequest) -> HttpResponse:
+    title = request.POST.get("title", "").strip()[:120] or "New dashboard"
+    dashboard = services.dashboard_create(owner=request.user, title=title)
+    return redirect("dashboard", dashboard.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dashboard_rename(request: HttpRequest, dashboard_id: int) -> HttpResponse:
+    dashboard = dashboard_for(request, dashboard_id, edit=True)
+    form = TitleForm(request.POST or None, initial={"title": dashboard.title})
+    if request.method == "POST" and form.is_valid():
+        services.dashboard_rename(dashboard=dashboard, title=form.cleaned_data["title"])
+        if not is_htmx(request):
+            return back_to(request, dashboard)
+        context = sidebar_context(request.user, dashboard) | {"dashboard": dashboard}
+        response = render(request, "dashboards/_renamed.html", context)
+        response["HX-Trigger"] = json.dumps({"drawer-close": True})
+        return response
+    status = 400 if request.method == "POST" else 200
+    template = "dashboards/_rename.html" if is_htmx(request) else "dashboards/rename.html"
+    return render(request, template, {"form": form, "dashboard": dashboard}, status=status)
+
+
+@login_required
+@require_POST
+def dashboard_duplicate(request: HttpRequest, dashboard_id: int) -> HttpResponse:
+    """Copy a dashboard the user may see into their own list (shared ones too)."""
+    dashboard = dashboard_for(request, dashboard_id)
+    copy = services.dashboard_duplicate(dashboard=dashboard, owner=request.user)
+    return redirect("dashboard", copy.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dashboard_delete(request: HttpRequest, dashboard_id: int) -> HttpResponse:
+    dashboard = dashboard_for(request, dashboard_id, edit=True)
+    if request.method == "GET":
+        context = {"dashboard": dashboard, "widget_count": dashboard.widgets.count()}
+        return render(request, "dashboards/delete.html", context)
+    services.dashboard_delete(dashboard=dashboard)
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("home")
+        return response
+    return redirect("home")
+
+
+@login_required
+@require_POST
+def dashboard_reorder(request: HttpRequest) -> HttpResponse:
+    """Put the user's dashboards in the posted order (`order`: ids separated by commas)."""
+    try:
+        ids = [int(part) for part in request.POST.get("order", "").split(",") if part.strip()]
+    except ValueError:
+        return HttpResponse("`order` must be dashboard ids separated by commas.", status=400)
+    services.dashboard_reorder(owner=request.user, dashboard_ids=ids)
+    current = Dashboard.objects.filter(pk=request.POST.get("current") or 0).first()
+    if current is not None and not dashboard_can_view(current, request.user):
+        current = None
+    if is_htmx(request):
+        return render(request, "dashboards/_sidebar.html", sidebar_context(request.user, current))
+    return back_to(request, current)
+
+
+@login_required
+@require_POST
+def dashboard_layout(request: HttpRequest, dashboard_id: int) -> HttpResponse:
+    """Store the grid positions posted as JSON `[{id, x, y, w, h}]`."""
+    dashboard = dashboard_for(request, dashboard_id, edit=True)
+    try:
+        layout = json.loads(request.body)
+    except ValueError:
+        return JsonResponse({"error": "The body must be JSON."}, status=400)
+    if not isinstance(layout, list) or not all(
+        isinstance(item, dict)
+        and all(
+            isinstance(item.get(key), int) and not isinstance(item.get(key), bool)
+            for key in ("id", "x", "y", "w", "h")
+        )
+        for item in layout
+    ):
+        return JsonResponse({"error": "Send a list of {id, x, y, w, h} whole numbers."}, status=400)
+    services.layout_save(dashboard=dashboard, layout=layout)
+    return HttpResponse(status=204)
+
+
+# -- export and import ---------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def dashboard_export(request: HttpRequest, dashboard_id: int) -> HttpResponse:
+    dashboard = dashboard_for(request, dashboard_id)
+    body = json.dumps(services.dashboard_export(dashboard), indent=2, ensure_ascii=False)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    filename = f"{slugify(dashboard.title) or 'dashboard'}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dashboard_import(request: HttpRequest) -> HttpResponse:
+    """Create a dashboard from an exported file; a bad file creates nothing and says why."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            data = json.loads(form.cleaned_data["file"].read())
+        except (ValueError, UnicodeDecodeError):
+            error = "The file is not JSON. Choose a file exported from a Pulseboard dashboard."
+        else:
+            try:
+                dashboard = services.dashboard_import(owner=request.user, data=data)
+            except ValidationError as problem:
+                error = " ".join(problem.messages)
+            else:
+                return redirect("dashboard", dashboard.pk)
+    context = sidebar_context(request.user, None) | {"form": form, "error": error}
+    status = 400 if request.method == "POST" else 200
+    return render(request, "dashboards/import.html", context, status=status)

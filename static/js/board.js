@@ -1,0 +1,117 @@
+// The dashboard page: one live connection, one subscription per stream, the
+// widgets on their grid, and the page controls around them.
+
+import { setupAlerts } from "./board/alerts.js";
+import { setupExport } from "./board/export.js";
+import { createBoardGrid } from "./board/grid.js";
+import { setupSources } from "./board/sources.js";
+import { setupTimeControls } from "./board/time.js";
+import { WidgetHost } from "./board/widgets.js";
+import { keepAlive, liveUrl, startStatsTicker, watchConnection } from "./connection.js";
+import { fetchHistory } from "./data/history.js";
+import { StreamHub } from "./data/stream-hub.js";
+import { frames } from "./frames.js";
+import { LiveClient } from "./live.js";
+import { showToast } from "./page.js";
+
+function main() {
+  const page = JSON.parse(document.getElementById("board-data").textContent);
+  const gridElement = document.getElementById("board-grid");
+  const emptyNote = document.getElementById("board-empty");
+  const debug = new URLSearchParams(location.search).has("debug");
+  const client = new LiveClient({ url: liveUrl(page.share), debug });
+
+  watchConnection(client, {
+    badge: document.getElementById("connection-state"),
+    note: document.getElementById("connection-note"),
+    goneMessage: page.share ? "This link was revoked: the dashboard is no longer shared through it." : null,
+  });
+  startStatsTicker(client, {
+    received: document.getElementById("stat-received"),
+    rate: document.getElementById("stat-rate"),
+    rtt: document.getElementById("stat-rtt"),
+    reconnects: document.getElementById("stat-reconnects"),
+  });
+
+  const hub = new StreamHub({
+    client,
+    maxBackfill: page.max_backfill,
+    fetchHistory: page.history ? fetchHistory : null,
+  });
+  const grid = createBoardGrid({
+    container: gridElement,
+    template: document.getElementById("widget-template"),
+    canEdit: page.can_edit,
+    urls: page.urls,
+    onSaveError: () => showToast({ title: "Layout not saved", message: "Moving widgets again retries.", tone: "danger" }),
+  });
+  const host = new WidgetHost({
+    grid,
+    hub,
+    streams: new Map(Object.entries(page.streams)),
+    maxBackfill: page.max_backfill,
+  });
+  const sources = setupSources({ client, host, list: document.getElementById("sources-list") });
+
+  const showEmpty = () => {
+    emptyNote.hidden = host.widgets.length > 0;
+  };
+
+  grid.grid.batchUpdate();
+  for (const widget of page.widgets) host.add(widget);
+  grid.grid.batchUpdate(false);
+  grid.watchWidth();
+  showEmpty();
+  sources.refresh();
+
+  const time = setupTimeControls({
+    host,
+    note: document.getElementById("range-note"),
+    onRange: (range) => document.getElementById("board").classList.toggle("is-history", range !== null),
+    onError: (error) => console.warn(error),
+  });
+  setupExport({ host, timeRange: time.range });
+  if (page.alerts) setupAlerts({ client });
+
+  // The editor answers a save with the widget as stored; draw it without a reload.
+  document.body.addEventListener("widget-saved", (event) => {
+    const { widget, stream } = event.detail;
+    const known = host.widgets.some((item) => item.id === widget.id);
+    if (known) host.update(widget, stream);
+    else {
+      host.add(widget, stream);
+      grid.reveal(widget.id);
+    }
+    showEmpty();
+    sources.refresh();
+  });
+  document.body.addEventListener("widget-deleted", (event) => {
+    host.remove(event.detail.id);
+    showEmpty();
+    sources.refresh();
+  });
+
+  const pause = document.getElementById("view-pause");
+  pause.addEventListener("click", () => {
+    const paused = !frames.paused;
+    if (paused) frames.pause();
+    else frames.resume();
+    pause.setAttribute("aria-pressed", String(paused));
+    pause.textContent = paused ? "Resume" : "Pause";
+    document.getElementById("board").classList.toggle("is-paused", paused);
+  });
+  document.getElementById("view-clear").addEventListener("click", () => host.clear());
+
+  client.on("error", (error) => {
+    if (error.code === "forbidden" && !error.command) {
+      showToast({ title: "Access changed", message: error.message, tone: "danger" });
+    } else if (debug) {
+      console.warn("live connection error", error);
+    }
+  });
+
+  client.connect();
+  keepAlive(client);
+}
+
+main();

@@ -1,0 +1,153 @@
+// The widgets of the dashboard: their tiles, their instances and what feeds
+// them. Live, they are fed by the stream hub; for a past range or a playback
+// they are made anew and fed by whoever loaded that range.
+
+import { widgetPlan } from "../data/plans.js";
+import { createWidget } from "../widgets/index.js";
+
+// Kinds that list every field of the stream when none was chosen.
+const ALL_FIELDS_KINDS = new Set(["feed", "table"]);
+
+/** Return the config a widget module gets: the saved config with fields resolved to {name, unit}. */
+export function widgetConfig(widget, stream, extra = {}) {
+  const known = new Map((stream?.fields ?? []).map((field) => [field.name, field]));
+  let names = widget.config?.fields ?? [];
+  if (!names.length && ALL_FIELDS_KINDS.has(widget.kind)) names = [...known.keys()];
+  const fields = names.map((name) => known.get(name) ?? { name, unit: "" });
+  return { ...widget.config, fields, title: widget.title || stream?.title || widget.stream, legend: true, ...extra };
+}
+
+export class WidgetHost {
+  #grid;
+  #hub;
+  #streams;
+  #maxBackfill;
+  // id → {widget (saved data), instance, detach, body}
+  #mounted = new Map();
+  #mode = { mode: "live" };
+
+  constructor({ grid, hub, streams, maxBackfill }) {
+    this.#grid = grid;
+    this.#hub = hub;
+    this.#streams = streams;
+    this.#maxBackfill = maxBackfill;
+  }
+
+  get mode() {
+    return this.#mode;
+  }
+
+  get widgets() {
+    return [...this.#mounted.values()].map(({ widget }) => widget);
+  }
+
+  /** Return the slugs of the streams the widgets show. */
+  streamSlugs() {
+    return [...new Set(this.widgets.map((widget) => widget.stream))];
+  }
+
+  stream(slug) {
+    return this.#streams.get(slug);
+  }
+
+  add(widget, stream) {
+    if (stream) this.#streams.set(stream.slug, stream);
+    const body = this.#grid.addTile(widget, this.#streams.get(widget.stream));
+    const entry = { widget, instance: null, detach: null, body };
+    this.#mounted.set(widget.id, entry);
+    this.#start(entry);
+    this.#markRunning(widget.stream);
+  }
+
+  /** Show the saved `widget` anew (its kind, stream or config changed). */
+  update(widget, stream) {
+    const entry = this.#mounted.get(widget.id);
+    if (!entry) return this.add(widget, stream);
+    if (stream) this.#streams.set(stream.slug, stream);
+    const previousStream = entry.widget.stream;
+    this.#stop(entry);
+    entry.widget = widget;
+    entry.body = this.#grid.updateTile(widget, this.#streams.get(widget.stream)) ?? entry.body;
+    this.#start(entry);
+    this.#markRunning(widget.stream);
+    if (previousStream !== widget.stream) this.#releaseUnused(previousStream);
+  }
+
+  remove(id) {
+    const entry = this.#mounted.get(id);
+    if (!entry) return;
+    this.#stop(entry);
+    this.#mounted.delete(id);
+    this.#grid.removeTile(id);
+    this.#releaseUnused(entry.widget.stream);
+  }
+
+  /**
+   * Switch every widget to `mode`: {mode: "live"}, {mode: "history", range,
+   * samples: Map slug → samples} or {mode: "playback"} (fed by `push`).
+   */
+  setMode(mode) {
+    this.#mode = mode;
+    for (const entry of this.#mounted.values()) {
+      this.#stop(entry);
+      this.#start(entry);
+    }
+  }
+
+  /** Give the widgets of `slug` samples (playback). */
+  push(slug, samples) {
+    if (!samples.length) return;
+    for (const entry of this.#mounted.values()) {
+      if (entry.widget.stream === slug) entry.instance?.push(samples);
+    }
+  }
+
+  clear() {
+    if (this.#mode.mode === "live") this.#hub.clear();
+    else for (const entry of this.#mounted.values()) entry.instance?.clear();
+  }
+
+  /** Show a stream's running state on the tiles that use it. */
+  setRunning(slug, running) {
+    const stream = this.#streams.get(slug);
+    if (stream) stream.running = running;
+    this.#markRunning(slug);
+  }
+
+  #markRunning(slug) {
+    const running = this.#streams.get(slug)?.running;
+    for (const entry of this.#mounted.values()) {
+      if (entry.widget.stream !== slug) continue;
+      const dot = this.#grid.tile(entry.widget.id)?.querySelector(".widget-running");
+      if (!dot) continue;
+      dot.dataset.running = String(Boolean(running));
+      dot.parentElement.title = running ? "Source running" : "Source stopped";
+    }
+  }
+
+  #start(entry) {
+    const { widget } = entry;
+    const stream = this.#streams.get(widget.stream);
+    const { mode } = this.#mode;
+    const extra = mode === "history" ? { range: this.#mode.range } : {};
+    entry.instance = createWidget(widget.kind, entry.body, widgetConfig(widget, stream, extra));
+    if (mode === "live") {
+      const plan = widgetPlan(widget.kind, widget.config, this.#maxBackfill);
+      entry.detach = this.#hub.attach(widget.stream, entry.instance, plan);
+    } else if (mode === "history") {
+      const samples = this.#mode.samples.get(widget.stream) ?? [];
+      if (samples.length) entry.instance.push(samples);
+    }
+  }
+
+  #stop(entry) {
+    entry.detach?.();
+    entry.detach = null;
+    entry.instance?.destroy();
+    entry.instance = null;
+  }
+
+  #releaseUnused(slug) {
+    if (!this.widgets.some((widget) => widget.stream === slug)) this.#hub.release(slug);
+  }
+}

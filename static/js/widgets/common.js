@@ -1,0 +1,123 @@
+// Small pieces every widget uses: elements, fields, colours from the theme,
+// threshold tones and the once-per-frame redraw.
+
+import { frames } from "../frames.js";
+
+export const SERIES_COLOUR_COUNT = 8;
+
+export function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/**
+ * Return the redraw of a widget: `schedule()` asks for `render` in the next
+ * frame of the page's shared loop (held while the view is paused).
+ */
+export function drawLoop(render) {
+  let stopped = false;
+  const draw = () => {
+    if (!stopped) render();
+  };
+  return {
+    schedule() {
+      if (!stopped) frames.schedule(draw);
+    },
+    stop() {
+      stopped = true;
+      frames.forget(draw);
+    },
+  };
+}
+
+/** Return a field's unit from the config's field list ([{name, unit}]). */
+export function unitOf(config, name) {
+  return (config.fields ?? []).find((field) => field.name === name)?.unit ?? "";
+}
+
+/** Return the first field the widget shows, as {name, unit}. */
+export function firstField(config) {
+  return config.fields?.[0] ?? { name: "value", unit: "" };
+}
+
+/** Return "critical", "warning" or "ok" for `value` against the config's thresholds. */
+export function thresholdTone(value, thresholds = {}) {
+  if (typeof value !== "number") return "ok";
+  if (typeof thresholds.critical === "number" && value >= thresholds.critical) return "critical";
+  if (typeof thresholds.warning === "number" && value >= thresholds.warning) return "warning";
+  return "ok";
+}
+
+/** Return the theme's colours, read at draw time (a detached element has no computed style). */
+export function readPalette(el) {
+  const style = getComputedStyle(el);
+  const read = (name, fallback) => style.getPropertyValue(name).trim() || fallback;
+  const series = [];
+  for (let index = 1; index <= SERIES_COLOUR_COUNT; index += 1) {
+    series.push(read(`--series-${index}`, "#73bf69"));
+  }
+  return {
+    series,
+    text: read("--text", "#d8d9e0"),
+    muted: read("--text-muted", "#a3a6b4"),
+    axis: read("--chart-axis", "#8e8e8e"),
+    grid: read("--chart-grid", "rgba(128, 128, 128, 0.15)"),
+    anomaly: read("--chart-anomaly", "#f2495c"),
+    anomalyFill: read("--chart-anomaly-fill", "rgba(242, 73, 92, 0.35)"),
+    ok: read("--ok", "#73bf69"),
+    warning: read("--warn", "#f2cc0c"),
+    critical: read("--danger", "#f2495c"),
+    up: read("--up", "#73bf69"),
+    down: read("--down", "#f2495c"),
+    font: read("--font-sans", "system-ui, sans-serif"),
+  };
+}
+
+/** Redraw `callback` when the theme switches: canvases cannot follow CSS by themselves. */
+export function onThemeChange(callback) {
+  const observer = new MutationObserver(callback);
+  observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+  return () => observer.disconnect();
+}
+
+/** Return a colour with `alpha` opacity, for fills under lines. */
+export function withAlpha(colour, alpha) {
+  const hex = /^#([0-9a-f]{6})$/i.exec(colour.trim());
+  if (hex) {
+    const value = Number.parseInt(hex[1], 16);
+    return `rgba(${value >> 16}, ${(value >> 8) & 255}, ${value & 255}, ${alpha})`;
+  }
+  const rgb = /^rgba?\(([^)]+)\)$/.exec(colour.trim());
+  if (rgb) {
+    const [r, g, b] = rgb[1].split(",").map((part) => part.trim());
+    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+  }
+  return colour;
+}
+
+/** Add a "live only" note to a widget that cannot show a past range. */
+export function liveOnlyNote(root, config) {
+  if (!config.range) return false;
+  root.append(element("p", "widget-note", "Shows live data only. Switch the range to Live to see it."));
+  return true;
+}
+
+// Redraw a canvas widget when its box changes size or the theme changes; returns
+// the function that stops watching.
+export function watchLayout(el, loop, { onResize, onTheme }) {
+  const observer = new ResizeObserver(() => {
+    onResize();
+    loop.schedule();
+  });
+  observer.observe(el);
+  const stopTheme = onThemeChange(() => {
+    onTheme();
+    loop.schedule();
+  });
+  return () => {
+    observer.disconnect();
+    stopTheme();
+  };
+}

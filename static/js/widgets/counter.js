@@ -1,0 +1,55 @@
+// Counter widget: how many samples of the stream reached this page, the number
+// rolling up to each new total.
+
+import { formatTime } from "../format.js";
+import { drawLoop, element } from "./common.js";
+
+const ROLL_MS = 600;
+
+export function create(el, config = {}) {
+  let total = 0;
+  let shown = 0;
+  let rollFrom = 0;
+  let rollStart = 0;
+  let since = null;
+
+  const root = element("div", "counter");
+  const number = element("span", "counter-value", "0");
+  const caption = element("span", "counter-caption", config.range ? "samples in range" : "samples received");
+  root.append(number, caption);
+  el.append(root);
+
+  const loop = drawLoop(render);
+
+  function render() {
+    const now = performance.now();
+    const progress = Math.min(1, (now - rollStart) / ROLL_MS);
+    // Ease out, so the number settles rather than stops.
+    shown = rollFrom + (total - rollFrom) * (1 - (1 - progress) ** 3);
+    number.textContent = Math.round(shown).toLocaleString();
+    if (progress < 1) loop.schedule();
+    if (since !== null && !config.range) caption.textContent = `samples since ${formatTime(since, "seconds")}`;
+  }
+
+  return {
+    push(samples) {
+      if (since === null && samples.length) since = Date.now();
+      for (const sample of samples) total += sample.count ?? 1;
+      rollFrom = shown;
+      rollStart = performance.now();
+      loop.schedule();
+    },
+    clear() {
+      total = 0;
+      shown = 0;
+      rollFrom = 0;
+      since = null;
+      loop.schedule();
+    },
+    resize() {},
+    destroy() {
+      loop.stop();
+      root.remove();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+// Widget kinds by name. Each module's `create(el, config)` returns
+// {push(samples), clear(), resize(), destroy()} and, where it has a use,
+// prepend(samples), presence(counts) and status(running).
+
+import * as candlestick from "./candlestick.js";
+import * as counter from "./counter.js";
+import * as feed from "./feed.js";
+import * as gauge from "./gauge.js";
+import * as orderbook from "./orderbook.js";
+import * as stat from "./stat.js";
+import * as table from "./table.js";
+import * as timeseries from "./timeseries.js";
+import * as trades from "./trades.js";
+import * as viewers from "./viewers.js";
+
+const KINDS = { timeseries, gauge, stat, counter, feed, viewers, table, candlestick, orderbook, trades };
+
+/** Return a widget of `kind` drawn into `el`; an unknown kind says so instead of failing. */
+export function createWidget(kind, el, config) {
+  const module = KINDS[kind];
+  if (module) return module.create(el, config);
+  const note = document.createElement("p");
+  note.className = "widget-note";
+  note.textContent = `This page cannot draw “${kind}” widgets.`;
+  el.append(note);
+  return { push() {}, clear() {}, resize() {}, destroy: () => note.remove() };
+}

@@ -1,0 +1,71 @@
+// Order book: asks above, bids below, each level with a bar of the cumulative
+// size up to it, and the spread between them.
+
+import { bookDepth } from "../data/orderbook.js";
+import { formatNumber } from "../format.js";
+import { drawLoop, element, liveOnlyNote } from "./common.js";
+
+/** config: fields [{name}] (the first holds the book, "book"), depth (10 levels per side). */
+export function create(el, config = {}) {
+  const name = config.fields?.[0]?.name ?? "book";
+  const depth = config.depth ?? 10;
+  let book = null;
+
+  const root = element("div", "orderbook");
+  const head = element("div", "book-row book-head");
+  head.append(element("span", "", "price"), element("span", "", "size"), element("span", "", "total"));
+  const asks = element("div", "book-side book-asks");
+  const spread = element("div", "book-spread", "–");
+  const bids = element("div", "book-side book-bids");
+  root.append(head, asks, spread, bids);
+  el.append(root);
+  const historic = liveOnlyNote(root, config);
+
+  function levelRow(level, maxTotal, side) {
+    const row = element("div", `book-row book-${side}`);
+    row.style.setProperty("--depth", `${((level.total / (maxTotal || 1)) * 100).toFixed(1)}%`);
+    row.append(
+      element("span", "book-price", formatNumber(level.price)),
+      element("span", "", formatNumber(level.size)),
+      element("span", "muted", formatNumber(level.total)),
+    );
+    return row;
+  }
+
+  const loop = drawLoop(() => {
+    if (!book) {
+      asks.replaceChildren();
+      bids.replaceChildren();
+      spread.textContent = "Waiting for data…";
+      return;
+    }
+    const view = bookDepth(book, depth);
+    // Best ask next to the spread, so prices meet in the middle.
+    asks.replaceChildren(...[...view.asks].reverse().map((level) => levelRow(level, view.maxTotal, "ask")));
+    bids.replaceChildren(...view.bids.map((level) => levelRow(level, view.maxTotal, "bid")));
+    spread.textContent = view.spread === null ? "–" : `spread ${formatNumber(view.spread)} · mid ${formatNumber(view.mid)}`;
+  });
+
+  return {
+    push(samples) {
+      if (historic) return;
+      for (let index = samples.length - 1; index >= 0; index -= 1) {
+        const candidate = samples[index].values?.[name];
+        if (candidate && (candidate.bids || candidate.asks)) {
+          book = candidate;
+          break;
+        }
+      }
+      loop.schedule();
+    },
+    clear() {
+      book = null;
+      loop.schedule();
+    },
+    resize() {},
+    destroy() {
+      loop.stop();
+      root.remove();
+    },
+  };
+}

@@ -1,0 +1,335 @@
+// Time-series widget: numeric fields of one stream as lines, areas, bars or
+// points; y axes per unit and side; warning and critical thresholds as dashed
+// lines; anomalies ringed; holes left as breaks in the line.
+
+import uPlot from "../../vendor/uplot/uPlot.esm.js";
+import { formatTime, formatWithUnit } from "../format.js";
+import { SampleWindow } from "../sample-window.js";
+import { drawLoop, element, readPalette, watchLayout, withAlpha } from "./common.js";
+
+const DEFAULT_WINDOW = 600;
+// A window in seconds keeps whatever arrives in that time, up to this many points.
+const SECONDS_WINDOW_CAPACITY = 100_000;
+const DEFAULT_HEIGHT = 180;
+
+/**
+ * Draw `config.fields` ([{name, unit}]) of pushed samples into `el`.
+ * config: window (points, 600) or window_points / window_seconds, style
+ * (line, area, bar, scatter), colors {field: "#rrggbb"}, axes {field: left|right},
+ * thresholds {warning, critical}, min, max, range {from, to} (a fixed past span),
+ * legend (show names and latest values), title.
+ */
+export function create(el, config = {}) {
+  const fields = config.fields ?? [];
+  const title = config.title ?? "";
+  const seconds = config.range ? null : config.window_seconds;
+  const capacity = config.range
+    ? SECONDS_WINDOW_CAPACITY
+    : config.window ?? config.window_points ?? (seconds ? SECONDS_WINDOW_CAPACITY : DEFAULT_WINDOW);
+  const samples = new SampleWindow(fields, capacity, { maxAgeMs: seconds ? seconds * 1000 : null });
+  // Fields that have carried a number; the chart is rebuilt when there are more.
+  let chartedFields = [];
+  let anomalyIndices = [];
+  let plot = null;
+  let rebuild = false;
+  let resized = false;
+  let palette = null;
+
+  const root = element("div", "timeseries");
+  root.setAttribute("role", "img");
+  root.setAttribute("aria-label", title ? `Chart of ${title}` : "Chart");
+  const plotBox = element("div", "timeseries-plot");
+  const readout = element("div", "timeseries-readout");
+  readout.hidden = true;
+  const empty = element("p", "timeseries-empty", config.range ? "No data in this range." : "Waiting for data…");
+  const legend = element("ul", "timeseries-legend");
+  legend.hidden = !config.legend;
+  plotBox.append(empty, readout);
+  root.append(plotBox, legend);
+  el.append(root);
+
+  const loop = drawLoop(render);
+  const stopWatching = watchLayout(el, loop, {
+    onResize: () => (resized = true),
+    onTheme: () => (rebuild = true),
+  });
+
+  function buildData() {
+    const { data, anomalies } = samples.columns(chartedFields);
+    anomalyIndices = anomalies;
+    return data;
+  }
+
+  function size() {
+    return {
+      width: Math.max(1, plotBox.clientWidth || el.clientWidth),
+      height: Math.max(40, plotBox.clientHeight || el.clientHeight || DEFAULT_HEIGHT),
+    };
+  }
+
+  function render() {
+    if (rebuild) {
+      rebuild = false;
+      resized = false;
+      plot?.destroy();
+      plot = null;
+      chartedFields = samples.numericFields();
+      if (chartedFields.length) {
+        palette = readPalette(el);
+        buildLegend();
+        plot = new uPlot(plotOptions(), buildData(), plotBox);
+      }
+    } else if (plot) {
+      if (resized) {
+        resized = false;
+        plot.setSize(size());
+      }
+      plot.setData(buildData());
+    }
+    updateLegend();
+    empty.hidden = samples.size > 0;
+  }
+
+  function colourOf(position) {
+    const name = fields[chartedFields[position]].name;
+    return config.colors?.[name] ?? palette.series[position % palette.series.length];
+  }
+
+  // With sides chosen per field, one scale per side and unit; otherwise one per
+  // unit, the axes alternating left and right.
+  function scaleOf(fieldIndex) {
+    const field = fields[fieldIndex];
+    const side = config.axes ? (config.axes[field.name] ?? "left") : "";
+    return `y:${side}:${field.unit ?? ""}`;
+  }
+
+  function plotOptions() {
+    const scales = [...new Set(chartedFields.map(scaleOf))];
+    const font = `11px ${palette.font}`;
+    const axisStyle = {
+      stroke: palette.axis,
+      font,
+      grid: { stroke: palette.grid, width: 1 },
+      ticks: { stroke: palette.grid, width: 1, size: 4 },
+    };
+    const firstScale = scaleOf(chartedFields[0]);
+    const scaleOptions = { x: { time: true } };
+    if (config.range) scaleOptions.x.range = () => [config.range.from / 1000, config.range.to / 1000];
+    if (typeof config.min === "number" || typeof config.max === "number") {
+      scaleOptions[firstScale] = { range: (u, low, high) => fixedRange(low, high, config.min, config.max) };
+    }
+    return {
+      ...size(),
+      legend: { show: false },
+      cursor: { points: { size: 7 }, drag: { x: false, y: false } },
+      scales: scaleOptions,
+      series: [{}, ...chartedFields.map((fieldIndex, position) => seriesOptions(fieldIndex, colourOf(position)))],
+      axes: [
+        // Sized for one line of labels: the default leaves a blank band below.
+        { ...axisStyle, space: timeTickSpace, size: 30, values: timeLabels },
+        ...scales.map((scale, position) => {
+          const unit = scale.split(":")[2];
+          const side = scale.split(":")[1];
+          const firstOnScale = chartedFields.findIndex((index) => scaleOf(index) === scale);
+          return {
+            ...axisStyle,
+            // With several axes, each takes the colour of its first line.
+            stroke: scales.length > 1 ? colourOf(firstOnScale) : palette.axis,
+            scale,
+            side: side === "right" ? 1 : side === "left" ? 3 : position % 2 === 0 ? 3 : 1,
+            grid: { ...axisStyle.grid, show: position === 0 },
+            values: (u, splits) => splits.map((value) => formatWithUnit(value, unit)),
+            size: axisSize,
+          };
+        }),
+      ],
+      hooks: { draw: [drawThresholds, drawAnomalies], setCursor: [showReadout] },
+    };
+  }
+
+  function seriesOptions(fieldIndex, colour) {
+    const style = config.style ?? "line";
+    const series = {
+      label: fields[fieldIndex].name,
+      scale: scaleOf(fieldIndex),
+      stroke: colour,
+      width: 1.5,
+      points: { show: false },
+    };
+    if (style === "area") series.fill = withAlpha(colour, 0.18);
+    if (style === "bar") {
+      series.paths = uPlot.paths.bars({ size: [0.7, 24], gap: 1 });
+      series.fill = withAlpha(colour, 0.55);
+      series.width = 1;
+    }
+    if (style === "scatter") {
+      series.paths = () => null;
+      series.points = { show: true, size: 4, width: 1, fill: colour, stroke: colour };
+    }
+    return series;
+  }
+
+  function drawThresholds(u) {
+    const thresholds = config.thresholds ?? {};
+    const scale = u.series[1]?.scale;
+    if (!scale) return;
+    const { ctx } = u;
+    const ratio = globalThis.devicePixelRatio || 1;
+    ctx.save();
+    ctx.lineWidth = ratio;
+    ctx.setLineDash([6 * ratio, 4 * ratio]);
+    for (const [name, colour] of [
+      ["warning", palette.warning],
+      ["critical", palette.critical],
+    ]) {
+      const value = thresholds[name];
+      if (typeof value !== "number") continue;
+      const y = u.valToPos(value, scale, true);
+      if (y < u.bbox.top || y > u.bbox.top + u.bbox.height) continue;
+      ctx.strokeStyle = colour;
+      ctx.beginPath();
+      ctx.moveTo(u.bbox.left, y);
+      ctx.lineTo(u.bbox.left + u.bbox.width, y);
+      ctx.stroke();
+    }
+    ctx.restore();
+  }
+
+  function drawAnomalies(u) {
+    if (!anomalyIndices.length) return;
+    const { ctx } = u;
+    const ratio = globalThis.devicePixelRatio || 1;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+    ctx.clip();
+    ctx.lineWidth = 2 * ratio;
+    ctx.strokeStyle = palette.anomaly;
+    ctx.fillStyle = palette.anomalyFill;
+    for (const index of anomalyIndices) {
+      const x = u.valToPos(u.data[0][index], "x", true);
+      for (let series = 1; series < u.series.length; series += 1) {
+        const value = u.data[series][index];
+        if (value == null) continue;
+        ctx.beginPath();
+        ctx.arc(x, u.valToPos(value, u.series[series].scale, true), 5 * ratio, 0, 2 * Math.PI);
+        ctx.fill();
+        ctx.stroke();
+      }
+    }
+    ctx.restore();
+  }
+
+  function showReadout(u) {
+    const index = u.cursor.idx;
+    if (index == null || u.data.slice(1).every((column) => column[index] == null)) {
+      readout.hidden = true;
+      return;
+    }
+    const lines = [formatTime(u.data[0][index] * 1000)];
+    chartedFields.forEach((fieldIndex, column) => {
+      const field = fields[fieldIndex];
+      lines.push(`${field.name} ${formatWithUnit(u.data[column + 1][index], field.unit)}`);
+    });
+    if (anomalyIndices.includes(index)) lines.push("⚠ anomaly");
+    readout.textContent = lines.join("\n");
+    readout.classList.toggle("is-anomaly", anomalyIndices.includes(index));
+    // Keep the readout inside the plot, on the side away from the cursor.
+    const plotLeft = u.over.offsetLeft;
+    const plotRight = plotBox.clientWidth - plotLeft - u.over.offsetWidth;
+    const cursorOnLeft = u.cursor.left < u.over.offsetWidth / 2;
+    readout.style.left = cursorOnLeft ? "auto" : `${plotLeft + 6}px`;
+    readout.style.right = cursorOnLeft ? `${plotRight + 6}px` : "auto";
+    readout.hidden = false;
+  }
+
+  function buildLegend() {
+    if (!config.legend) return;
+    legend.replaceChildren(
+      ...chartedFields.map((fieldIndex, position) => {
+        const item = element("li", "legend-item");
+        const swatch = element("span", "legend-swatch");
+        swatch.style.background = colourOf(position);
+        item.append(swatch, element("span", "legend-name", fields[fieldIndex].name), element("span", "legend-value", "–"));
+        return item;
+      }),
+    );
+    if (anomalyIndices.length || config.legendAnomaly) appendAnomalyKey();
+  }
+
+  function appendAnomalyKey() {
+    if (legend.querySelector(".legend-anomaly")) return;
+    const item = element("li", "legend-item legend-anomaly");
+    item.append(element("span", "legend-ring"), element("span", "legend-name", "anomaly"));
+    legend.append(item);
+  }
+
+  function updateLegend() {
+    if (!config.legend || !plot) return;
+    if (anomalyIndices.length) appendAnomalyKey();
+    const latest = samples.latestValues(chartedFields);
+    legend.querySelectorAll(".legend-value").forEach((cell, position) => {
+      const field = fields[chartedFields[position]];
+      cell.textContent = formatWithUnit(latest[position], field.unit);
+    });
+  }
+
+  return {
+    push(batch) {
+      if (samples.push(batch)) rebuild = true;
+      loop.schedule();
+    },
+    prepend(batch) {
+      if (samples.prepend(batch)) rebuild = true;
+      loop.schedule();
+    },
+    clear() {
+      samples.clear();
+      anomalyIndices = [];
+      loop.schedule();
+    },
+    resize() {
+      resized = true;
+      loop.schedule();
+    },
+    destroy() {
+      loop.stop();
+      stopWatching();
+      plot?.destroy();
+      root.remove();
+    },
+  };
+}
+
+// A fixed bound where the config gives one, the data's own (padded) elsewhere.
+function fixedRange(low, high, min, max) {
+  const [autoLow, autoHigh] = uPlot.rangeNum(low ?? 0, high ?? 1, 0.1, true);
+  const from = typeof min === "number" ? min : autoLow;
+  const to = typeof max === "number" ? max : Math.max(autoHigh, from + 1e-9);
+  return [from, to];
+}
+
+// Tick labels as precise as the tick spacing (in seconds) needs; a past range
+// of more than a day also needs the date, which the readout gives.
+function timeLabels(u, splits, axisIndex, space, increment) {
+  const precision = increment < 1 ? "milliseconds" : increment < 60 ? "seconds" : "minutes";
+  return splits.map((seconds) => formatTime(seconds * 1000, precision));
+}
+
+// A window of a few seconds gets labels with milliseconds, which need more room.
+function timeTickSpace(u, axisIndex, min, max) {
+  return max - min < 10 ? 100 : 64;
+}
+
+// Fit the axis to its widest label, so "1,013.25 hPa" is not clipped.
+function axisSize(u, values, axisIndex, cycle) {
+  const axis = u.axes[axisIndex];
+  if (cycle > 1) return axis._size;
+  let width = axis.ticks.size + axis.gap;
+  const longest = (values ?? []).reduce((widest, label) => (label.length > widest.length ? label : widest), "");
+  if (longest) {
+    u.ctx.font = axis.font[0];
+    width += u.ctx.measureText(longest).width / (globalThis.devicePixelRatio || 1);
+  }
+  return Math.ceil(width);
+}

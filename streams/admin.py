@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from streams.models import ApiToken, Sample, Stream, StreamLease
+from streams.services import stream_announce_status, stream_set_running
+
+
+def announce_running(request: HttpRequest, streams: QuerySet[Stream], running: bool) -> None:
+    for stream in streams:
+        stream_set_running(stream=stream, running=running)
+        async_to_sync(stream_announce_status)(
+            slug=stream.slug, running=running, by=request.user.get_username()
+        )
+
+
+@admin.register(Stream)
+class StreamAdmin(admin.ModelAdmin):
+    list_display = [
+        "slug",
+        "title",
+        "source_kind",
+        "owner",
+        "is_public",
+        "running",
+        "retention_seconds",
+    ]
+    list_filter = ["source_kind", "running", "is_public"]
+    search_fields = ["slug", "title"]
+    actions = ["start_sources", "stop_sources"]
+
+    @admin.action(description="Start the selected streams' sources")
+    def start_sources(self, request: HttpRequest, queryset: QuerySet[Stream]) -> None:
+        announce_running(request, queryset, True)
+        self.message_user(request, f"Started {queryset.count()} stream(s).")
+
+    @admin.action(description="Stop the selected streams' sources")
+    def stop_sources(self, request: HttpRequest, queryset: QuerySet[Stream]) -> None:
+        announce_running(request, queryset, False)
+        self.message_user(request, f"Stopped {queryset.count()} stream(s).")
+
+    def save_model(self, request: HttpRequest, obj: Stream, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "running" in form.changed_data:
+            announce_running(request, Stream.objects.filter(pk=obj.pk), obj.running)
+
+
+class RecentFilter(admin.SimpleListFilter):
+    title = "time"
+    parameter_name = "within"
+    WINDOWS = {"1m": 60, "1h": 3600, "1d": 86400, "7d": 7 * 86400}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("1m", "Last minute"),
+            ("1h", "Last hour"),
+            ("1d", "Last day"),
+            ("7d", "Last 7 days"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Sample]) -> QuerySet[Sample]:
+        seconds = self.WINDOWS.get(self.value() or "")
+        if seconds is None:
+            return queryset
+        return queryset.filter(t__gte=int((time.time() - seconds) * 1000))
+
+
+@admin.register(Sample)
+class SampleAdmin(admin.ModelAdmin):
+    list_display = ["stream", "seq", "t", "values", "flags"]
+    list_filter = ["stream", RecentFilter]
+    list_select_related = ["stream"]
+    ordering = ["-t"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StreamLease)
+class StreamLeaseAdmin(admin.ModelAdmin):
+    list_display = ["stream", "holder", "expires_ms"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "user", "name", "created", "last_used"]
+    search_fields = ["user__username", "name", "prefix"]
+    fields = ["user", "name"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        row, token = ApiToken.objects.issue(user=obj.user, name=obj.name)
+        obj.pk = row.pk
+        self.message_user(
+            request,
+            f"New token for {obj.user}: {token} — copy it now, it is not shown again.",
+            messages.WARNING,
+        )

@@ -1,0 +1,174 @@
+"""HTTP endpoints for stored history: bounded-size ranges and streamed exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from channels.db import database_sync_to_async
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from streams.api import api_error, login_required_json
+from streams.downsample import history_buckets
+from streams.models import Sample, Stream
+from streams.selectors import stream_by_slug, stream_can_read
+
+DEFAULT_SPAN_MS = 3_600_000
+DEFAULT_POINTS = 1_000
+MAX_POINTS = 10_000
+EXPORT_PAGE = 5_000
+
+
+class BadParameter(Exception):
+    pass
+
+
+def int_param(request: HttpRequest, name: str, default: int, *, low: int, high: int) -> int:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadParameter(f"`{name}` must be a whole number, got {raw[:40]!r}.") from None
+    if not low <= value <= high:
+        raise BadParameter(f"`{name}` must be from {low} to {high}.")
+    return value
+
+
+def time_range(request: HttpRequest) -> tuple[int, int]:
+    """Return [from, to) in ms from the query; the default is the last hour."""
+    now = int(time.time() * 1000)
+    end = int_param(request, "to", now, low=0, high=2**53)
+    start = int_param(request, "from", end - DEFAULT_SPAN_MS, low=0, high=2**53)
+    if start >= end:
+        raise BadParameter("`from` must be earlier than `to`.")
+    return start, end
+
+
+def readable(request: HttpRequest, slug: str) -> Stream | None:
+    stream = stream_by_slug(slug)
+    return stream if stream is not None and stream_can_read(stream, request.user) else None
+
+
+@require_GET
+@login_required_json
+def stream_history(request: HttpRequest, slug: str) -> JsonResponse:
+    """Return [from, to) reduced to at most `points` buckets of min, max and mean per field."""
+    stream = readable(request, slug)
+    if stream is None:
+        return api_error("unknown_stream", f"There is no stream {slug!r} you may see.", 404)
+    try:
+        start, end = time_range(request)
+        points = int_param(request, "points", DEFAULT_POINTS, low=1, high=MAX_POINTS)
+    except BadParameter as error:
+        return api_error("invalid_field", str(error), 400)
+    answer = history_buckets(stream.pk, start, end, points)
+    return JsonResponse(
+        {"stream": slug, "from": start, "to": end, "points": points, **answer.as_json()}
+    )
+
+
+def seq_bounds(stream_id: int, start: int, end: int) -> tuple[int, int] | None:
+    """Return the first and last seq stored in [start, end) (seq grows with t)."""
+    rows = Sample.objects.filter(stream_id=stream_id)
+    first = rows.filter(t__gte=start).order_by("t", "seq").values_list("seq", flat=True).first()
+    last = rows.filter(t__lt=end).order_by("-t", "-seq").values_list("seq", flat=True).first()
+    if first is None or last is None or first > last:
+        return None
+    return first, last
+
+
+async def export_pages(
+    stream_id: int, start: int, end: int
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """Yield the raw range a page at a time, so memory stays flat whatever its length.
+
+    Pages walk the (stream, seq) index between the range's first and last seq,
+    so each page costs the same however deep into a long range it is.
+    """
+    bounds = await database_sync_to_async(seq_bounds)(stream_id, start, end)
+    if bounds is None:
+        return
+    after, last = bounds[0] - 1, bounds[1]
+
+    def page() -> list[tuple[Any, ...]]:
+        rows = Sample.objects.filter(stream_id=stream_id, seq__gt=after, seq__lte=last)
+        return list(rows.order_by("seq").values_list("seq", "t", "values", "flags")[:EXPORT_PAGE])
+
+    while after < last:
+        rows = await database_sync_to_async(page)()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
+def iso(t: int) -> str:
+    return datetime.fromtimestamp(t / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+async def csv_body(stream: Stream, start: int, end: int) -> AsyncIterator[bytes]:
+    names = [field["name"] for field in stream.fields]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["seq", "t", "time", *names, "flags"])
+    async for rows in export_pages(stream.pk, start, end):
+        for seq, t, values, flags in rows:
+            cells = [_cell(values.get(name)) for name in names]
+            writer.writerow([seq, t, iso(t), *cells, " ".join(flags)])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return "" if value is None else value
+
+
+async def json_body(stream: Stream, start: int, end: int) -> AsyncIterator[bytes]:
+    header = {"stream": stream.slug, "from": start, "to": end, "fields": stream.fields}
+    yield orjson.dumps(header)[:-1] + b',"samples":['
+    first = True
+    async for rows in export_pages(stream.pk, start, end):
+        parts = []
+        for seq, t, values, flags in rows:
+            sample: dict[str, Any] = {"seq": seq, "t": t, "values": values}
+            if flags:
+                sample["flags"] = flags
+            parts.append(orjson.dumps(sample))
+        chunk = b",".join(parts)
+        yield chunk if first else b"," + chunk
+        first = False
+    yield b"]}"
+
+
+@require_GET
+@login_required_json
+def stream_export(request: HttpRequest, slug: str, extension: str) -> Any:
+    """Stream the raw samples of [from, to) as CSV or JSON."""
+    if extension not in ("csv", "json"):
+        return api_error("unknown_format", "Export as .csv or .json.", 404)
+    stream = readable(request, slug)
+    if stream is None:
+        return api_error("unknown_stream", f"There is no stream {slug!r} you may see.", 404)
+    try:
+        start, end = time_range(request)
+    except BadParameter as error:
+        return api_error("invalid_field", str(error), 400)
+    body = csv_body(stream, start, end) if extension == "csv" else json_body(stream, start, end)
+    content_type = "text/csv; charset=utf-8" if extension == "csv" else "application/json"
+    response = StreamingHttpResponse(body, content_type=content_type)
+    filename = f"{slug}-{start}-{end}.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

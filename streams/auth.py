@@ -1,0 +1,114 @@
+"""Who is asking: API tokens over HTTP and WebSocket, and the WebSocket origin check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from streams.models import ApiToken, token_digest
+
+TOKEN_HEADER_PREFIX = "Token "
+# Writing last_used on every request would turn every read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def token_user(token: str) -> Any | None:
+    """Return the active user that `token` belongs to, or None."""
+    if not token or len(token) > 200:
+        return None
+    row = ApiToken.objects.select_related("user").filter(digest=token_digest(token)).first()
+    if row is None or not row.user.is_active:
+        return None
+    now = timezone.now()
+    if row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=row.pk).update(last_used=now)
+    return row.user
+
+
+def query_param(scope: dict[str, Any], name: str) -> str | None:
+    """Return a query parameter of a WebSocket scope, if it is there."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin1"))
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def query_token(scope: dict[str, Any]) -> str | None:
+    return query_param(scope, "token")
+
+
+def link_dashboard_id(token: str) -> int | None:
+    from dashboards.selectors import dashboard_by_link
+
+    dashboard = dashboard_by_link(token)
+    return dashboard.pk if dashboard else None
+
+
+class TokenAuthenticationMiddleware:
+    """Authenticate `Authorization: Token <t>` requests; tokens are not subject to CSRF."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        header = request.headers.get("Authorization", "")
+        if header.startswith(TOKEN_HEADER_PREFIX):
+            user = token_user(header[len(TOKEN_HEADER_PREFIX) :].strip())
+            if user is None:
+                return JsonResponse(
+                    {"error": {"code": "invalid_token", "message": "The API token is not valid."}},
+                    status=401,
+                )
+            request.user = user
+            request._dont_enforce_csrf_checks = True
+        return self.get_response(request)
+
+
+class TokenAuthMiddleware:
+    """Put the user of a `?token=` query parameter into a WebSocket scope.
+
+    `?share=<secret>` of a dashboard's read-only link puts that dashboard's id in
+    the scope as `link_dashboard`: its holder may watch the streams it shows.
+    """
+
+    def __init__(self, application: Any):
+        self.application = application
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        token = query_token(scope) if scope["type"] == "websocket" else None
+        if token is not None:
+            from django.contrib.auth.models import AnonymousUser
+
+            user = await database_sync_to_async(token_user)(token)
+            scope = dict(scope, user=user or AnonymousUser(), auth_method="token")
+        share = query_param(scope, "share") if scope["type"] == "websocket" else None
+        if share:
+            dashboard_id = await database_sync_to_async(link_dashboard_id)(share)
+            scope = dict(scope, link_dashboard=dashboard_id)
+        return await self.application(scope, receive, send)
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Refuse cross-site WebSockets: a browser always sends Origin, so it must be ours.
+
+    Scripts using an API token send no Origin; they may connect, because a token
+    is not something a foreign page can make a browser attach.
+    """
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        has_origin = any(name == b"origin" for name, _ in scope.get("headers", []))
+        if scope["type"] == "websocket" and not has_origin and query_token(scope):
+            return await self.application(scope, receive, send)
+        return await super().__call__(scope, receive, send)
+
+
+def origin_validator(application: Any) -> BrowserOriginValidator:
+    """Wrap `application` so only ALLOWED_HOSTS may open browser WebSockets."""
+    return BrowserOriginValidator(application, settings.ALLOWED_HOSTS)

@@ -1,0 +1,414 @@
+"""The live WebSocket endpoint, /ws/live/: authentication, limits, one handler per command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from streams import ingest
+from streams.history import history_after, history_first_seq, history_last_seq, history_latest
+from streams.limits import CommandBudget, limits_announced
+from streams.metrics import metric_inc
+from streams.models import Stream
+from streams.presence import presence
+from streams.protocol import (
+    CLOSE_ACCESS_REVOKED,
+    CLOSE_FLOOD,
+    CLOSE_IDLE,
+    CLOSE_SESSION_ENDED,
+    CLOSE_TOO_MANY_CONNECTIONS,
+    PROTOCOL_VERSION,
+    Command,
+    Control,
+    Ping,
+    ProtocolError,
+    Publish,
+    SampleFrame,
+    Subscribe,
+    Unsubscribe,
+    data_frame,
+    encode,
+    error_message,
+    parse_command,
+)
+from streams.selectors import stream_can_control, stream_for_viewer
+from streams.services import stream_announce_status, stream_set_running
+from streams.sources import SOURCES
+
+log = logging.getLogger(__name__)
+
+# History goes out in frames of this many samples, read in pages of the same size.
+HISTORY_PAGE = 2_000
+
+
+@dataclass
+class Subscription:
+    stream_id: int
+    slug: str
+    last_sent: int
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    subscriptions: dict[str, Subscription]
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.link_dashboard: int | None = self.scope.get("link_dashboard")
+        signed_in = user is not None and user.is_authenticated
+        if not signed_in and self.link_dashboard is None:
+            metric_inc("pulseboard_connections_refused_total", reason="unauthenticated")
+            await self.close()  # before accept: the handshake is refused
+            return
+        self.user = user
+        self.viewer = f"user:{user.pk}" if signed_in else f"link:{self.link_dashboard}"
+        # A user's group carries alerts and access changes; a link's, its revocation.
+        self.personal_group = f"user.{user.pk}" if signed_in else f"link.{self.link_dashboard}"
+        self.subscriptions = {}
+        self.budget = CommandBudget(
+            settings.PULSEBOARD_COMMANDS_PER_SECOND, settings.PULSEBOARD_COMMAND_BURST
+        )
+        self.last_activity = time.monotonic()
+        self.idle_timer: asyncio.TimerHandle | None = None
+        await self.accept()
+        if presence.connection_count(self.viewer) >= settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER:
+            metric_inc("pulseboard_connections_refused_total", reason="too_many")
+            limit = settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER
+            await self.send_error(
+                ProtocolError("too_many", f"At most {limit} connections per user.")
+            )
+            await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
+            return
+        presence.connect(self.channel_name, self.viewer)
+        await self.channel_layer.group_add(self.personal_group, self.channel_name)
+        self.arm_idle_timer(settings.PULSEBOARD_IDLE_TIMEOUT)
+        hello = {
+            "type": "hello",
+            "user": user.get_username() if signed_in else None,
+            "server_time": now_ms(),
+            "limits": limits_announced(),
+            "protocol": PROTOCOL_VERSION,
+        }
+        await self.send(text_data=encode(hello))
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # The server cancels a consumer that is still busy a few seconds after its
+        # client left; the cleanup must run then too, or groups and counts leak.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.release()
+
+    async def disconnect(self, code: int) -> None:
+        await self.release()
+
+    async def release(self) -> None:
+        """Leave every group and forget the connection (once, however it ends)."""
+        if not hasattr(self, "subscriptions") or getattr(self, "released", False):
+            return  # refused before accept, or already done
+        self.released = True
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        await self.channel_layer.group_discard(self.personal_group, self.channel_name)
+        for slug in list(self.subscriptions):
+            await self.channel_layer.group_discard(f"stream.{slug}", self.channel_name)
+        for slug in presence.disconnect(self.channel_name):
+            await self.announce_presence(slug)
+
+    # -- limits ---------------------------------------------------------------
+
+    def arm_idle_timer(self, delay: float) -> None:
+        self.idle_timer = asyncio.get_running_loop().call_later(delay, self.check_idle)
+
+    def check_idle(self) -> None:
+        idle = time.monotonic() - self.last_activity
+        timeout = settings.PULSEBOARD_IDLE_TIMEOUT
+        if idle >= timeout:
+            self.closing = asyncio.ensure_future(self.close(code=CLOSE_IDLE))
+        else:
+            self.arm_idle_timer(timeout - idle)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self.last_activity = time.monotonic()
+        if not self.budget.allow():
+            metric_inc("pulseboard_errors_total", code="rate_limited")
+            if self.budget.flooding:
+                await self.close(code=CLOSE_FLOOD)
+                return
+            if self.budget.refused_in_a_row == 1:
+                rate = settings.PULSEBOARD_COMMANDS_PER_SECOND
+                await self.send_error(
+                    ProtocolError("rate_limited", f"At most {rate:g} commands a second.")
+                )
+            return
+        try:
+            if text_data is None:
+                raise ProtocolError(
+                    "binary_not_supported", "Send JSON text frames, not binary ones."
+                )
+            limit = settings.PULSEBOARD_MAX_FRAME_BYTES
+            if len(text_data) > limit or len(text_data.encode()) > limit:
+                raise ProtocolError("too_large", f"Frames may be at most {limit} bytes.")
+            command = parse_command(text_data, max_backfill=settings.PULSEBOARD_MAX_BACKFILL)
+            await self.dispatch_command(command)
+        except ProtocolError as error:
+            await self.send_error(error)
+        except Exception:
+            log.exception("command failed for %s", self.user)
+            await self.send_error(
+                ProtocolError("internal", "The server could not complete the command.")
+            )
+
+    async def send_error(self, error: ProtocolError) -> None:
+        metric_inc("pulseboard_errors_total", code=error.code)
+        await self.send(text_data=encode(error_message(error)))
+
+    async def dispatch_command(self, command: Command) -> None:
+        if isinstance(command, Ping):
+            await self.send(
+                text_data=encode(
+                    {"type": "pong", "t": command.t, "server_time": now_ms(), "ref": command.ref}
+                )
+            )
+        elif isinstance(command, Subscribe):
+            await self.subscribe(command)
+        elif isinstance(command, Unsubscribe):
+            await self.unsubscribe(command)
+        elif isinstance(command, Control):
+            await self.control(command)
+        elif isinstance(command, Publish):
+            await self.publish(command)
+
+    # -- commands -------------------------------------------------------------
+
+    async def readable_stream(self, slug: str, ref: Any) -> Stream:
+        stream, allowed = await database_sync_to_async(stream_for_viewer)(
+            slug, self.user, self.link_dashboard
+        )
+        if stream is None:
+            raise ProtocolError("unknown_stream", f"There is no stream {slug!r}.", ref)
+        if not allowed:
+            raise ProtocolError("forbidden", f"You may not watch {slug!r}.", ref)
+        return stream
+
+    async def subscribe(self, command: Subscribe) -> None:
+        limit = settings.PULSEBOARD_MAX_SUBSCRIPTIONS
+        if command.stream not in self.subscriptions and len(self.subscriptions) >= limit:
+            raise ProtocolError(
+                "too_many", f"At most {limit} subscriptions per connection.", command.ref
+            )
+        stream = await self.readable_stream(command.stream, command.ref)
+        # Join first: every frame published from now on waits in our queue while
+        # history is read, and the seq bookkeeping drops what history already sent.
+        await self.channel_layer.group_add(stream.group_name, self.channel_name)
+        last_seq = await database_sync_to_async(history_last_seq)(stream.pk)
+        reply: dict[str, Any] = {
+            "type": "subscribed",
+            "stream": stream.slug,
+            "title": stream.title,
+            "fields": stream.fields,
+            "running": stream.running,
+            "seq": last_seq,
+            "ref": command.ref,
+        }
+        if command.since is not None:
+            first_seq = await database_sync_to_async(history_first_seq)(stream.pk)
+            start, recovered = self.resume_start(command.since, first_seq, last_seq)
+            reply["recovered"] = recovered
+            await self.send(text_data=encode(reply))
+            await self.send_history_after(stream, start, last_seq)
+        else:
+            await self.send(text_data=encode(reply))
+            backfill = await database_sync_to_async(history_latest)(stream.pk, command.backfill)
+            await self.send_samples(stream.slug, backfill)
+            # Samples stored since last_seq was read may be in the backfill already.
+            if backfill:
+                last_seq = max(last_seq, backfill[-1]["seq"])
+        self.subscriptions[stream.slug] = Subscription(stream.pk, stream.slug, last_seq)
+        presence.watch(stream.slug, self.channel_name, self.viewer)
+        await self.announce_presence(stream.slug)
+
+    @staticmethod
+    def resume_start(since: int, first_seq: int, last_seq: int) -> tuple[int, bool]:
+        """Return the seq to resume after, and whether the client's gap can be filled whole.
+
+        It cannot when `since` is beyond the stream (a reset database), before what
+        retention kept, or further back than PULSEBOARD_MAX_RESUME samples.
+        """
+        if since > last_seq:
+            return last_seq, False
+        floor = max(last_seq - settings.PULSEBOARD_MAX_RESUME, first_seq - 1, 0)
+        return (since, True) if since >= floor else (floor, False)
+
+    async def send_history_after(self, stream: Stream, since: int, until: int) -> None:
+        cursor = since
+        while cursor < until:
+            page = await database_sync_to_async(history_after)(
+                stream.pk, cursor, until=until, limit=HISTORY_PAGE
+            )
+            if not page:
+                break
+            await self.send_samples(stream.slug, page)
+            cursor = page[-1]["seq"]
+
+    async def send_samples(self, slug: str, samples: list[SampleFrame]) -> None:
+        for start in range(0, len(samples), HISTORY_PAGE):
+            await self.send(text_data=data_frame(slug, samples[start : start + HISTORY_PAGE]))
+
+    async def unsubscribe(self, command: Unsubscribe) -> None:
+        if self.subscriptions.pop(command.stream, None) is None:
+            raise ProtocolError(
+                "not_subscribed", f"You are not subscribed to {command.stream!r}.", command.ref
+            )
+        await self.leave_stream(command.stream)
+        await self.send(
+            text_data=encode({"type": "unsubscribed", "stream": command.stream, "ref": command.ref})
+        )
+
+    async def control(self, command: Control) -> None:
+        stream = await self.readable_stream(command.stream, command.ref)
+        if not stream_can_control(stream, self.user):
+            verb = "start" if command.running else "stop"
+            raise ProtocolError(
+                "forbidden", f"Only the owner or staff may {verb} {stream.slug!r}.", command.ref
+            )
+        if stream.source_kind not in SOURCES:
+            raise ProtocolError(
+                "invalid_field",
+                f"{stream.slug!r} is a {stream.source_kind} stream with no source to run.",
+                command.ref,
+            )
+        await database_sync_to_async(stream_set_running)(stream=stream, running=command.running)
+        by = self.user.get_username()
+        status = {"type": "status", "stream": stream.slug, "running": command.running, "by": by}
+        # The caller gets its answer with its ref; the broadcast skips this socket.
+        await self.send(text_data=encode(status | {"ref": command.ref}))
+        await stream_announce_status(
+            slug=stream.slug, running=command.running, by=by, origin=self.channel_name
+        )
+
+    async def publish(self, command: Publish) -> None:
+        stream = await self.readable_stream(command.stream, command.ref)
+        try:
+            stored = await ingest.ingest_samples(
+                stream=stream, user=self.user, samples=command.samples
+            )
+        except ingest.IngestError as error:
+            raise ProtocolError(error.code, error.message, command.ref) from None
+        reply = {
+            "type": "published",
+            "stream": stream.slug,
+            "count": len(stored),
+            "ref": command.ref,
+        }
+        if stored:
+            reply["first"], reply["last"] = stored[0]["seq"], stored[-1]["seq"]
+        await self.send(text_data=encode(reply))
+
+    # -- events from the channel layer ----------------------------------------
+
+    async def stream_frame(self, event: dict[str, Any]) -> None:
+        subscription = self.subscriptions.get(event["stream"])
+        if subscription is None:
+            return
+        first, last = event["first"], event["last"]
+        if last <= subscription.last_sent:
+            metric_inc("pulseboard_frames_skipped_total")
+            return
+        if first > subscription.last_sent + 1:
+            # Frames were lost on the way (a full queue, a lost subscription):
+            # fill the hole from history so the client never sees one.
+            await self.refill(subscription, until=first - 1)
+        if first <= subscription.last_sent:
+            samples = orjson.loads(event["text"])["samples"]
+            fresh = [s for s in samples if s["seq"] > subscription.last_sent]
+            await self.send(text_data=data_frame(subscription.slug, fresh))
+        else:
+            await self.send(text_data=event["text"])
+        subscription.last_sent = last
+        metric_inc("pulseboard_frames_sent_total")
+
+    async def refill(self, subscription: Subscription, *, until: int) -> None:
+        missing = await database_sync_to_async(history_after)(
+            subscription.stream_id,
+            subscription.last_sent,
+            until=until,
+            limit=settings.PULSEBOARD_MAX_RESUME,
+        )
+        if missing:
+            await self.send_samples(subscription.slug, missing)
+            subscription.last_sent = missing[-1]["seq"]
+            metric_inc("pulseboard_samples_refilled_total", len(missing))
+
+    async def stream_status(self, event: dict[str, Any]) -> None:
+        if event["stream"] in self.subscriptions and event.get("origin") != self.channel_name:
+            status = {
+                "type": "status",
+                "stream": event["stream"],
+                "running": event["running"],
+                "by": event["by"],
+            }
+            await self.send(text_data=encode(status))
+
+    async def stream_presence(self, event: dict[str, Any]) -> None:
+        if event["stream"] in self.subscriptions:
+            await self.send(
+                text_data=encode(
+                    {k: event[k] for k in ("stream", "connections", "users")} | {"type": "presence"}
+                )
+            )
+
+    async def leave_stream(self, slug: str) -> None:
+        await self.channel_layer.group_discard(f"stream.{slug}", self.channel_name)
+        presence.unwatch(slug, self.channel_name)
+        await self.announce_presence(slug)
+
+    async def user_alert(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=encode(event["frame"]))
+
+    async def access_changed(self, event: dict[str, Any]) -> None:
+        """A share was removed: drop, at once, every subscription this viewer lost."""
+        for slug in list(self.subscriptions):
+            _, allowed = await database_sync_to_async(stream_for_viewer)(
+                slug, self.user, self.link_dashboard
+            )
+            if not allowed:
+                del self.subscriptions[slug]
+                await self.leave_stream(slug)
+                await self.send_error(
+                    ProtocolError("forbidden", f"Your access to {slug!r} was revoked.")
+                )
+                await self.send(
+                    text_data=encode({"type": "unsubscribed", "stream": slug, "ref": None})
+                )
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """Logout closes that session's sockets; a new password closes all of the user's."""
+        session = self.scope.get("session")
+        mine = (
+            getattr(session, "session_key", None)
+            if self.scope.get("auth_method") != "token"
+            else None
+        )
+        if event["session"] is None or (mine is not None and event["session"] == mine):
+            await self.close(code=CLOSE_SESSION_ENDED)
+
+    async def access_revoked(self, event: dict[str, Any]) -> None:
+        """The link this socket came through was revoked."""
+        await self.close(code=CLOSE_ACCESS_REVOKED)
+
+    async def announce_presence(self, slug: str) -> None:
+        await self.channel_layer.group_send(
+            f"stream.{slug}", {"type": "stream.presence", "stream": slug, **presence.viewers(slug)}
+        )

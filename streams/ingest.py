@@ -1,0 +1,139 @@
+"""Samples that scripts and devices push: validated whole, stored, then fanned out."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from dashboards.alerts import alerts_evaluate_safely, alerts_push
+from streams.history import history_append, sample_frame
+from streams.models import Sample, SourceKind, Stream
+from streams.protocol import SampleFrame
+from streams.selectors import stream_can_control
+from streams.services import stream_publish
+
+MAX_TEXT_VALUE = 200
+MAX_FLAGS = 8
+# Pushed timestamps may run a little ahead of this server's clock, not more.
+MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+
+
+class IngestError(Exception):
+    """A refused batch; nothing of it was stored."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def _value_error(where: str, value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return f"{where} must be a number or text"
+    if isinstance(value, int | float):
+        return None if math.isfinite(value) else f"{where} must be a finite number"
+    if isinstance(value, str):
+        return (
+            None
+            if len(value) <= MAX_TEXT_VALUE
+            else f"{where} is longer than {MAX_TEXT_VALUE} characters"
+        )
+    return f"{where} must be a number or text"
+
+
+def ingest_validate(*, stream: Stream, samples: Any, now: int) -> list[tuple[int, dict, list[str]]]:
+    """Return the batch as (t, values, flags) rows, or raise IngestError naming a bad field."""
+    if not isinstance(samples, list) or not samples:
+        raise IngestError("invalid_field", "`samples` must be a non-empty list.")
+    limit = settings.PULSEBOARD_MAX_INGEST_BATCH
+    if len(samples) > limit:
+        raise IngestError(
+            "too_large", f"At most {limit} samples per batch; got {len(samples)}.", 413
+        )
+    declared = {field["name"] for field in stream.fields}
+    rows = []
+    previous_t = None
+    for index, sample in enumerate(samples):
+        where = f"samples[{index}]"
+        if not isinstance(sample, dict):
+            raise IngestError("invalid_field", f"{where} must be an object with `values`.")
+        extra = set(sample) - {"t", "values", "flags"}
+        if extra:
+            raise IngestError(
+                "invalid_field", f"{where} has unknown keys: {', '.join(sorted(extra))}."
+            )
+        t = sample.get("t", now)
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise IngestError(
+                "invalid_field", f"{where}.t must be UTC milliseconds (a whole number)."
+            )
+        if t > now + MAX_CLOCK_SKEW_MS:
+            raise IngestError("invalid_field", f"{where}.t is more than 5 minutes in the future.")
+        if previous_t is not None and t < previous_t:
+            raise IngestError("invalid_field", f"{where}.t is earlier than the sample before it.")
+        previous_t = t
+        values = sample.get("values")
+        if not isinstance(values, dict) or not values:
+            raise IngestError(
+                "missing_field" if values is None else "invalid_field",
+                f"{where}.values must be a non-empty object.",
+            )
+        for name, value in values.items():
+            if declared and name not in declared:
+                raise IngestError(
+                    "invalid_field", f"{where}.values.{name} is not a field of {stream.slug}."
+                )
+            problem = _value_error(f"{where}.values.{name}", value)
+            if problem:
+                raise IngestError("invalid_field", problem + ".")
+        flags = sample.get("flags", [])
+        if (
+            not isinstance(flags, list)
+            or len(flags) > MAX_FLAGS
+            or not all(isinstance(flag, str) and 0 < len(flag) <= 40 for flag in flags)
+        ):
+            raise IngestError(
+                "invalid_field", f"{where}.flags must be a short list of short strings."
+            )
+        rows.append((t, values, flags))
+    return rows
+
+
+def ingest_store(*, stream_id: int, rows: list[tuple[int, dict, list[str]]]) -> list[SampleFrame]:
+    """Give the rows the next seqs and store them, all or nothing."""
+    with transaction.atomic():
+        # The stream row lock makes concurrent pushes take turns for seq.
+        Stream.objects.select_for_update().filter(pk=stream_id).first()
+        last = Sample.objects.filter(stream_id=stream_id).aggregate(seq=Max("seq"), t=Max("t"))
+        last_seq, last_t = last["seq"] or 0, last["t"]
+        if last_t is not None and rows[0][0] < last_t:
+            raise IngestError(
+                "invalid_field",
+                f"samples[0].t is earlier than the stream's latest sample ({last_t}).",
+                409,
+            )
+        batch = [
+            sample_frame(last_seq + i, t, values, flags)
+            for i, (t, values, flags) in enumerate(rows, 1)
+        ]
+        history_append({stream_id: batch})
+    return batch
+
+
+async def ingest_samples(*, stream: Stream, user: Any, samples: Any) -> list[SampleFrame]:
+    """Validate, store and publish a pushed batch; return the stored samples."""
+    if stream.source_kind != SourceKind.PUSH:
+        raise IngestError("not_push_stream", f"{stream.slug!r} is not a push stream.", 409)
+    if not stream_can_control(stream, user):
+        raise IngestError("forbidden", f"Only the owner or staff may push to {stream.slug!r}.", 403)
+    rows = ingest_validate(stream=stream, samples=samples, now=int(time.time() * 1000))
+    batch = await database_sync_to_async(ingest_store)(stream_id=stream.pk, rows=rows)
+    notices = await database_sync_to_async(alerts_evaluate_safely)({stream.pk: batch})
+    await stream_publish(slug=stream.slug, batch=batch)
+    await alerts_push(notices)
+    return batch

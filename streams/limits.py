@@ -1,0 +1,54 @@
+"""Per-connection limits: a token bucket for commands and the idle timer."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+
+def limits_announced() -> dict[str, float | int]:
+    """Return the limits every client is told in `hello`."""
+    return {
+        "max_frame_bytes": settings.PULSEBOARD_MAX_FRAME_BYTES,
+        "commands_per_second": settings.PULSEBOARD_COMMANDS_PER_SECOND,
+        "command_burst": settings.PULSEBOARD_COMMAND_BURST,
+        "max_connections_per_user": settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER,
+        "max_subscriptions": settings.PULSEBOARD_MAX_SUBSCRIPTIONS,
+        "idle_timeout": settings.PULSEBOARD_IDLE_TIMEOUT,
+        "max_backfill": settings.PULSEBOARD_MAX_BACKFILL,
+    }
+
+
+@dataclass
+class CommandBudget:
+    """A token bucket: `rate` commands a second on average, bursts up to `burst`.
+
+    `flooding` turns true when a client keeps sending after being told to stop:
+    more refused commands in a row than a whole burst.
+    """
+
+    rate: float
+    burst: int
+    tokens: float = field(init=False)
+    refused_in_a_row: int = field(default=0, init=False)
+    updated: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = float(self.burst)
+
+    def allow(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.refused_in_a_row = 0
+            return True
+        self.refused_in_a_row += 1
+        return False
+
+    @property
+    def flooding(self) -> bool:
+        return self.refused_in_a_row > self.burst

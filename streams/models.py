@@ -1,0 +1,163 @@
+"""Streams, their samples, producer leases and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z"
+slug_validator = RegexValidator(
+    SLUG_PATTERN,
+    "Use 1–80 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
+)
+
+
+class SourceKind(models.TextChoices):
+    SENSOR = "sensor", "Sensor"
+    SYSTEM = "system", "System (this host)"
+    SINE = "sine", "Sine wave"
+    ANOMALY = "anomaly", "Anomaly generator"
+    BUSINESS = "business", "Business counters"
+    MARKET = "market", "Market"
+    REPLAY = "replay", "Replay of stored history"
+    PUSH = "push", "Pushed by scripts"
+
+
+def validate_fields(value: Any) -> None:
+    """Raise unless `value` is a list of {"name", "unit"} objects with unique names."""
+    if not isinstance(value, list):
+        raise ValidationError("Fields must be a list of objects with a name and a unit.")
+    names: set[str] = set()
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+            raise ValidationError("Each field needs a non-empty name.")
+        if not isinstance(item.get("unit", ""), str):
+            raise ValidationError(f"The unit of {item['name']!r} must be text.")
+        if item["name"] in names:
+            raise ValidationError(f"The field name {item['name']!r} is used twice.")
+        names.add(item["name"])
+
+
+class Stream(models.Model):
+    slug = models.CharField(max_length=80, unique=True, validators=[slug_validator])
+    title = models.CharField(max_length=200)
+    fields = models.JSONField(default=list, validators=[validate_fields], blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="streams",
+        help_text="Leave empty for a stream that belongs to nobody in particular.",
+    )
+    is_public = models.BooleanField(default=False, help_text="Every logged-in user may watch it.")
+    source_kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    source_settings = models.JSONField(default=dict, blank=True)
+    running = models.BooleanField(default=True)
+    retention_seconds = models.PositiveIntegerField(default=7 * 24 * 3600)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def group_name(self) -> str:
+        """Return the channel-layer group that carries this stream's frames."""
+        return f"stream.{self.slug}"
+
+    def clean(self) -> None:
+        from streams.sources import source_settings_errors
+
+        errors = source_settings_errors(self.source_kind, self.source_settings)
+        if errors:
+            raise ValidationError({"source_settings": errors})
+
+
+class Sample(models.Model):
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="samples")
+    seq = models.BigIntegerField()
+    t = models.BigIntegerField(help_text="UTC milliseconds since the epoch")
+    values = models.JSONField(default=dict)
+    flags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "seq"], name="sample_stream_seq_unique")
+        ]
+        indexes = [models.Index(fields=["stream", "t"], name="sample_stream_t")]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id}#{self.seq}"
+
+
+class StreamLease(models.Model):
+    """Which producer owns a stream until when; only the owner publishes it."""
+
+    stream = models.OneToOneField(Stream, on_delete=models.CASCADE, primary_key=True)
+    holder = models.CharField(max_length=100, blank=True)
+    expires_ms = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.stream_id} held by {self.holder or 'nobody'}"
+
+
+def token_digest(token: str) -> str:
+    """Return the stored form of a token (tokens themselves are never stored)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiTokenManager(models.Manager["ApiToken"]):
+    def issue(self, *, user: Any, name: str = "") -> tuple[ApiToken, str]:
+        """Create a token for `user`; return the row and the token, shown only this once."""
+        token = "pb_" + secrets.token_urlsafe(30)
+        row = self.create(user=user, name=name, digest=token_digest(token), prefix=token[:10])
+        return row, token
+
+
+class ApiToken(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiTokenManager()
+
+    class Meta:
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+
+class Rollup(models.Model):
+    """Per-bucket statistics of a stream's numeric fields, for fast history over long ranges.
+
+    `stats` maps each numeric field to [min, max, sum, count] over the samples
+    whose t falls in [start, start + tier).
+    """
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="rollups")
+    tier = models.PositiveIntegerField(help_text="bucket width in milliseconds")
+    start = models.BigIntegerField(help_text="bucket start, UTC milliseconds")
+    stats = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "tier", "start"], name="rollup_bucket_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id}@{self.tier}:{self.start}"

@@ -1,0 +1,369 @@
+"""The producer: runs the sources of running streams, stamps seq, stores, then publishes.
+
+Each tick every owned source is polled; the new samples of all streams are
+written to history in one transaction and only then published, one ready-encoded
+`data` frame per stream. Because nothing is published before it is stored, a
+client that resumes from history never misses what others saw live. When a write
+fails the samples are still published and kept (bounded) to be written later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.db.models import Q
+
+from dashboards.alerts import alerts_evaluate_safely, alerts_push
+from streams.history import history_append, history_latest, history_trim, sample_frame
+from streams.metrics import metric_inc, metric_set
+from streams.models import Stream, StreamLease
+from streams.protocol import SampleFrame
+from streams.rollups import rollups_trim
+from streams.services import PRODUCERS_GROUP, stream_announce_status, stream_publish
+from streams.sources import SOURCES, Source, source_create
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Samples kept for a later write while the database refuses them, per stream.
+MAX_UNSTORED = 200_000
+RETENTION_EVERY_SECONDS = 60.0
+# How long the producer's writes wait for a lock held by someone else.
+PRODUCER_LOCK_WAIT_MS = 250
+# Stop publishing a little before a lease runs out, for clocks that differ a little.
+LEASE_MARGIN_MS = 1_000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Runner:
+    """A stream this producer owns: its source, its last seq and unstored samples."""
+
+    stream_id: int
+    slug: str
+    fingerprint: tuple[str, str]
+    retention_ms: int
+    source: Source
+    last_seq: int
+    unstored: list[SampleFrame] = field(default_factory=list)
+    failing: bool = False
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A stream the database says this producer should run, and where it left off."""
+
+    slug: str
+    kind: str
+    settings: dict[str, Any]
+    retention_ms: int
+    last_seq: int
+    last_values: dict[str, Any] | None
+
+
+def wait_briefly_for_locks() -> None:
+    """Make the producer's own connection give up on a lock quickly.
+
+    Pages may wait for a locked database; the producer must not, or live data
+    would stall behind it. A write that fails is kept and retried next tick, and
+    the batch is published all the same.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"PRAGMA busy_timeout = {PRODUCER_LOCK_WAIT_MS}")
+        elif connection.vendor == "postgresql":
+            cursor.execute(f"SET lock_timeout = '{PRODUCER_LOCK_WAIT_MS}ms'")
+
+
+def sources_load(sources: list[Source]) -> None:
+    for source in sources:
+        source.load()
+
+
+def lease_holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def leases_claim(*, holder: str, stream_ids: list[int], now: int, ttl_ms: int) -> set[int]:
+    """Take or renew the leases of `stream_ids` that are free or ours; return the ones we hold."""
+    StreamLease.objects.bulk_create(
+        [StreamLease(stream_id=stream_id) for stream_id in stream_ids], ignore_conflicts=True
+    )
+    StreamLease.objects.filter(stream_id__in=stream_ids).filter(
+        Q(holder=holder) | Q(expires_ms__lt=now)
+    ).update(holder=holder, expires_ms=now + ttl_ms)
+    return set(
+        StreamLease.objects.filter(stream_id__in=stream_ids, holder=holder).values_list(
+            "stream_id", flat=True
+        )
+    )
+
+
+def leases_release(*, holder: str, stream_ids: list[int] | None = None) -> None:
+    """Give up our leases (all of them when `stream_ids` is None)."""
+    leases = StreamLease.objects.filter(holder=holder)
+    if stream_ids is not None:
+        leases = leases.filter(stream_id__in=stream_ids)
+    leases.update(holder="", expires_ms=0)
+
+
+class Producer:
+    def __init__(
+        self,
+        *,
+        holder: str | None = None,
+        tick_seconds: float | None = None,
+        reconcile_seconds: float | None = None,
+        lease_seconds: float | None = None,
+        clock: Callable[[], int] = now_ms,
+    ):
+        self.holder = holder or lease_holder_name()
+        self.tick_seconds = tick_seconds or settings.PULSEBOARD_TICK_SECONDS
+        self.reconcile_seconds = reconcile_seconds or settings.PULSEBOARD_RECONCILE_SECONDS
+        self.lease_ms = int(1000 * (lease_seconds or settings.PULSEBOARD_LEASE_SECONDS))
+        self.clock = clock
+        self.runners: dict[int, Runner] = {}
+        self.layer: Any = get_channel_layer()
+        self.reconcile_now = asyncio.Event()
+        # One thread, so the producer has its own database connection and its
+        # writes never wait behind page requests.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="producer-db")
+        self.last_retention = 0.0
+        self.lease_deadline = 0
+        self.publish_failing = False
+
+    async def in_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def call() -> T:
+            close_old_connections()
+            if connection.connection is None:
+                connection.ensure_connection()
+                wait_briefly_for_locks()
+            return function(*args, **kwargs)
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Produce until `stop` is set, then give the leases back."""
+        log.info("producer %s starting", self.holder)
+        listener = asyncio.create_task(self.listen_for_nudges(stop))
+        next_reconcile = 0.0
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                if started >= next_reconcile or self.reconcile_now.is_set():
+                    self.reconcile_now.clear()
+                    await self.guarded(self.reconcile)
+                    next_reconcile = started + self.reconcile_seconds
+                await self.guarded(self.tick)
+                delay = self.tick_seconds - (time.monotonic() - started)
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=delay)
+        finally:
+            listener.cancel()
+            await self.in_thread(self.flush_unstored)
+            await self.in_thread(leases_release, holder=self.holder)
+            self.executor.shutdown(wait=True)
+            log.info("producer %s stopped", self.holder)
+
+    async def guarded(self, step: Callable[[], Any]) -> None:
+        """Run one step; a failure is logged and the loop goes on."""
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("producer step %s failed; retrying next tick", step.__name__)
+
+    async def listen_for_nudges(self, stop: asyncio.Event) -> None:
+        """Reconcile at once when a start/stop is announced, not at the next interval."""
+        channel = await self.layer.new_channel()
+        while not stop.is_set():
+            try:
+                # Joined again each time: group membership can expire.
+                await self.layer.group_add(PRODUCERS_GROUP, channel)
+                message = await asyncio.wait_for(self.layer.receive(channel), timeout=30)
+            except TimeoutError:
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("producer could not listen for start/stop messages", exc_info=True)
+                await asyncio.sleep(1)
+                continue
+            if message.get("type") == "producer.reconcile":
+                self.reconcile_now.set()
+
+    def plan(self, now: int) -> dict[int, Assignment]:
+        """Claim the leases of every running generated stream; describe the ones we hold."""
+        candidates = list(
+            Stream.objects.filter(running=True, source_kind__in=list(SOURCES)).values_list(
+                "id", "slug", "source_kind", "source_settings", "retention_seconds"
+            )
+        )
+        held = leases_claim(
+            holder=self.holder,
+            stream_ids=[row[0] for row in candidates],
+            now=now,
+            ttl_ms=self.lease_ms,
+        )
+        stale = [stream_id for stream_id in self.runners if stream_id not in held]
+        leases_release(holder=self.holder, stream_ids=stale)
+        owned = {}
+        for stream_id, slug, kind, source_settings, retention in candidates:
+            if stream_id not in held:
+                continue
+            runner = self.runners.get(stream_id)
+            if runner is not None:
+                last_seq, last_values = runner.last_seq, None
+            else:
+                # A new owner goes on from what is stored: seq, and the source's state.
+                latest = history_latest(stream_id, 1)
+                last_seq = latest[0]["seq"] if latest else 0
+                last_values = latest[0]["values"] if latest else None
+            owned[stream_id] = Assignment(
+                slug, kind, source_settings, retention * 1000, last_seq, last_values
+            )
+        return owned
+
+    async def reconcile(self) -> None:
+        planned_at = self.clock()
+        owned = await self.in_thread(self.plan, planned_at)
+        # The leases just taken hold until then; past it another producer may own them.
+        self.lease_deadline = planned_at + self.lease_ms - LEASE_MARGIN_MS
+        for stream_id in list(self.runners):
+            if stream_id not in owned:
+                runner = self.runners.pop(stream_id)
+                metric_set("pulseboard_stream_running", 0, stream=runner.slug)
+                log.info("producer stopped %s at seq %d", runner.slug, runner.last_seq)
+        for stream_id, job in owned.items():
+            fingerprint = (job.kind, repr(job.settings))
+            current = self.runners.get(stream_id)
+            if current is not None and current.fingerprint == fingerprint:
+                current.retention_ms = job.retention_ms
+                continue
+            try:
+                source = source_create(job.kind, job.settings)
+            except ValueError as error:
+                log.error("stream %s has settings its source refuses: %s", job.slug, error)
+                continue
+            if job.last_values:
+                source.resume(job.last_values)
+            self.runners[stream_id] = Runner(
+                stream_id, job.slug, fingerprint, job.retention_ms, source, job.last_seq
+            )
+            metric_set("pulseboard_stream_running", 1, stream=job.slug)
+            log.info("producer runs %s from seq %d", job.slug, job.last_seq)
+        if time.monotonic() - self.last_retention > RETENTION_EVERY_SECONDS:
+            self.last_retention = time.monotonic()
+            await self.in_thread(self.apply_retention, self.clock())
+
+    def apply_retention(self, now: int) -> None:
+        """Trim every stream, running or not, pushed or generated (deletes are idempotent)."""
+        for stream_id, slug, retention in Stream.objects.values_list(
+            "id", "slug", "retention_seconds"
+        ):
+            deleted = history_trim(stream_id, now - retention * 1000)
+            rollups_trim(stream_id, now=now, raw_retention_ms=retention * 1000)
+            if deleted:
+                log.info("retention removed %d samples of %s", deleted, slug)
+
+    async def tick(self) -> None:
+        """Poll every source, store the new samples, then publish them."""
+        hungry = [runner.source for runner in self.runners.values() if runner.source.needs_load]
+        if hungry:
+            await self.in_thread(sources_load, hungry)
+        now = self.clock()
+        if now >= self.lease_deadline:
+            if self.runners:
+                log.warning("leases not renewed in time; publishing nothing until they are")
+            return
+        fresh: dict[int, list[SampleFrame]] = {}
+        for runner in self.runners.values():
+            try:
+                readings = runner.source.poll(now)
+            except Exception:
+                # One broken source (a missing disk, a bad setting) must not stop the others.
+                if not runner.failing:
+                    log.exception("source of %s failed; it is retried every tick", runner.slug)
+                runner.failing = True
+                continue
+            runner.failing = False
+            if not readings:
+                continue
+            batch = []
+            for reading in readings:
+                runner.last_seq += 1
+                batch.append(
+                    sample_frame(runner.last_seq, reading.t, reading.values, reading.flags)
+                )
+            fresh[runner.stream_id] = batch
+        if not fresh and not any(runner.unstored for runner in self.runners.values()):
+            return
+        await self.store(fresh)
+        try:
+            for stream_id, batch in fresh.items():
+                await stream_publish(slug=self.runners[stream_id].slug, batch=batch)
+        except Exception:
+            # Stored all the same: watchers fill the hole from history when frames flow again.
+            if not self.publish_failing:
+                log.warning("publishing failed; samples are stored, retrying", exc_info=True)
+            self.publish_failing = True
+        else:
+            if self.publish_failing:
+                log.warning("publishing works again")
+            self.publish_failing = False
+        for runner in [r for r in self.runners.values() if r.source.finished]:
+            await self.finish(runner)
+
+    async def finish(self, runner: Runner) -> None:
+        """Stop a stream whose source has nothing more to give (a replay at its end)."""
+        await self.in_thread(Stream.objects.filter(pk=runner.stream_id).update, running=False)
+        await stream_announce_status(slug=runner.slug, running=False, by="producer")
+        del self.runners[runner.stream_id]
+        metric_set("pulseboard_stream_running", 0, stream=runner.slug)
+        log.info("producer finished %s at seq %d", runner.slug, runner.last_seq)
+
+    async def store(self, fresh: dict[int, list[SampleFrame]]) -> None:
+        """Write what is new plus what failed before; keep it for later if the write fails."""
+        for stream_id, batch in fresh.items():
+            self.runners[stream_id].unstored.extend(batch)
+        try:
+            notices = await self.in_thread(self.flush_unstored)
+        except Exception:
+            metric_inc("pulseboard_store_failures_total")
+            log.warning("history write failed; samples kept to retry", exc_info=True)
+            for runner in self.runners.values():
+                if len(runner.unstored) > MAX_UNSTORED:
+                    lost = len(runner.unstored) - MAX_UNSTORED
+                    log.error("dropping %d unstored samples of %s", lost, runner.slug)
+                    del runner.unstored[:lost]
+            return
+        await alerts_push(notices)
+
+    def flush_unstored(self) -> list[tuple[int, dict[str, Any]]]:
+        """Write what waits to be stored; return the alerts that the new samples moved."""
+        batches = {r.stream_id: r.unstored for r in self.runners.values() if r.unstored}
+        if not batches:
+            return []
+        stored = history_append(batches)
+        metric_inc("pulseboard_samples_stored_total", stored)
+        for runner in self.runners.values():
+            runner.unstored = []
+        return alerts_evaluate_safely(batches)

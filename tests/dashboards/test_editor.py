@@ -1,0 +1,194 @@
+"""The widget editor: what it saves, and the errors it shows next to the inputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from dashboards.models import Dashboard, Widget
+from streams.models import SourceKind, Stream
+from tests.dashboards.conftest import logged_in
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def market(owner: Any) -> Stream:
+    return Stream.objects.create(
+        slug="price.test",
+        title="Test market",
+        source_kind=SourceKind.MARKET,
+        fields=[
+            {"name": "price", "unit": "USD"},
+            {"name": "book", "unit": "", "type": "book"},
+            {"name": "trade", "unit": "", "type": "trade"},
+        ],
+        owner=owner,
+    )
+
+
+def test_adding_a_widget_answers_with_it_for_the_page_to_draw(
+    owner: Any, dashboard: Dashboard
+) -> None:
+    response = logged_in(owner).post(
+        f"/d/{dashboard.pk}/widgets/new/",
+        {
+            "kind": "timeseries",
+            "stream": "sensors.alice",
+            "title": "Warmth",
+            "fields": ["temperature"],
+            "window_mode": "seconds",
+            "window_value": "300",
+            "style": "area",
+            "custom_color_temperature": "on",
+            "color_temperature": "#ff0000",
+            "axis_temperature": "right",
+            "warning": "25",
+            "critical": "30",
+            "minimum": "0",
+            "maximum": "40",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200
+    event = json.loads(response["HX-Trigger"])["widget-saved"]
+    widget = Widget.objects.get(pk=event["widget"]["id"])
+    assert widget.title == "Warmth"
+    assert widget.config == {
+        "fields": ["temperature"],
+        "window_seconds": 300,
+        "style": "area",
+        "thresholds": {"warning": 25.0, "critical": 30.0},
+        "min": 0.0,
+        "max": 40.0,
+        "colors": {"temperature": "#ff0000"},
+        "axes": {"temperature": "right"},
+    }
+    assert event["stream"]["slug"] == "sensors.alice"
+    assert event["stream"]["can_control"] is True
+
+
+@pytest.mark.parametrize(
+    "data,place,message",
+    [
+        ({"window_value": "0"}, "window", "must be a number from 1 to"),
+        ({"window_value": "many"}, "window", "Enter a whole number."),
+        ({"minimum": "50", "maximum": "10"}, "range", "must be above min"),
+        ({"warning": "hot"}, "thresholds", "Enter a number."),
+        ({"fields": ["humidity"]}, "fields", "humidity not in sensors.alice"),
+        (
+            {"custom_color_temperature": "on", "color_temperature": "red"},
+            "series",
+            "must map field names to colours",
+        ),
+        ({"stream": "sensors.nobody"}, "stream", "Select a valid choice"),
+    ],
+)
+def test_a_bad_value_is_shown_next_to_its_input_and_nothing_is_saved(
+    owner: Any, dashboard: Dashboard, widget: Widget, data: dict[str, Any], place: str, message: str
+) -> None:
+    before = (widget.kind, widget.config)
+    fields = {
+        "kind": "timeseries",
+        "stream": "sensors.alice",
+        "fields": ["temperature"],
+        "window_mode": "points",
+    }
+    response = logged_in(owner).post(
+        f"/d/{dashboard.pk}/widgets/{widget.pk}/", fields | data, **HTMX
+    )
+    assert response.status_code == 422
+    assert "HX-Trigger" not in response
+    content = response.content.decode()
+    assert f'id="error-{place}"' in content
+    assert message in content
+    widget.refresh_from_db()
+    assert (widget.kind, widget.config) == before
+
+
+def test_market_kinds_need_a_market_stream(owner: Any, dashboard: Dashboard) -> None:
+    count = dashboard.widgets.count()
+    response = logged_in(owner).post(
+        f"/d/{dashboard.pk}/widgets/new/",
+        {"kind": "orderbook", "stream": "sensors.alice", "depth": "10"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "needs a market stream" in response.content.decode()
+    assert dashboard.widgets.count() == count
+
+
+def test_market_kinds_read_their_fixed_field(
+    owner: Any, dashboard: Dashboard, market: Stream
+) -> None:
+    response = logged_in(owner).post(
+        f"/d/{dashboard.pk}/widgets/new/",
+        {
+            "kind": "candlestick",
+            "stream": "price.test",
+            "candle_seconds": "10",
+            "window_value": "600",
+        },
+        **HTMX,
+    )
+    assert response.status_code == 200
+    widget = dashboard.widgets.get(kind="candlestick")
+    assert widget.config == {"fields": ["price"], "window_seconds": 600, "candle_seconds": 10}
+
+
+def test_a_change_of_kind_redraws_the_form_without_saving(
+    owner: Any, dashboard: Dashboard, widget: Widget
+) -> None:
+    response = logged_in(owner).post(
+        f"/d/{dashboard.pk}/widgets/{widget.pk}/",
+        {"kind": "gauge", "stream": "sensors.alice", "fields": ["temperature"], "_refresh": "1"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'type="radio" name="fields"' in content  # a gauge shows one field
+    assert 'name="minimum"' in content
+    assert 'name="style"' not in content
+    widget.refresh_from_db()
+    assert widget.kind == "timeseries"
+
+
+def test_the_editor_offers_only_streams_the_owner_may_read(
+    owner: Any, outsider: Any, dashboard: Dashboard
+) -> None:
+    Stream.objects.create(
+        slug="sensors.mallory",
+        title="Mallory's",
+        source_kind=SourceKind.SENSOR,
+        fields=[{"name": "temperature", "unit": "°C"}],
+        owner=outsider,
+    )
+    content = logged_in(owner).get(f"/d/{dashboard.pk}/widgets/new/", **HTMX).content.decode()
+    assert "sensors.alice" in content
+    assert "sensors.mallory" not in content
+    response = logged_in(owner).post(
+        f"/d/{dashboard.pk}/widgets/new/",
+        {"kind": "gauge", "stream": "sensors.mallory", "fields": "temperature"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert not dashboard.widgets.filter(stream__slug="sensors.mallory").exists()
+
+
+def test_removing_a_widget_tells_the_page(owner: Any, dashboard: Dashboard, widget: Widget) -> None:
+    response = logged_in(owner).post(f"/d/{dashboard.pk}/widgets/{widget.pk}/delete/", **HTMX)
+    assert response.status_code == 200
+    assert json.loads(response["HX-Trigger"])["widget-deleted"] == {"id": widget.pk}
+    assert not Widget.objects.filter(pk=widget.pk).exists()
+
+
+def test_a_widget_of_another_dashboard_is_not_found(
+    owner: Any, dashboard: Dashboard, widget: Widget
+) -> None:
+    other = Dashboard.objects.create(owner=owner, title="Other")
+    response = logged_in(owner).post(f"/d/{other.pk}/widgets/{widget.pk}/delete/", **HTMX)
+    assert response.status_code == 404
+    assert Widget.objects.filter(pk=widget.pk).exists()

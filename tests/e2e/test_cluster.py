@@ -1,0 +1,203 @@
+"""Several processes on one Redis: two web processes, workers that die, a Redis that restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.conftest import RedisServer, free_port, wait_for_port
+from tests.e2e.conftest import ROOT, drop_database, e2e_database, run_manage
+
+pytestmark = pytest.mark.e2e
+
+LEASE_SECONDS = 3
+
+
+@dataclass
+class Cluster:
+    redis: RedisServer
+    env: dict[str, str]
+    log_dir: Path
+    web_ports: list[int] = field(default_factory=list)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def spawn(self, name: str, *command: str) -> None:
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the process owns it
+        self.processes[name] = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def web(self, name: str) -> int:
+        port = free_port()
+        self.spawn(
+            name,
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "config.asgi:application",
+        )
+        wait_for_port(port)
+        self.web_ports.append(port)
+        return port
+
+    def worker(self, name: str) -> None:
+        self.spawn(name, sys.executable, "manage.py", "produce")
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
+
+    def manage(self, *args: str) -> str:
+        return run_manage(self.env, *args)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    tmp = tmp_path_factory.mktemp("cluster")
+    redis = RedisServer(tmp)
+    redis.start()
+    database_url, pg_name = e2e_database(tmp)
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis.url,
+        SECRET_KEY="cluster-" + uuid.uuid4().hex,
+        PULSEBOARD_LEASE_SECONDS=str(LEASE_SECONDS),
+        PULSEBOARD_RECONCILE_SECONDS="0.5",
+        PULSEBOARD_MAX_CONNECTIONS_PER_USER="100",
+        PYTHONUNBUFFERED="1",
+    )
+    cluster = Cluster(redis=redis, env=env, log_dir=tmp)
+    cluster.manage("migrate", "--noinput", "-v", "0")
+    cluster.manage("seed", "--no-history")
+    # Only the streams these tests watch, so the workers stay light on a small machine.
+    cluster.manage(
+        "shell",
+        "-c",
+        "from streams.models import Stream; Stream.objects.exclude(slug='sensors.lab-1').exclude(slug='price.BTC-USD').update(running=False)",
+    )
+    cluster.web("web-1")
+    cluster.web("web-2")
+    cluster.worker("worker-a")
+    try:
+        yield cluster
+    finally:
+        for name in list(cluster.processes):
+            cluster.kill(name)
+        redis.stop()
+        if pg_name:
+            drop_database(pg_name)
+
+
+class Watcher:
+    """A client that keeps every seq it sees and reconnects with `since`, like live.js."""
+
+    def __init__(self, url: str, stream: str):
+        self.url, self.stream = url, stream
+        self.seqs: list[int] = []
+        self.task = asyncio.ensure_future(self.run())
+
+    async def run(self) -> None:
+        while True:
+            try:
+                async with connect(self.url) as ws:
+                    await self.follow(ws)
+            except (OSError, Exception):
+                await asyncio.sleep(0.3)
+
+    async def follow(self, ws: ClientConnection) -> None:
+        command: dict[str, Any] = {"type": "subscribe", "stream": self.stream}
+        if self.seqs:
+            command["since"] = self.seqs[-1]
+        await ws.send(json.dumps(command))
+        async for text in ws:
+            message = json.loads(text)
+            if message["type"] == "data":
+                self.seqs.extend(sample["seq"] for sample in message["samples"])
+
+    async def wait_for_more(self, count: int, within: float) -> None:
+        target = len(self.seqs) + count
+        deadline = time.monotonic() + within
+        while len(self.seqs) < target:
+            assert time.monotonic() < deadline, f"only {len(self.seqs)} of {target} samples arrived"
+            await asyncio.sleep(0.1)
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+def assert_each_once(seqs: list[int]) -> None:
+    assert seqs, "nothing arrived"
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "a hole or a repeat"
+
+
+async def test_clients_on_both_web_processes_see_the_same_samples(cluster: Cluster) -> None:
+    token = cluster.manage("createtoken", "demo").split()[-1]
+    one = Watcher(f"ws://127.0.0.1:{cluster.web_ports[0]}/ws/live/?token={token}", "price.BTC-USD")
+    two = Watcher(f"ws://127.0.0.1:{cluster.web_ports[1]}/ws/live/?token={token}", "price.BTC-USD")
+    await one.wait_for_more(20, within=15)
+    await two.wait_for_more(20, within=15)
+    await one.stop()
+    await two.stop()
+    common = set(one.seqs) & set(two.seqs)
+    assert len(common) >= 10
+    assert_each_once(one.seqs)
+    assert_each_once(two.seqs)
+
+
+async def test_a_killed_worker_is_replaced_and_seq_goes_on(cluster: Cluster) -> None:
+    token = cluster.manage("createtoken", "demo").split()[-1]
+    watcher = Watcher(
+        f"ws://127.0.0.1:{cluster.web_ports[0]}/ws/live/?token={token}", "price.BTC-USD"
+    )
+    await watcher.wait_for_more(10, within=15)
+    cluster.kill("worker-a")
+    cluster.worker("worker-b")
+    await watcher.wait_for_more(30, within=LEASE_SECONDS + 20)
+    await watcher.stop()
+    assert_each_once(watcher.seqs)
+
+
+async def test_the_stream_goes_on_without_a_hole_after_redis_restarts(cluster: Cluster) -> None:
+    token = cluster.manage("createtoken", "demo").split()[-1]
+    watcher = Watcher(
+        f"ws://127.0.0.1:{cluster.web_ports[1]}/ws/live/?token={token}", "price.BTC-USD"
+    )
+    await watcher.wait_for_more(10, within=15)
+    cluster.redis.stop()
+    await asyncio.sleep(1.5)
+    cluster.redis.start()
+    await watcher.wait_for_more(30, within=25)
+    await watcher.stop()
+    assert_each_once(watcher.seqs)
+
+
+async def test_clients_of_a_killed_web_process_resume_on_another(cluster: Cluster) -> None:
+    token = cluster.manage("createtoken", "demo").split()[-1]
+    ports = iter([cluster.web_ports[0], cluster.web_ports[1]])
+    first = next(ports)
+    watcher = Watcher(f"ws://127.0.0.1:{first}/ws/live/?token={token}", "price.BTC-USD")
+    await watcher.wait_for_more(10, within=15)
+    cluster.kill("web-1")
+    watcher.url = f"ws://127.0.0.1:{next(ports)}/ws/live/?token={token}"  # the load balancer's part
+    await watcher.wait_for_more(20, within=20)
+    await watcher.stop()
+    assert_each_once(watcher.seqs)

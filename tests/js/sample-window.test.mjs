@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { SampleWindow } from "../../static/js/sample-window.js";
+
+const FIELDS = [
+  { name: "temperature", unit: "°C" },
+  { name: "label", unit: "" },
+];
+const T0 = 1_700_000_000_000;
+
+function sample(seq, { t = T0 + seq * 1000, temperature = seq, label = "Sales", flags } = {}) {
+  return { seq, t, values: { temperature, label }, ...(flags ? { flags } : {}) };
+}
+
+test("only fields that carry numbers are charted", () => {
+  const window = new SampleWindow(FIELDS, 10);
+  assert.equal(window.push([sample(1)]), true, "the first number announces a new field");
+  assert.equal(window.push([sample(2)]), false);
+  assert.deepEqual(window.numericFields(), [0]);
+});
+
+test("it keeps the newest samples up to its capacity", () => {
+  const window = new SampleWindow(FIELDS, 3);
+  window.push([1, 2, 3, 4, 5].map((seq) => sample(seq)));
+  const { data } = window.columns([0]);
+  assert.deepEqual(data, [[T0 / 1000 + 3, T0 / 1000 + 4, T0 / 1000 + 5], [3, 4, 5]]);
+});
+
+test("a seq jump breaks the line with a null point between the neighbours", () => {
+  const window = new SampleWindow(FIELDS, 10);
+  window.push([sample(1), sample(2), sample(5)]);
+  const { data } = window.columns([0]);
+  assert.deepEqual(data[1], [1, 2, null, 5]);
+  assert.equal(data[0][2], (T0 + 2000 + T0 + 5000) / 2000);
+});
+
+test("a late sample fills its hole in place and the break goes away", () => {
+  const window = new SampleWindow(FIELDS, 10);
+  window.push([sample(1), sample(2), sample(4)]);
+  window.push([sample(3)]);
+  window.push([sample(3), sample(4)]);
+  assert.deepEqual(window.columns([0]).data[1], [1, 2, 3, 4]);
+});
+
+test("a long silence breaks the line; the usual pace does not", () => {
+  const window = new SampleWindow(FIELDS, 100);
+  const steady = Array.from({ length: 20 }, (_, index) => sample(index + 1));
+  window.push(steady);
+  window.push([sample(21, { t: T0 + 20_000 + 60_000 })]);
+  const ys = window.columns([0]).data[1];
+  assert.equal(ys.filter((value) => value === null).length, 1);
+  assert.equal(ys.at(-2), null);
+});
+
+test("anomalous samples are reported by their column index", () => {
+  const window = new SampleWindow(FIELDS, 10);
+  window.push([sample(1), sample(2, { flags: ["anomaly"] }), sample(4, { flags: ["anomaly"] })]);
+  const { data, anomalies } = window.columns([0]);
+  assert.deepEqual(anomalies, [1, 3]);
+  assert.deepEqual(anomalies.map((index) => data[1][index]), [2, 4]);
+});
+
+test("values that are not numbers leave a null in their own column only", () => {
+  const fields = [
+    { name: "temperature", unit: "°C" },
+    { name: "humidity", unit: "%" },
+  ];
+  const window = new SampleWindow(fields, 10);
+  window.push([
+    { seq: 1, t: T0, values: { temperature: 20, humidity: 50 } },
+    { seq: 2, t: T0 + 1000, values: { temperature: "n/a", humidity: 51 } },
+  ]);
+  assert.deepEqual(window.columns([0, 1]).data.slice(1), [
+    [20, null],
+    [50, 51],
+  ]);
+});
+
+test("a window in seconds keeps only what is that much older than the newest", () => {
+  const window = new SampleWindow(FIELDS, 100, { maxAgeMs: 2000 });
+  window.push([1, 2, 3, 4, 5].map((seq) => sample(seq)));
+  assert.deepEqual(window.columns([0]).data[1], [3, 4, 5]);
+});
+
+test("older history slots in before the live samples, and nothing newer is taken", () => {
+  const window = new SampleWindow(FIELDS, 100);
+  window.push([sample(10), sample(11)]);
+  window.prepend([{ t: T0 + 5000, values: { temperature: 5 } }, { t: T0 + 12_000, values: { temperature: 99 } }, { t: T0 + 4000, values: { temperature: 4 } }]);
+  assert.deepEqual(window.columns([0]).data[1].filter((value) => value !== null), [4, 5, 10, 11]);
+  assert.deepEqual(window.latestValues([0]), [11]);
+});

@@ -1,0 +1,232 @@
+"""Helpers for the streams tests: live sockets for named actors, stored samples, frames."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from config.asgi import application
+from streams.history import history_append, sample_frame
+from streams.models import Sample, SourceKind, Stream
+from streams.presence import presence
+from streams.protocol import SampleFrame
+from streams.services import stream_publish
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+# Every sample the tests store is one second after the one before, from here.
+EPOCH_MS = 1_700_000_000_000
+TIMEOUT = 2.0
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Hash the actors' passwords cheaply: the default hasher costs ~0.3 s a user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def session_cookie(user: Any) -> tuple[bytes, bytes]:
+    """Return the Cookie header of a browser that `user` logged in with."""
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+def samples_make(seqs: range | list[int]) -> list[SampleFrame]:
+    """Return samples with the given seqs, as the producer stamps them."""
+    return [
+        sample_frame(seq, EPOCH_MS + 1000 * seq, {"temperature": 20 + seq / 100}) for seq in seqs
+    ]
+
+
+def samples_store(stream: Stream, seqs: range | list[int]) -> list[SampleFrame]:
+    """Store samples with the given seqs in the stream's history and return them."""
+    samples = samples_make(seqs)
+    history_append({stream.pk: samples})
+    return samples
+
+
+async def frame_publish(slug: str, samples: list[SampleFrame]) -> None:
+    """Publish a batch to the stream's watchers the way the producer does."""
+    await stream_publish(slug=slug, batch=samples)
+
+
+class StorageWitnessLayer(InMemoryChannelLayer):
+    """The in-memory layer, noting for every data frame how much of it was stored when sent."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.published: list[tuple[int, int, int]] = []  # first, last, how many were stored
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        if message.get("type") == "stream.frame":
+            stored = await database_sync_to_async(
+                Sample.objects.filter(
+                    stream__slug=message["stream"],
+                    seq__gte=message["first"],
+                    seq__lte=message["last"],
+                ).count
+            )()
+            self.published.append((message["first"], message["last"], stored))
+        await super().group_send(group, message)
+
+
+@pytest.fixture
+def witness_layer(settings: Any) -> StorageWitnessLayer:
+    """Switch the channel layer to a StorageWitnessLayer for one test."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.streams.conftest.StorageWitnessLayer"}}
+    channel_layers.backends.clear()
+    layer = get_channel_layer()
+    assert isinstance(layer, StorageWitnessLayer)
+    return layer
+
+
+def seqs_of(frames: list[dict[str, Any]]) -> list[int]:
+    """Return the seqs of every sample in the `data` frames among `frames`, in order."""
+    return [s["seq"] for f in frames if f["type"] == "data" for s in f["samples"]]
+
+
+class Live:
+    """A WebSocket client of /ws/live/ (or /ws/data/) in a test."""
+
+    def __init__(self, communicator: WebsocketCommunicator):
+        self.communicator = communicator
+        self.connected = False
+        self.close_code: int | None = None
+        self.ping_count = 0
+        self.hello: dict[str, Any] = {}
+
+    async def send(self, message: Any) -> None:
+        await self.communicator.send_json_to(message)
+
+    async def send_text(self, text: str) -> None:
+        await self.communicator.send_to(text_data=text)
+
+    async def receive(self, timeout: float = TIMEOUT) -> Any:
+        return await self.communicator.receive_json_from(timeout=timeout)
+
+    async def receive_until(self, kind: str, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
+        """Return every frame up to and including the first of type `kind`."""
+        frames = []
+        while True:
+            frame = await self.receive(timeout)
+            frames.append(frame)
+            if frame.get("type") == kind:
+                return frames
+
+    async def command(self, message: dict[str, Any], kind: str) -> dict[str, Any]:
+        """Send a command; return the first reply of type `kind`, skipping presence news."""
+        await self.send(message)
+        frames = await self.receive_until(kind)
+        return frames[-1]
+
+    async def roundtrip(self) -> list[dict[str, Any]]:
+        """Ping; return every frame that came before the pong (the pong not included)."""
+        self.ping_count += 1
+        await self.send({"type": "ping", "t": self.ping_count})
+        frames = await self.receive_until("pong")
+        assert frames[-1]["t"] == self.ping_count
+        return frames[:-1]
+
+    async def closed_with(self, timeout: float = TIMEOUT) -> int | None:
+        """Wait for the server to close the socket; return the close code."""
+        while True:
+            output = await self.communicator.receive_output(timeout)
+            if output["type"] == "websocket.close":
+                self.close_code = output.get("code")
+                return self.close_code
+
+    async def disconnect(self) -> None:
+        future = self.communicator.future
+        if future.done():
+            if not future.cancelled():
+                future.exception()  # seen here, so asyncio does not log it again
+            return
+        await self.communicator.disconnect()
+
+
+Connect = Callable[..., Awaitable[Live]]
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator[Connect]:
+    """Return a function that opens a socket; every socket is closed after the test."""
+    opened: list[Live] = []
+
+    async def open_socket(
+        user: Any = None,
+        *,
+        token: str | None = None,
+        origin: tuple[bytes, bytes] | None = ORIGIN,
+        path: str = "/ws/live/",
+        hello: bool = True,
+    ) -> Live:
+        headers = [origin] if origin else []
+        if user is not None:
+            headers.append(await database_sync_to_async(session_cookie)(user))
+        if token is not None:
+            path = f"{path}?token={token}"
+        live = Live(WebsocketCommunicator(application, path, headers=headers))
+        opened.append(live)
+        live.connected, live.close_code = await live.communicator.connect(timeout=TIMEOUT)
+        if live.connected and hello and path.startswith("/ws/live/"):
+            first = await live.receive()
+            assert first["type"] == "hello", first
+            live.hello = first
+        return live
+
+    yield open_socket
+    for live in opened:
+        with contextlib.suppress(Exception):
+            await live.disconnect()
+    # A socket a test left half-open must not count against the next test's limits.
+    presence.connections.clear()
+    presence.watchers.clear()
+
+
+store = database_sync_to_async(samples_store)
+
+
+@database_sync_to_async
+def running_in_database(stream: Stream) -> bool:
+    return Stream.objects.get(pk=stream.pk).running
+
+
+@database_sync_to_async
+def stored_seqs(stream: Stream) -> list[int]:
+    return list(Sample.objects.filter(stream=stream).order_by("seq").values_list("seq", flat=True))
+
+
+@pytest.fixture
+def public_stream(owner: Any) -> Stream:
+    """A sensor stream of alice's that every logged-in user may watch; stopped."""
+    return Stream.objects.create(
+        slug="sensors.lab-1",
+        title="Lab 1",
+        source_kind=SourceKind.SENSOR,
+        fields=[{"name": "temperature", "unit": "°C"}],
+        owner=owner,
+        is_public=True,
+        running=False,
+    )
+
+
+async def subscribe(live: Live, stream: str, **options: Any) -> list[dict[str, Any]]:
+    """Subscribe; return what came up to the presence news that ends a subscription."""
+    await live.send({"type": "subscribe", "stream": stream, **options})
+    return await live.receive_until("presence")
+
+
+async def next_data(live: Live) -> dict[str, Any]:
+    """Return the next `data` frame, passing over presence news."""
+    return (await live.receive_until("data"))[-1]
+
+
+async def error_for(live: Live, message: dict[str, Any]) -> dict[str, Any]:
+    return await live.command(message, "error")

@@ -1,0 +1,537 @@
+"""The producer: seq, store-then-publish, start/stop, leases, retention, and its run loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.db import OperationalError, connections
+
+from streams.history import history_append, sample_frame
+from streams.models import Sample, SourceKind, Stream, StreamLease
+from streams.producer import Producer
+from streams.protocol import data_frame
+from streams.services import stream_announce_status, stream_set_running
+from streams.sources.sine import SineSource
+from tests.streams.conftest import (
+    EPOCH_MS,
+    Connect,
+    StorageWitnessLayer,
+    samples_store,
+    seqs_of,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LEASE_SECONDS = 10
+
+
+class Clock:
+    """A clock the test moves by hand, in UTC milliseconds."""
+
+    def __init__(self, now: int = EPOCH_MS + 1_000_000):
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+
+MakeProducer = Callable[..., Producer]
+
+
+@pytest.fixture
+async def make_producer() -> AsyncIterator[MakeProducer]:
+    """Return a function that builds producers; their database threads end with the test."""
+    made: list[Producer] = []
+
+    def make(holder: str = "worker-a", clock: Callable[[], int] | None = None) -> Producer:
+        producer = Producer(
+            holder=holder,
+            clock=clock or Clock(),
+            tick_seconds=0.02,
+            reconcile_seconds=60,
+            lease_seconds=LEASE_SECONDS,
+        )
+        made.append(producer)
+        return producer
+
+    yield make
+    for producer in made:
+        with contextlib.suppress(RuntimeError):  # run() already shut its thread down
+            await producer.in_thread(connections.close_all)
+        producer.executor.shutdown(wait=True)
+
+
+def sine_stream(slug: str, *, running: bool = True, **source_settings: Any) -> Stream:
+    return Stream.objects.create(
+        slug=slug,
+        title=slug,
+        source_kind=SourceKind.SINE,
+        source_settings={"rate": 100, **source_settings},
+        fields=SineSource.fields,
+        running=running,
+        is_public=True,
+    )
+
+
+@pytest.fixture
+def sine(owner: Any) -> Stream:
+    """A running sine of 100 samples a second: one every 10 ms."""
+    return sine_stream("sine.fast")
+
+
+@database_sync_to_async
+def stored(stream: Stream) -> list[tuple[int, int]]:
+    """Return the stream's stored (seq, t), oldest first."""
+    return list(Sample.objects.filter(stream=stream).order_by("seq").values_list("seq", "t"))
+
+
+@database_sync_to_async
+def stored_values(stream: Stream, field: str = "value") -> list[float]:
+    return [
+        values[field]
+        for values in Sample.objects.filter(stream=stream)
+        .order_by("seq")
+        .values_list("values", flat=True)
+    ]
+
+
+@database_sync_to_async
+def lease_of(stream: Stream) -> tuple[str, int]:
+    lease = StreamLease.objects.get(stream=stream)
+    return lease.holder, lease.expires_ms
+
+
+def assert_contiguous(rows: list[tuple[int, int]], first: int = 1) -> None:
+    seqs = [seq for seq, _ in rows]
+    assert seqs == list(range(first, first + len(rows)))
+    times = [t for _, t in rows]
+    assert times == sorted(times)
+
+
+async def test_it_stores_every_reading_with_contiguous_seq(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    clock = Clock()
+    producer = make_producer(clock=clock)
+    await producer.reconcile()
+    await producer.tick()
+    for _ in range(5):
+        clock.advance(50)
+        await producer.tick()
+    rows = await stored(sine)
+    assert len(rows) == 26  # at 0, then every 10 ms for 250 ms
+    assert_contiguous(rows)
+    assert rows[0][1] == clock.now - 250 and rows[-1][1] == clock.now
+
+
+async def test_seq_continues_from_stored_history_without_a_hole(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    await database_sync_to_async(samples_store)(sine, range(1, 41))
+    clock = Clock()
+    producer = make_producer(clock=clock)
+    await producer.reconcile()
+    await producer.tick()
+    clock.advance(30)
+    await producer.tick()
+    rows = await stored(sine)
+    assert [seq for seq, _ in rows] == list(range(1, 45))
+
+
+async def test_samples_are_stored_before_they_are_published(
+    make_producer: MakeProducer, sine: Stream, witness_layer: StorageWitnessLayer
+) -> None:
+    watcher = await witness_layer.new_channel()
+    await witness_layer.group_add("stream.sine.fast", watcher)
+    clock = Clock()
+    producer = make_producer(clock=clock)
+    await producer.reconcile()
+    await producer.tick()
+    clock.advance(100)
+    await producer.tick()
+
+    first = await asyncio.wait_for(witness_layer.receive(watcher), 1)
+    second = await asyncio.wait_for(witness_layer.receive(watcher), 1)
+    assert (first["first"], first["last"]) == (1, 1)
+    assert (second["first"], second["last"]) == (2, 11)
+    assert witness_layer.published == [(1, 1, 1), (2, 11, 10)]
+
+    rows = await stored(sine)
+    values = await stored_values(sine)
+    expected = [
+        sample_frame(seq, t, {"value": value})
+        for (seq, t), value in zip(rows[1:], values[1:], strict=True)
+    ]
+    assert second["text"] == data_frame("sine.fast", expected)
+
+
+async def test_a_stopped_stream_stops_at_the_next_reconcile_and_resumes_its_seq(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    clock = Clock()
+    producer = make_producer(clock=clock)
+    await producer.reconcile()
+    await producer.tick()
+    clock.advance(40)
+    await producer.tick()
+    assert len(await stored(sine)) == 5
+
+    await database_sync_to_async(stream_set_running)(stream=sine, running=False)
+    await producer.reconcile()
+    clock.advance(1000)
+    await producer.tick()
+    assert len(await stored(sine)) == 5
+    assert await lease_of(sine) == ("", 0)
+
+    await database_sync_to_async(stream_set_running)(stream=sine, running=True)
+    await producer.reconcile()
+    await producer.tick()
+    clock.advance(20)
+    await producer.tick()
+    rows = await stored(sine)
+    assert_contiguous(rows)
+    assert len(rows) == 8
+
+
+async def test_changed_settings_apply_at_the_next_reconcile_and_seq_goes_on(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    clock = Clock()
+    producer = make_producer(clock=clock)
+    await producer.reconcile()
+    await producer.tick()
+    clock.advance(1000)
+    await producer.tick()
+    assert max(abs(v) for v in await stored_values(sine)) <= 1
+
+    await database_sync_to_async(Stream.objects.filter(pk=sine.pk).update)(
+        source_settings={"rate": 100, "amplitude": 50}
+    )
+    await producer.reconcile()
+    await producer.tick()
+    clock.advance(1000)
+    await producer.tick()
+    values = await stored_values(sine)
+    assert len(values) == 202
+    assert max(abs(v) for v in values[101:]) > 40
+    assert_contiguous(await stored(sine))
+
+
+async def test_two_producers_never_both_own_a_stream(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    clock = Clock()
+    first = make_producer("worker-a", clock)
+    second = make_producer("worker-b", clock)
+    for _ in range(4):
+        await first.reconcile()
+        await second.reconcile()
+        await first.tick()
+        await second.tick()
+        clock.advance(LEASE_SECONDS * 1000 // 2)  # renewed in time
+    assert set(first.runners) == {sine.pk}
+    assert second.runners == {}
+    assert (await lease_of(sine))[0] == "worker-a"
+    assert_contiguous(await stored(sine))
+
+
+async def test_an_expired_lease_is_taken_over_and_seq_continues(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    clock = Clock()
+    crashed = make_producer("worker-a", clock)
+    await crashed.reconcile()
+    await crashed.tick()
+    clock.advance(100)
+    await crashed.tick()
+    assert len(await stored(sine)) == 11
+
+    # worker-a stops renewing; worker-b waits out the lease.
+    successor = make_producer("worker-b", clock)
+    clock.advance(LEASE_SECONDS * 1000 - 1000)
+    await successor.reconcile()
+    assert successor.runners == {}
+    clock.advance(2000)
+    await successor.reconcile()
+    assert set(successor.runners) == {sine.pk}
+    await successor.tick()
+    clock.advance(50)
+    await successor.tick()
+    assert (await lease_of(sine))[0] == "worker-b"
+
+    # worker-a comes back, finds it lost the lease, and stops producing.
+    await crashed.reconcile()
+    assert crashed.runners == {}
+    rows = await stored(sine)
+    assert_contiguous(rows)
+    assert len(rows) == 17
+
+
+async def test_a_stream_with_settings_its_source_refuses_is_skipped(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    broken = await database_sync_to_async(sine_stream)("a.broken")
+    await database_sync_to_async(Stream.objects.filter(pk=broken.pk).update)(
+        source_settings={"rate": "fast"}
+    )
+    clock = Clock()
+    producer = make_producer(clock=clock)
+    await producer.reconcile()
+    assert set(producer.runners) == {sine.pk}
+    await producer.tick()
+    clock.advance(20)
+    await producer.tick()
+    assert len(await stored(sine)) == 3
+    assert await stored(broken) == []
+
+
+async def test_a_stream_whose_settings_are_not_an_object_is_skipped(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    broken = await database_sync_to_async(sine_stream)("a.broken")
+    await database_sync_to_async(Stream.objects.filter(pk=broken.pk).update)(
+        source_settings=["rate", 100]
+    )
+    producer = make_producer()
+    await producer.guarded(producer.reconcile)
+    assert set(producer.runners) == {sine.pk}
+
+
+async def test_a_source_that_fails_to_read_does_not_stop_the_others(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    await database_sync_to_async(Stream.objects.create)(
+        slug="system.missing-disk",
+        title="Broken disk path",
+        source_kind=SourceKind.SYSTEM,
+        source_settings={"disk_path": "/no/such/disk"},
+        running=True,
+    )
+    clock = Clock()
+    producer = make_producer(clock=clock)
+    await producer.reconcile()
+    for _ in range(3):
+        await producer.guarded(producer.tick)
+        clock.advance(100)
+    rows = await stored(sine)
+    assert len(rows) == 21
+    assert_contiguous(rows)
+
+
+async def test_retention_deletes_samples_older_than_the_stream_keeps(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    await database_sync_to_async(Stream.objects.filter(pk=sine.pk).update)(retention_seconds=60)
+    await database_sync_to_async(samples_store)(sine, range(1, 101))  # t = EPOCH + seq s
+    producer = make_producer(clock=Clock(EPOCH_MS + 100_000))
+    await producer.reconcile()
+    seqs = [seq for seq, _ in await stored(sine)]
+    assert seqs == list(range(40, 101))
+
+
+async def test_retention_also_trims_push_and_stopped_streams(
+    make_producer: MakeProducer, push_stream: Stream
+) -> None:
+    stopped = await database_sync_to_async(sine_stream)("sine.stopped", running=False)
+    for stream in (push_stream, stopped):
+        await database_sync_to_async(Stream.objects.filter(pk=stream.pk).update)(
+            retention_seconds=60
+        )
+        await database_sync_to_async(samples_store)(stream, range(1, 101))
+    producer = make_producer(clock=Clock(EPOCH_MS + 100_000))
+    await producer.reconcile()
+    assert [seq for seq, _ in await stored(push_stream)] == list(range(40, 101))
+    assert [seq for seq, _ in await stored(stopped)] == list(range(40, 101))
+
+
+async def locked_retry(function: Callable[[], Any]) -> Any:
+    """Run a write while the producer's thread writes too, retrying SQLite's table locks.
+
+    The tests' in-memory SQLite shares one cache between threads, and a shared-cache
+    table lock fails at once instead of waiting.
+    """
+    for _ in range(100):
+        try:
+            return await database_sync_to_async(function)()
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            await asyncio.sleep(0.02)
+    raise AssertionError("the table stayed locked")
+
+
+async def test_run_produces_until_stopped_and_gives_its_leases_back(
+    make_producer: MakeProducer, owner: Any
+) -> None:
+    running = await database_sync_to_async(sine_stream)("sine.running")
+    later = await database_sync_to_async(sine_stream)("sine.later", running=False)
+    layer: Any = get_channel_layer()
+    watcher = await layer.new_channel()
+    for slug in ("sine.running", "sine.later"):
+        await layer.group_add(f"stream.{slug}", watcher)
+    last_published: dict[str, int] = {}
+
+    async def published(slug: str, seq: int) -> bool:
+        while last_published.get(slug, 0) < seq:
+            message = await asyncio.wait_for(layer.receive(watcher), 5)
+            if message["type"] == "stream.frame":
+                last_published[message["stream"]] = message["last"]
+        return True
+
+    producer = make_producer()
+    producer.clock = lambda: int(time.time() * 1000)
+    stop = asyncio.Event()
+    task = asyncio.create_task(producer.run(stop))
+    try:
+        await published("sine.running", 10)
+        assert "sine.later" not in last_published
+
+        # Started from a page: the producer hears of it long before its next reconcile (60 s).
+        await locked_retry(lambda: stream_set_running(stream=later, running=True))
+        await stream_announce_status(slug="sine.later", running=True, by="alice")
+        await published("sine.later", 10)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+    for stream in (running, later):
+        assert_contiguous(await stored(stream))
+        assert len(await stored(stream)) >= 10
+        assert await lease_of(stream) == ("", 0)
+
+
+async def test_a_frame_reaches_a_browser_through_redis(
+    redis_layer: str, connect: Connect, make_producer: MakeProducer, owner: Any, sine: Stream
+) -> None:
+    alice = await connect(owner)
+    await alice.send({"type": "subscribe", "stream": "sine.fast"})
+    await alice.receive_until("presence", timeout=5)
+    clock = Clock()
+    producer = make_producer(clock=clock)
+    await producer.reconcile()
+    await producer.tick()
+    clock.advance(30)
+    await producer.tick()
+    frames = [(await alice.receive_until("data", timeout=5))[-1]]
+    if seqs_of(frames)[-1] != 4:
+        frames.append((await alice.receive_until("data", timeout=5))[-1])
+    assert seqs_of(frames) == [1, 2, 3, 4]
+    assert isinstance(get_channel_layer(), RedisPubSubChannelLayer)
+
+
+async def test_a_replay_stops_itself_at_the_end_and_says_so(
+    make_producer: MakeProducer, private_stream: Stream
+) -> None:
+    await database_sync_to_async(samples_store)(private_stream, range(1, 6))
+    replay = await database_sync_to_async(Stream.objects.create)(
+        slug="replay.alice",
+        title="Alice's sensor again",
+        source_kind=SourceKind.REPLAY,
+        source_settings={
+            "source": "sensors.alice",
+            "from": EPOCH_MS,
+            "to": EPOCH_MS + 10_000,
+            "speed": 100,
+        },
+        fields=private_stream.fields,
+        running=True,
+    )
+    layer: Any = get_channel_layer()
+    watcher = await layer.new_channel()
+    await layer.group_add("stream.replay.alice", watcher)
+    clock = Clock()
+    producer = make_producer(clock=clock)
+    await producer.reconcile()
+    for _ in range(5):
+        await producer.tick()
+        clock.advance(20)
+    rows = await stored(replay)
+    assert_contiguous(rows)
+    assert len(rows) == 5
+    assert await stored_values(replay, "temperature") == [20 + seq / 100 for seq in range(1, 6)]
+    assert not (await database_sync_to_async(Stream.objects.get)(pk=replay.pk)).running
+    assert replay.pk not in producer.runners
+    messages: list[dict[str, Any]] = []
+    while not messages or messages[-1]["type"] != "stream.status":
+        messages.append(await asyncio.wait_for(layer.receive(watcher), 1))
+    assert messages[-1] == {
+        "type": "stream.status",
+        "stream": "replay.alice",
+        "running": False,
+        "by": "producer",
+        "origin": "",
+    }
+
+
+async def test_a_new_owner_carries_on_the_walks_from_the_stored_values(
+    make_producer: MakeProducer, owner: Any
+) -> None:
+    sensor = await database_sync_to_async(Stream.objects.create)(
+        slug="sensors.lab-1", title="Lab", source_kind=SourceKind.SENSOR, running=True
+    )
+    market = await database_sync_to_async(Stream.objects.create)(
+        slug="price.BTC-USD", title="BTC", source_kind=SourceKind.MARKET, running=True
+    )
+    before = EPOCH_MS + 999_000
+    last_sensor = {"temperature": 27.9, "humidity": 31.0, "pressure": 1019.5}
+    last_market = {"price": 70_000.0, "change": 5_000.0, "change_pct": 7.6923, "volume": 12.5}
+    await database_sync_to_async(history_append)(
+        {
+            sensor.pk: [sample_frame(7, before, last_sensor)],
+            market.pk: [sample_frame(3, before, last_market)],
+        }
+    )
+    producer = make_producer()
+    await producer.reconcile()
+    await producer.tick()
+
+    assert [seq for seq, _ in await stored(sensor)] == [7, 8]
+    reading = await database_sync_to_async(
+        lambda: Sample.objects.get(stream=sensor, seq=8).values
+    )()
+    for name, value in last_sensor.items():
+        assert abs(reading[name] - value) <= 1.0, name
+    tick = await database_sync_to_async(lambda: Sample.objects.get(stream=market, seq=4).values)()
+    assert tick["price"] == pytest.approx(70_000, rel=0.01)
+    assert tick["change"] == pytest.approx(tick["price"] - 65_000, abs=0.02)
+    assert tick["volume"] > 12.5
+
+
+async def test_a_producer_that_could_not_renew_its_lease_stops_publishing(
+    make_producer: MakeProducer, sine: Stream
+) -> None:
+    layer: Any = get_channel_layer()
+    watcher = await layer.new_channel()
+    await layer.group_add("stream.sine.fast", watcher)
+    clock = Clock()
+    stale = make_producer("worker-a", clock)
+    await stale.reconcile()
+    await stale.tick()
+    # worker-a's reconciles fail from here on; its lease runs out and worker-b takes over.
+    clock.advance(LEASE_SECONDS * 1000 + 1000)
+    successor = make_producer("worker-b", clock)
+    await successor.reconcile()
+    assert set(successor.runners) == {sine.pk}
+    for _ in range(3):
+        clock.advance(50)
+        await stale.tick()
+        await successor.tick()
+    published: list[int] = []
+    while True:
+        try:
+            frame = await asyncio.wait_for(layer.receive(watcher), 0.1)
+        except TimeoutError:
+            break
+        published += range(frame["first"], frame["last"] + 1)
+    assert len(published) == len(set(published)), "a seq was published twice"
