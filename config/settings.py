@@ -68,7 +68,15 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'pulseboard.sqlite3'}")
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # Connections are kept (and checked before reuse) so the producer's tick and
+    # the consumers' history reads do not open a new one each time.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=env_int("PULSEBOARD_DB_CONN_MAX_AGE", 600, minimum=0),
+            conn_health_checks=True,
+        )
+    }
 except ValueError as error:
     raise ImproperlyConfigured(
         f"DATABASE_URL={DATABASE_URL!r} is not understood: {error}"
@@ -101,7 +109,7 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 500}}
+        "default": {"BACKEND": "streams.layers.LocalChannelLayer", "CONFIG": {"capacity": 500}}
     }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -154,7 +162,7 @@ PULSEBOARD_IDLE_TIMEOUT = env_float("PULSEBOARD_IDLE_TIMEOUT", 300.0, minimum=1.
 # A client that stops reading stops answering WebSocket pings and is dropped after
 # interval + timeout, which bounds what the server buffers for it (`manage.py
 # serve`; for plain daphne pass --ping-interval and --ping-timeout).
-PULSEBOARD_WS_PING_INTERVAL = env_int("PULSEBOARD_WS_PING_INTERVAL", 10, minimum=1)
+PULSEBOARD_WS_PING_INTERVAL = env_int("PULSEBOARD_WS_PING_INTERVAL", 30, minimum=1)
 PULSEBOARD_WS_PING_TIMEOUT = env_int("PULSEBOARD_WS_PING_TIMEOUT", 10, minimum=1)
 PULSEBOARD_MAX_BACKFILL = env_int("PULSEBOARD_MAX_BACKFILL", 10_000, minimum=1)
 PULSEBOARD_MAX_RESUME = env_int("PULSEBOARD_MAX_RESUME", 300_000, minimum=1)

@@ -18,7 +18,7 @@ from streams.history import history_after, history_first_seq, history_last_seq, 
 from streams.limits import CommandBudget, limits_announced
 from streams.metrics import metric_inc
 from streams.models import Stream
-from streams.presence import presence
+from streams.presence import announcer, presence
 from streams.protocol import (
     CLOSE_ACCESS_REVOKED,
     CLOSE_FLOOD,
@@ -60,8 +60,28 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# Channel-layer events whose handlers do not touch the database (a hole refill
+# goes through database_sync_to_async, which does its own connection upkeep).
+DATABASE_FREE_EVENTS = {
+    "stream.frame": "stream_frame",
+    "stream.presence": "stream_presence",
+    "stream.status": "stream_status",
+    "user.alert": "user_alert",
+}
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     subscriptions: dict[str, Subscription]
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every message, a trip
+        # to the sync thread; per frame and per socket that was the largest cost
+        # of fan-out, so the events above skip it.
+        handler = DATABASE_FREE_EVENTS.get(message["type"])
+        if handler is None:
+            await super().dispatch(message)
+        else:
+            await getattr(self, handler)(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -409,6 +429,4 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=CLOSE_ACCESS_REVOKED)
 
     async def announce_presence(self, slug: str) -> None:
-        await self.channel_layer.group_send(
-            f"stream.{slug}", {"type": "stream.presence", "stream": slug, **presence.viewers(slug)}
-        )
+        await announcer.announce(self.channel_layer, slug)

@@ -86,9 +86,13 @@ def world(server: ServerProcess) -> dict[str, Any]:
 
 
 async def assert_charts_move(page: Page, selector: str, at_least: int, ms: int = 2000) -> None:
+    """Charts move: enough of them change within `ms` (three tries, for a loaded machine)."""
     await wait_drawn(page, selector, at_least)
-    changed = await canvases_changed(page, selector, ms)
-    assert sum(changed) >= at_least, f"charts that changed in {ms} ms: {changed}"
+    for _ in range(3):
+        changed = await canvases_changed(page, selector, ms)
+        if sum(changed) >= at_least:
+            return
+    raise AssertionError(f"charts that changed in each of three {ms} ms windows: {changed}")
 
 
 async def assert_chart_still(page: Page, selector: str, ms: int = 1500) -> None:

@@ -15,7 +15,7 @@ from django.test import Client
 from config.asgi import application
 from streams.history import history_append, sample_frame
 from streams.models import Sample, SourceKind, Stream
-from streams.presence import presence
+from streams.presence import announcer, presence
 from streams.protocol import SampleFrame
 from streams.services import stream_publish
 
@@ -157,6 +157,8 @@ Connect = Callable[..., Awaitable[Live]]
 @pytest.fixture
 async def connect() -> AsyncIterator[Connect]:
     """Return a function that opens a socket; every socket is closed after the test."""
+    presence.reset()
+    announcer.reset()
     opened: list[Live] = []
 
     async def open_socket(
@@ -186,8 +188,8 @@ async def connect() -> AsyncIterator[Connect]:
         with contextlib.suppress(Exception):
             await live.disconnect()
     # A socket a test left half-open must not count against the next test's limits.
-    presence.connections.clear()
-    presence.watchers.clear()
+    presence.reset()
+    announcer.reset()
 
 
 store = database_sync_to_async(samples_store)

@@ -1,0 +1,86 @@
+"""The in-process channel layer of a single web process (no REDIS_URL).
+
+Channels' `InMemoryChannelLayer` deep-copies every message for every member,
+starts a task per member on each `group_send`, builds a new queue after each
+`receive` and scans every queue for expired messages on every call. With one
+frame per stream per tick going to hundreds of sockets, those costs were most of
+the server's CPU. This layer keeps the same behaviour for Pulseboard's use:
+
+- a group message is put, as the same object, into each member's queue at once
+  (handlers must treat messages as read-only, as Pulseboard's do);
+- a full queue drops that member's message (`ChannelFull` for a direct send),
+  and the consumer fills the hole from history;
+- expired messages are dropped, and their channel leaves its groups, by a sweep
+  that runs at most once a second; group membership does not expire (members
+  leave their groups when they disconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from channels.exceptions import ChannelFull
+from channels.layers import InMemoryChannelLayer
+
+SWEEP_SECONDS = 1.0
+
+
+class LocalChannelLayer(InMemoryChannelLayer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.channels: dict[str, asyncio.Queue[tuple[float, dict[str, Any]]]]
+        self.groups: dict[str, dict[str, float]]
+        self.next_sweep = 0.0
+
+    def queue(self, channel: str) -> asyncio.Queue[tuple[float, dict[str, Any]]]:
+        queue = self.channels.get(channel)
+        if queue is None:
+            queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
+        return queue
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_channel_name(channel)
+        try:
+            self.queue(channel).put_nowait((time.time() + self.expiry, message))
+        except asyncio.QueueFull:
+            raise ChannelFull(channel) from None
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        assert isinstance(message, dict), "message is not a dict"
+        self.require_valid_group_name(group)
+        self.sweep()
+        expires = time.time() + self.expiry
+        for channel in self.groups.get(group, ()):
+            # (try/except, not contextlib.suppress: this loop runs per member per frame)
+            try:  # noqa: SIM105
+                self.queue(channel).put_nowait((expires, message))
+            except asyncio.QueueFull:
+                pass  # that member is behind; it refills from history
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        self.require_valid_channel_name(channel)
+        self.sweep()
+        _, message = await self.queue(channel).get()
+        return message
+
+    def sweep(self) -> None:
+        """Drop expired messages and idle empty queues, at most once a second."""
+        now = time.time()
+        if now < self.next_sweep:
+            return
+        self.next_sweep = now + SWEEP_SECONDS
+        for channel, queue in list(self.channels.items()):
+            expired = False
+            while not queue.empty() and queue._queue[0][0] < now:  # type: ignore[attr-defined]
+                queue.get_nowait()
+                expired = True
+            if expired:
+                self._remove_from_groups(channel)
+            if queue.empty() and not queue._getters:  # type: ignore[attr-defined]
+                del self.channels[channel]
+
+    def _clean_expired(self) -> None:
+        self.sweep()
