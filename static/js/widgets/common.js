@@ -12,22 +12,60 @@ export function element(tag, className, text) {
   return node;
 }
 
+/** The least time between two redraws of a widget that shows only text and bars. */
+export const TEXT_INTERVAL_MS = 100;
+
 /**
  * Return the redraw of a widget: `schedule()` asks for `render` in the next
  * frame of the page's shared loop (held while the view is paused).
+ *
+ * `minInterval` (ms, 0 = every frame) spaces the redraws out: after a draw,
+ * further `schedule()` calls within `minInterval` only mark the widget dirty,
+ * and it is drawn once, in the first frame after the interval, with everything
+ * that arrived meanwhile — so the last update is never dropped, only delayed.
+ * Text widgets use TEXT_INTERVAL_MS: a figure that changes 60 times a second
+ * cannot be read anyway, and each change costs style, layout and paint.
+ * `scheduler` and `timers` ({setTimeout, clearTimeout}) are for the tests.
  */
-export function drawLoop(render) {
+export function drawLoop(render, { minInterval = 0, scheduler = frames, timers = globalThis } = {}) {
   let stopped = false;
-  const draw = () => {
-    if (!stopped) render();
+  let cooling = null; // the timer that ends the interval after the last draw
+  let dirty = false; // asked for during the interval
+
+  const coolDown = () => {
+    cooling = null;
+    if (stopped || !dirty) return;
+    dirty = false;
+    scheduler.schedule(draw);
   };
+
+  function draw() {
+    if (stopped) return;
+    if (minInterval > 0) {
+      // Armed before rendering, so a render that asks for its next step
+      // (the counter's roll) waits for the interval too.
+      dirty = false;
+      if (cooling !== null) timers.clearTimeout(cooling);
+      cooling = timers.setTimeout(coolDown, minInterval);
+    }
+    render();
+  }
+
   return {
     schedule() {
-      if (!stopped) frames.schedule(draw);
+      if (stopped) return;
+      if (cooling !== null) {
+        dirty = true;
+        return;
+      }
+      scheduler.schedule(draw);
     },
     stop() {
       stopped = true;
-      frames.forget(draw);
+      dirty = false;
+      if (cooling !== null) timers.clearTimeout(cooling);
+      cooling = null;
+      scheduler.forget(draw);
     },
   };
 }

@@ -2,7 +2,7 @@
 // rolling up to each new total.
 
 import { formatTime } from "../format.js";
-import { drawLoop, element } from "./common.js";
+import { TEXT_INTERVAL_MS, drawLoop, element } from "./common.js";
 
 const ROLL_MS = 600;
 
@@ -19,7 +19,7 @@ export function create(el, config = {}) {
   root.append(number, caption);
   el.append(root);
 
-  const loop = drawLoop(render);
+  const loop = drawLoop(render, { minInterval: TEXT_INTERVAL_MS });
 
   function render() {
     const now = performance.now();

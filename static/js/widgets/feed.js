@@ -1,7 +1,7 @@
 // Live feed: the newest items of a stream on top, one line each.
 
 import { describeValue, formatTime } from "../format.js";
-import { drawLoop, element, liveOnlyNote } from "./common.js";
+import { TEXT_INTERVAL_MS, drawLoop, element, liveOnlyNote } from "./common.js";
 
 const DEFAULT_ITEMS = 50;
 
@@ -38,7 +38,7 @@ export function create(el, config = {}) {
         return item;
       }),
     );
-  });
+  }, { minInterval: TEXT_INTERVAL_MS });
 
   return {
     push(samples) {

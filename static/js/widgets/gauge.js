@@ -2,7 +2,7 @@
 // coloured by the warning and critical thresholds.
 
 import { formatNumber } from "../format.js";
-import { drawLoop, element, firstField, thresholdTone } from "./common.js";
+import { TEXT_INTERVAL_MS, drawLoop, element, firstField, thresholdTone } from "./common.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const SWEEP = 240;
@@ -64,7 +64,7 @@ export function create(el, config = {}) {
   root.append(picture, readout, scale);
   el.append(root);
 
-  const loop = drawLoop(render);
+  const loop = drawLoop(render, { minInterval: TEXT_INTERVAL_MS });
 
   function render() {
     if (value === null) {

@@ -3,7 +3,7 @@
 
 import { bookDepth } from "../data/orderbook.js";
 import { formatNumber } from "../format.js";
-import { drawLoop, element, liveOnlyNote } from "./common.js";
+import { TEXT_INTERVAL_MS, drawLoop, element, liveOnlyNote } from "./common.js";
 
 /** config: fields [{name}] (the first holds the book, "book"), depth (10 levels per side). */
 export function create(el, config = {}) {
@@ -44,7 +44,7 @@ export function create(el, config = {}) {
     asks.replaceChildren(...[...view.asks].reverse().map((level) => levelRow(level, view.maxTotal, "ask")));
     bids.replaceChildren(...view.bids.map((level) => levelRow(level, view.maxTotal, "bid")));
     spread.textContent = view.spread === null ? "–" : `spread ${formatNumber(view.spread)} · mid ${formatNumber(view.mid)}`;
-  });
+  }, { minInterval: TEXT_INTERVAL_MS });
 
   return {
     push(samples) {

@@ -3,7 +3,7 @@
 
 import { StatWindow } from "../data/stats.js";
 import { formatNumber } from "../format.js";
-import { drawLoop, element, firstField, thresholdTone } from "./common.js";
+import { TEXT_INTERVAL_MS, drawLoop, element, firstField, thresholdTone } from "./common.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const SPARK_POINTS = 120;
@@ -41,7 +41,7 @@ export function create(el, config = {}) {
   root.append(figure, caption, picture);
   el.append(root);
 
-  const loop = drawLoop(render);
+  const loop = drawLoop(render, { minInterval: TEXT_INTERVAL_MS });
 
   function add(sample) {
     const value = sample.values?.[field.name];

@@ -1,7 +1,7 @@
 // Table widget: the last rows of a stream, newest first, one column per field.
 
 import { describeValue, formatTime } from "../format.js";
-import { drawLoop, element } from "./common.js";
+import { TEXT_INTERVAL_MS, drawLoop, element } from "./common.js";
 
 const DEFAULT_ROWS = 20;
 
@@ -40,7 +40,7 @@ export function create(el, config = {}) {
         return row;
       }),
     );
-  });
+  }, { minInterval: TEXT_INTERVAL_MS });
 
   return {
     push(samples) {

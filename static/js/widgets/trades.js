@@ -1,7 +1,7 @@
 // Trades widget: the newest trades ({price, size, side}) on top, buys and sells in their colours.
 
 import { formatNumber, formatTime } from "../format.js";
-import { drawLoop, element, liveOnlyNote } from "./common.js";
+import { TEXT_INTERVAL_MS, drawLoop, element, liveOnlyNote } from "./common.js";
 
 const DEFAULT_ROWS = 30;
 
@@ -36,7 +36,7 @@ export function create(el, config = {}) {
         return row;
       }),
     );
-  });
+  }, { minInterval: TEXT_INTERVAL_MS });
 
   return {
     push(samples) {

@@ -1,6 +1,6 @@
 // Viewers widget: how many pages watch the stream right now, from `presence` frames.
 
-import { drawLoop, element, liveOnlyNote } from "./common.js";
+import { TEXT_INTERVAL_MS, drawLoop, element, liveOnlyNote } from "./common.js";
 
 export function create(el, config = {}) {
   let counts = null;
@@ -17,7 +17,7 @@ export function create(el, config = {}) {
     const users = Number(counts.users) || 0;
     number.textContent = connections.toLocaleString();
     caption.textContent = `${connections === 1 ? "page" : "pages"} · ${users} signed-in ${users === 1 ? "user" : "users"}`;
-  });
+  }, { minInterval: TEXT_INTERVAL_MS });
 
   return {
     push() {},
