@@ -7,7 +7,10 @@ still exact.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+
+from django.db import connection
 
 from streams.models import Rollup
 from streams.protocol import SampleFrame
@@ -16,6 +19,7 @@ SECOND = 1_000
 MINUTE = 60_000
 TIERS = (SECOND, MINUTE)
 TIER_NAMES = {SECOND: "1s", MINUTE: "1m"}
+MAX_LISTED_BUCKETS = 200  # per tier, read by their starts; more are read as a range
 
 Stats = dict[str, list[float]]  # field → [min, max, sum, count]
 
@@ -63,30 +67,49 @@ def merge_stats(into: Stats, other: Stats) -> Stats:
 
 
 def rollups_apply(stream_id: int, samples: list[SampleFrame]) -> None:
-    """Merge a batch into the stream's rollup rows; call inside the batch's transaction."""
+    """Merge a batch into the stream's rollup rows; call inside the batch's transaction.
+
+    One read of the bucket rows the batch touches in both tiers, one upsert of the
+    merged rows.
+    """
     if not samples:
         return
-    for width in TIERS:
-        partials = rollup_partials(samples, width)
-        if not partials:
-            continue
-        existing = {
-            row.start: row
-            for row in Rollup.objects.filter(
-                stream_id=stream_id, tier=width, start__in=list(partials)
-            )
-        }
-        created, updated = [], []
-        for start, stats in partials.items():
-            row = existing.get(start)
-            if row is None:
-                created.append(Rollup(stream_id=stream_id, tier=width, start=start, stats=stats))
-            else:
-                row.stats = merge_stats(row.stats, stats)
-                updated.append(row)
-        Rollup.objects.bulk_create(created)
-        if updated:
-            Rollup.objects.bulk_update(updated, ["stats"])
+    partials = {width: rollup_partials(samples, width) for width in TIERS}
+    where, params = [], [stream_id]
+    for width, buckets in partials.items():
+        if len(buckets) > MAX_LISTED_BUCKETS:
+            # Past a few hundred starts, a range (two parameters, however many buckets);
+            # a batch covers consecutive buckets, so it reads little else.
+            where.append("(tier = %s AND start >= %s AND start <= %s)")
+            params += [width, min(buckets), max(buckets)]
+        elif buckets:
+            where.append(f"(tier = %s AND start IN ({', '.join(['%s'] * len(buckets))}))")
+            params += [width, *buckets]
+    if not where:
+        return
+    with connection.cursor() as cursor:
+        # Plain SQL: the ORM's query building cost more than the query on small batches.
+        cursor.execute(
+            "SELECT tier, start, stats FROM streams_rollup"
+            f" WHERE stream_id = %s AND ({' OR '.join(where)})",
+            params,
+        )
+        existing = cursor.fetchall()
+    for width, start, stats in existing:
+        partial = partials[width].get(start)
+        if partial is not None:
+            # json, not orjson: sums of big ints stay exact, and Infinity reads back.
+            partials[width][start] = merge_stats(json.loads(stats), partial)
+    Rollup.objects.bulk_create(
+        [
+            Rollup(stream_id=stream_id, tier=width, start=start, stats=stats)
+            for width, buckets in partials.items()
+            for start, stats in buckets.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["stream", "tier", "start"],
+        update_fields=["stats"],
+    )
 
 
 def rollups_trim(stream_id: int, *, now: int, raw_retention_ms: int) -> int:

@@ -118,3 +118,28 @@ def test_text_values_are_kept_out_of_the_statistics(stream: Stream) -> None:
     history_append({stream.pk: [sample_frame(1, START, {"v": 1.5, "label": "Sales"})]})
     answer = history_buckets(stream.pk, START, START + 1000, 10)
     assert list(answer.fields) == ["v"]
+
+
+def test_a_raw_range_of_many_thousand_samples_has_every_sample_in_its_bucket(
+    stream: Stream,
+) -> None:
+    points = [(START + 4 * i, float((i * 7919) % 1009) - 500) for i in range(15_000)]  # 60 s
+    store(stream, points)
+    answer = history_buckets(stream.pk, START, START + 60_000, 1000)
+    assert answer.tier == "raw" and answer.bucket_ms == 60
+    raw = raw_buckets(points, START, answer.bucket_ms)
+    assert answer.t == sorted(raw)
+    for index, t in enumerate(answer.t):
+        low, high, total, count = raw[t]
+        assert answer.fields["v"]["min"][index] == low
+        assert answer.fields["v"]["max"][index] == high
+        assert answer.count[index] == count
+        assert answer.fields["v"]["mean"][index] == pytest.approx(total / count, rel=1e-9)
+
+
+def test_raw_buckets_keep_integers_beyond_64_bits_exact(stream: Stream) -> None:
+    store(stream, [(START, 2**70), (START + 1, 2**70 + 1), (START + 100, -(2**65))])
+    answer = history_buckets(stream.pk, START, START + 1000, 2)
+    assert answer.tier == "raw"
+    assert answer.fields["v"]["max"] == [2**70 + 1]
+    assert answer.fields["v"]["min"] == [-(2**65)]
