@@ -13,8 +13,13 @@ from typing import Any
 
 import pytest
 from channels.layers import channel_layers
+from django.conf import settings
 
 from streams.models import ApiToken, SourceKind, Stream
+
+# Tests reach the database from several threads; a connection kept open there
+# would outlive the test database and stop its teardown on PostgreSQL.
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 def free_port() -> int:
