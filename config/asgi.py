@@ -10,18 +10,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before anything imports models.
 django_application = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from streams.auth import TokenAuthMiddleware, origin_validator  # noqa: E402
+from streams.auth import (  # noqa: E402
+    SessionAuthMiddleware,
+    TokenAuthMiddleware,
+    origin_validator,
+)
 from streams.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": ASGIStaticFilesHandler(django_application),
         "websocket": origin_validator(
-            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            SessionAuthMiddleware(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

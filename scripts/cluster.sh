@@ -30,7 +30,7 @@ export DATABASE_URL=${DATABASE_URL:-"sqlite:///$PWD/$RUN_DIR/cluster.sqlite3"}
 $PY manage.py migrate --noinput -v 0
 $PY manage.py seed
 for port in $WEB_PORTS; do
-  .venv/bin/daphne -b "${HOST:-127.0.0.1}" -p "$port" --ping-interval 10 --ping-timeout 10 config.asgi:application >"$RUN_DIR/web-$port.log" 2>&1 &
+  .venv/bin/daphne -b "${HOST:-127.0.0.1}" -p "$port" --ping-interval 30 --ping-timeout 10 config.asgi:application >"$RUN_DIR/web-$port.log" 2>&1 &
   pids+=($!)
   echo "web process on http://${HOST:-127.0.0.1}:$port/  (log: $RUN_DIR/web-$port.log)"
 done

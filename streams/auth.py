@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.cookie import parse_cookie
 from django.utils import timezone
 
 from streams.models import ApiToken, token_digest
@@ -69,6 +72,32 @@ class TokenAuthenticationMiddleware:
             request.user = user
             request._dont_enforce_csrf_checks = True
         return self.get_response(request)
+
+
+class SessionAuthMiddleware:
+    """Put the session cookie's session and user into a WebSocket scope, once.
+
+    Channels' session middleware also wraps `send`, to save the session after an
+    HTTP response; a socket never saves its session, and that wrapper cost a call
+    on every frame sent. Logout and password changes reach open sockets as
+    `session.ended` events (streams/signals.py), not through the session.
+    """
+
+    def __init__(self, application: Any):
+        self.application = application
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        cookies: dict[str, str] = {}
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                cookies = parse_cookie(value.decode("latin1"))
+                break
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        scope = dict(
+            scope, cookies=cookies, session=store(cookies.get(settings.SESSION_COOKIE_NAME))
+        )
+        scope["user"] = await get_user(scope)
+        return await self.application(scope, receive, send)
 
 
 class TokenAuthMiddleware:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from streams import ingest
 from streams.history import history_after, history_first_seq, history_last_seq, history_latest
+from streams.layers import LocalChannelLayer
 from streams.limits import CommandBudget, limits_announced
 from streams.metrics import metric_inc
 from streams.models import Stream
@@ -126,9 +131,48 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # The server cancels a consumer that is still busy a few seconds after its
         # client left; the cleanup must run then too, or groups and counts leak.
         try:
-            await super().__call__(scope, receive, send)
+            layer = get_channel_layer(self.channel_layer_alias)
+            if isinstance(layer, LocalChannelLayer):
+                await self.run_attached(layer, scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
         finally:
             await self.release()
+
+    async def run_attached(
+        self, layer: LocalChannelLayer, scope: Any, receive: Any, send: Any
+    ) -> None:
+        """Channels' consumer loop, reading one queue that the client's messages join.
+
+        Channels waits on two tasks (client and layer) per message and starts a new
+        task for each; with hundreds of sockets and a frame per tick each, that was
+        a large share of fan-out. Here the layer's queue for this channel is read
+        directly, and a small task forwards what the client sends into it.
+        """
+        self.scope = scope
+        self.channel_layer = layer
+        self.channel_name = await layer.new_channel()
+        self.channel_receive = functools.partial(layer.receive, self.channel_name)
+        self.base_send = send
+        inbox = layer.attach(self.channel_name)
+
+        async def forward() -> None:
+            while True:
+                message = await receive()
+                await inbox.put((math.inf, message))
+                if message["type"] == "websocket.disconnect":
+                    return
+
+        reader = asyncio.ensure_future(forward())
+        try:
+            while True:
+                _, message = await inbox.get()
+                await self.dispatch(message)
+        except StopConsumer:
+            pass
+        finally:
+            reader.cancel()
+            layer.detach(self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         await self.release()

@@ -12,7 +12,11 @@ the server's CPU. This layer keeps the same behaviour for Pulseboard's use:
   and the consumer fills the hole from history;
 - expired messages are dropped, and their channel leaves its groups, by a sweep
   that runs at most once a second; group membership does not expire (members
-  leave their groups when they disconnect).
+  leave their groups when they disconnect);
+- a consumer may `attach` to its channel and read the queue itself, with its
+  client's messages put in the same line (see `LiveConsumer.__call__`): one
+  queue read per message instead of a task and a wait on two of them. Attached
+  channels are never swept; their capacity bounds them.
 """
 
 from __future__ import annotations
@@ -33,12 +37,23 @@ class LocalChannelLayer(InMemoryChannelLayer):
         self.channels: dict[str, asyncio.Queue[tuple[float, dict[str, Any]]]]
         self.groups: dict[str, dict[str, float]]
         self.next_sweep = 0.0
+        self.attached: set[str] = set()
 
     def queue(self, channel: str) -> asyncio.Queue[tuple[float, dict[str, Any]]]:
         queue = self.channels.get(channel)
         if queue is None:
             queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
         return queue
+
+    def attach(self, channel: str) -> asyncio.Queue[tuple[float, dict[str, Any]]]:
+        """Return the channel's queue for its consumer to read; keep it until `detach`."""
+        self.attached.add(channel)
+        return self.queue(channel)
+
+    def detach(self, channel: str) -> None:
+        self.attached.discard(channel)
+        self.channels.pop(channel, None)
+        self._remove_from_groups(channel)
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         assert isinstance(message, dict), "message is not a dict"
@@ -73,6 +88,8 @@ class LocalChannelLayer(InMemoryChannelLayer):
             return
         self.next_sweep = now + SWEEP_SECONDS
         for channel, queue in list(self.channels.items()):
+            if channel in self.attached:
+                continue
             expired = False
             while not queue.empty() and queue._queue[0][0] < now:  # type: ignore[attr-defined]
                 queue.get_nowait()
@@ -84,3 +101,7 @@ class LocalChannelLayer(InMemoryChannelLayer):
 
     def _clean_expired(self) -> None:
         self.sweep()
+
+    async def flush(self) -> None:
+        await super().flush()
+        self.attached.clear()
