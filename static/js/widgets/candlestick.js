@@ -89,7 +89,7 @@ export function create(el, config = {}) {
       scales: { x: { time: true } },
       series: [{}, { label: "open", ...hidden }, { label: "high", ...hidden }, { label: "low", ...hidden }, { label: "close", ...hidden }],
       axes: [
-        { ...axis, size: 30, values: (u, splits) => splits.map((s) => formatTime(s * 1000, seconds < 60 ? "seconds" : "minutes")) },
+        { ...axis, size: 30, space: 72, values: (u, splits) => splits.map((s) => formatTime(s * 1000, seconds < 60 ? "seconds" : "minutes")) },
         { ...axis, side: 1, size: 64, values: (u, splits) => splits.map((value) => formatNumber(value)) },
       ],
       hooks: { draw: [drawCandles], setCursor: [showReadout] },

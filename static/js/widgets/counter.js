@@ -1,5 +1,6 @@
 // Counter widget: how many samples of the stream reached this page, the number
-// rolling up to each new total.
+// rolling up to each new total. The caption dates the count from the first
+// sample counted, which may be history loaded with the widget.
 
 import { formatTime } from "../format.js";
 import { TEXT_INTERVAL_MS, drawLoop, element } from "./common.js";
@@ -33,7 +34,7 @@ export function create(el, config = {}) {
 
   return {
     push(samples) {
-      if (since === null && samples.length) since = Date.now();
+      if (since === null && samples.length) since = samples[0].t ?? Date.now();
       for (const sample of samples) total += sample.count ?? 1;
       rollFrom = shown;
       rollStart = performance.now();

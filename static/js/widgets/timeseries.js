@@ -11,6 +11,7 @@ const DEFAULT_WINDOW = 600;
 // A window in seconds keeps whatever arrives in that time, up to this many points.
 const SECONDS_WINDOW_CAPACITY = 100_000;
 const DEFAULT_HEIGHT = 180;
+const LEGEND_INTERVAL_MS = 100;
 
 /**
  * Draw `config.fields` ([{name, unit}]) of pushed samples into `el`.
@@ -34,6 +35,10 @@ export function create(el, config = {}) {
   let rebuild = false;
   let resized = false;
   let palette = null;
+  // The legend's numbers change at most ten times a second: text that changes
+  // every frame costs a layout every frame, and nobody reads faster.
+  let legendShownAt = -Infinity;
+  let legendTimer = null;
 
   const root = element("div", "timeseries");
   root.setAttribute("role", "img");
@@ -266,11 +271,21 @@ export function create(el, config = {}) {
 
   function updateLegend() {
     if (!config.legend || !plot) return;
+    const since = performance.now() - legendShownAt;
+    if (since < LEGEND_INTERVAL_MS) {
+      legendTimer ??= setTimeout(() => {
+        legendTimer = null;
+        updateLegend();
+      }, LEGEND_INTERVAL_MS - since);
+      return;
+    }
+    legendShownAt = performance.now();
     if (anomalyIndices.length) appendAnomalyKey();
     const latest = samples.latestValues(chartedFields);
     legend.querySelectorAll(".legend-value").forEach((cell, position) => {
       const field = fields[chartedFields[position]];
-      cell.textContent = formatWithUnit(latest[position], field.unit);
+      const text = formatWithUnit(latest[position], field.unit);
+      if (cell.textContent !== text) cell.textContent = text;
     });
   }
 
@@ -295,6 +310,7 @@ export function create(el, config = {}) {
     destroy() {
       loop.stop();
       stopWatching();
+      clearTimeout(legendTimer);
       plot?.destroy();
       root.remove();
     },
