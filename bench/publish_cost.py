@@ -4,9 +4,9 @@ Times the producer's publish call — `channel_layer.group_send("stream.<slug>",
 {type, stream, text, first, last})` with a real 50-sample `data` frame, as
 `Producer.tick` sends it — for N members of the group, with:
 
-- the in-memory layer (`InMemoryChannelLayer`, capacity 500, as settings make it
-  without REDIS_URL): members in the publisher's process, their queues emptied
-  between calls outside the timed region;
+- the in-process layer (`streams.layers.LocalChannelLayer`, capacity 500, as
+  settings make it without REDIS_URL): members in the publisher's process, their
+  queues emptied between calls outside the timed region;
 - the Redis pub/sub layer (`RedisPubSubChannelLayer`, as settings make it with
   REDIS_URL) on a private redis-server: members in another process (a web
   process), which drains them.
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from common import RedisServer, banner, fmt, scratch_directory, table, uptime, verdict
 
@@ -67,9 +68,9 @@ async def time_calls(layer: Any, calls: int, warmup: int, between: Any = None) -
 
 
 async def in_memory(members: int, calls: int, warmup: int) -> list[float]:
-    from channels.layers import InMemoryChannelLayer
+    from streams.layers import LocalChannelLayer
 
-    layer = InMemoryChannelLayer(capacity=500)
+    layer = LocalChannelLayer(capacity=500)
     for _ in range(members):
         await layer.group_add(GROUP, await layer.new_channel())
 

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from streams import ingest
 from streams.history import history_after, history_first_seq, history_last_seq, history_latest
-from streams.layers import LocalChannelLayer
 from streams.limits import CommandBudget, limits_announced
 from streams.metrics import metric_inc
 from streams.models import Stream
@@ -46,6 +40,7 @@ from streams.protocol import (
 )
 from streams.selectors import stream_can_control, stream_for_viewer
 from streams.services import stream_announce_status, stream_set_running
+from streams.sockets import FanoutConsumer
 from streams.sources import SOURCES
 
 log = logging.getLogger(__name__)
@@ -65,28 +60,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-# Channel-layer events whose handlers do not touch the database (a hole refill
-# goes through database_sync_to_async, which does its own connection upkeep).
-DATABASE_FREE_EVENTS = {
-    "stream.frame": "stream_frame",
-    "stream.presence": "stream_presence",
-    "stream.status": "stream_status",
-    "user.alert": "user_alert",
-}
-
-
-class LiveConsumer(AsyncWebsocketConsumer):
+class LiveConsumer(FanoutConsumer):
     subscriptions: dict[str, Subscription]
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels closes stale database connections before every message, a trip
-        # to the sync thread; per frame and per socket that was the largest cost
-        # of fan-out, so the events above skip it.
-        handler = DATABASE_FREE_EVENTS.get(message["type"])
-        if handler is None:
-            await super().dispatch(message)
-        else:
-            await getattr(self, handler)(message)
+    database_free_events = frozenset(
+        {"stream.frame", "stream.presence", "stream.status", "user.alert"}
+    )
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -126,53 +104,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
             "protocol": PROTOCOL_VERSION,
         }
         await self.send(text_data=encode(hello))
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        # The server cancels a consumer that is still busy a few seconds after its
-        # client left; the cleanup must run then too, or groups and counts leak.
-        try:
-            layer = get_channel_layer(self.channel_layer_alias)
-            if isinstance(layer, LocalChannelLayer):
-                await self.run_attached(layer, scope, receive, send)
-            else:
-                await super().__call__(scope, receive, send)
-        finally:
-            await self.release()
-
-    async def run_attached(
-        self, layer: LocalChannelLayer, scope: Any, receive: Any, send: Any
-    ) -> None:
-        """Channels' consumer loop, reading one queue that the client's messages join.
-
-        Channels waits on two tasks (client and layer) per message and starts a new
-        task for each; with hundreds of sockets and a frame per tick each, that was
-        a large share of fan-out. Here the layer's queue for this channel is read
-        directly, and a small task forwards what the client sends into it.
-        """
-        self.scope = scope
-        self.channel_layer = layer
-        self.channel_name = await layer.new_channel()
-        self.channel_receive = functools.partial(layer.receive, self.channel_name)
-        self.base_send = send
-        inbox = layer.attach(self.channel_name)
-
-        async def forward() -> None:
-            while True:
-                message = await receive()
-                await inbox.put((math.inf, message))
-                if message["type"] == "websocket.disconnect":
-                    return
-
-        reader = asyncio.ensure_future(forward())
-        try:
-            while True:
-                _, message = await inbox.get()
-                await self.dispatch(message)
-        except StopConsumer:
-            pass
-        finally:
-            reader.cancel()
-            layer.detach(self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         await self.release()
