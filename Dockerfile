@@ -9,4 +9,4 @@ RUN npm ci --no-audit --no-fund && node scripts/vendor.mjs
 COPY . .
 ENV HOST=0.0.0.0 PORT=8000
 EXPOSE 8000
-CMD ["sh", "-c", "daphne -b $HOST -p $PORT --ping-interval 30 --ping-timeout 10 config.asgi:application"]
+CMD ["python", "manage.py", "serve", "--no-producer"]

@@ -8,8 +8,7 @@ import sys
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     try:
-        # Daphne creates its event loop when Django loads it; uvloop's loop makes
-        # each socket write cheaper (see docs/performance.md).
+        # uvloop's loop makes each socket write cheaper (see docs/performance.md).
         import uvloop
     except ImportError:
         pass

@@ -1,4 +1,4 @@
-"""The ASGI entry point: `daphne config.asgi:application`."""
+"""The ASGI entry point (`manage.py serve` runs it with uvicorn)."""
 
 from __future__ import annotations
 

@@ -25,7 +25,6 @@ if HOST not in ALLOWED_HOSTS and HOST not in ("0.0.0.0", "::"):
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -149,7 +148,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {"uvicorn": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
 
 # Limits of the live protocol, each announced to clients in the `hello` frame.
@@ -161,7 +160,7 @@ PULSEBOARD_MAX_SUBSCRIPTIONS = env_int("PULSEBOARD_MAX_SUBSCRIPTIONS", 50, minim
 PULSEBOARD_IDLE_TIMEOUT = env_float("PULSEBOARD_IDLE_TIMEOUT", 300.0, minimum=1.0)
 # A client that stops reading stops answering WebSocket pings and is dropped after
 # interval + timeout, which bounds what the server buffers for it (`manage.py
-# serve`; for plain daphne pass --ping-interval and --ping-timeout).
+# serve`; for plain uvicorn pass --ws-ping-interval and --ws-ping-timeout).
 PULSEBOARD_WS_PING_INTERVAL = env_int("PULSEBOARD_WS_PING_INTERVAL", 30, minimum=1)
 PULSEBOARD_WS_PING_TIMEOUT = env_int("PULSEBOARD_WS_PING_TIMEOUT", 10, minimum=1)
 PULSEBOARD_MAX_BACKFILL = env_int("PULSEBOARD_MAX_BACKFILL", 10_000, minimum=1)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Redis, two Daphne web processes and a producer worker on this machine: the
+# Redis, two web processes and a producer worker on this machine: the
 # topology of docker-compose.yml without Docker. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ export DATABASE_URL=${DATABASE_URL:-"sqlite:///$PWD/$RUN_DIR/cluster.sqlite3"}
 $PY manage.py migrate --noinput -v 0
 $PY manage.py seed
 for port in $WEB_PORTS; do
-  .venv/bin/daphne -b "${HOST:-127.0.0.1}" -p "$port" --ping-interval 30 --ping-timeout 10 config.asgi:application >"$RUN_DIR/web-$port.log" 2>&1 &
+  $PY manage.py serve --no-producer --host "${HOST:-127.0.0.1}" --port "$port" >"$RUN_DIR/web-$port.log" 2>&1 &
   pids+=($!)
   echo "web process on http://${HOST:-127.0.0.1}:$port/  (log: $RUN_DIR/web-$port.log)"
 done

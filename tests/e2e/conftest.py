@@ -1,4 +1,4 @@
-"""A real server: `manage.py serve` (Daphne with the producer) on a free port and its own database."""
+"""A real server: `manage.py serve` (uvicorn with the producer) on a free port and its own database."""
 
 from __future__ import annotations
 

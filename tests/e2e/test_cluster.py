@@ -44,13 +44,13 @@ class Cluster:
         self.spawn(
             name,
             sys.executable,
-            "-m",
-            "daphne",
-            "-b",
+            "manage.py",
+            "serve",
+            "--no-producer",
+            "--host",
             "127.0.0.1",
-            "-p",
+            "--port",
             str(port),
-            "config.asgi:application",
         )
         wait_for_port(port)
         self.web_ports.append(port)

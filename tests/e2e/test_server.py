@@ -1,4 +1,4 @@
-"""The product as a new user meets it: a real Daphne with the producer, over the network."""
+"""The product as a new user meets it: a real server with the producer, over the network."""
 
 from __future__ import annotations
 
