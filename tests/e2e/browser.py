@@ -42,6 +42,7 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 
 # Generous but bounded: two cores shared with the server and other people's runs.
 WAIT_MS = 15_000
+expect.set_options(timeout=WAIT_MS)
 
 # Browsers log every 4xx/5xx answer as a console error; a test that expects one allows it.
 HTTP_422 = re.compile(r"status of 422")

@@ -312,7 +312,9 @@ async def test_pausing_the_view_freezes_the_charts_until_resumed(tabs: Tabs) -> 
     await expect(pause).to_have_text("Resume")
     await expect(pause).to_have_attribute("aria-pressed", "true")
     received = await messages_received(page)
-    # Nothing on the board moves: charts, figures, tables.
+    # What was on its way settles (a counter rolls to its total for 0.6 s; text
+    # widgets draw at most every 0.1 s), then nothing on the board moves.
+    await page.wait_for_timeout(800)
     assert await board_changes(page, 1500) == []
     # Data keeps arriving while the view is paused; only the drawing stops.
     await wait_messages_grow(page, received)
