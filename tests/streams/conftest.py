@@ -1,4 +1,4 @@
-"""Helpers for the streams tests: live sockets for named actors, stored samples, frames."""
+"""Helpers for the streams tests: live sockets for named actors, stored samples, frames, producers."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from config.asgi import application
 from streams.history import history_append, sample_frame
-from streams.models import Sample, SourceKind, Stream
+from streams.models import Sample, SourceKind, Stream, StreamLease
 from streams.presence import announcer, presence
+from streams.producer import Producer
 from streams.protocol import SampleFrame
 from streams.services import stream_publish
+from streams.sources.sine import SineSource
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 # Every sample the tests store is one second after the one before, from here.
@@ -232,3 +235,94 @@ async def next_data(live: Live) -> dict[str, Any]:
 
 async def error_for(live: Live, message: dict[str, Any]) -> dict[str, Any]:
     return await live.command(message, "error")
+
+
+# -- producers ---------------------------------------------------------------
+
+LEASE_SECONDS = 10
+
+
+class Clock:
+    """A clock the test moves by hand, in UTC milliseconds."""
+
+    def __init__(self, now: int = EPOCH_MS + 1_000_000):
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, ms: int) -> None:
+        self.now += ms
+
+
+MakeProducer = Callable[..., Producer]
+
+
+@pytest.fixture
+async def make_producer() -> AsyncIterator[MakeProducer]:
+    """Return a function that builds producers; their database threads end with the test."""
+    made: list[Producer] = []
+
+    def make(holder: str = "worker-a", clock: Callable[[], int] | None = None) -> Producer:
+        producer = Producer(
+            holder=holder,
+            clock=clock or Clock(),
+            tick_seconds=0.02,
+            reconcile_seconds=60,
+            lease_seconds=LEASE_SECONDS,
+        )
+        made.append(producer)
+        return producer
+
+    yield make
+    for producer in made:
+        with contextlib.suppress(RuntimeError):  # run() already shut its thread down
+            await producer.in_thread(connections.close_all)
+        producer.executor.shutdown(wait=True)
+
+
+def sine_stream(slug: str, *, running: bool = True, **source_settings: Any) -> Stream:
+    return Stream.objects.create(
+        slug=slug,
+        title=slug,
+        source_kind=SourceKind.SINE,
+        source_settings={"rate": 100, **source_settings},
+        fields=SineSource.fields,
+        running=running,
+        is_public=True,
+    )
+
+
+@pytest.fixture
+def sine(owner: Any) -> Stream:
+    """A running sine of 100 samples a second: one every 10 ms."""
+    return sine_stream("sine.fast")
+
+
+@database_sync_to_async
+def stored(stream: Stream) -> list[tuple[int, int]]:
+    """Return the stream's stored (seq, t), oldest first."""
+    return list(Sample.objects.filter(stream=stream).order_by("seq").values_list("seq", "t"))
+
+
+@database_sync_to_async
+def stored_values(stream: Stream, field: str = "value") -> list[float]:
+    return [
+        values[field]
+        for values in Sample.objects.filter(stream=stream)
+        .order_by("seq")
+        .values_list("values", flat=True)
+    ]
+
+
+@database_sync_to_async
+def lease_of(stream: Stream) -> tuple[str, int]:
+    lease = StreamLease.objects.get(stream=stream)
+    return lease.holder, lease.expires_ms
+
+
+def assert_contiguous(rows: list[tuple[int, int]], first: int = 1) -> None:
+    seqs = [seq for seq, _ in rows]
+    assert seqs == list(range(first, first + len(rows)))
+    times = [t for _, t in rows]
+    assert times == sorted(times)

@@ -1,122 +1,38 @@
-"""The producer: seq, store-then-publish, start/stop, leases, retention, and its run loop."""
+"""The producer: seq, store-then-publish, start/stop, settings, failures, retention, Redis."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
-from django.db import OperationalError, connections
+from django.db import OperationalError
 
-from streams.history import history_append, sample_frame
-from streams.models import Sample, SourceKind, Stream, StreamLease
-from streams.producer import Producer
+from streams.history import sample_frame
+from streams.models import SourceKind, Stream
 from streams.protocol import data_frame
 from streams.services import stream_announce_status, stream_set_running
-from streams.sources.sine import SineSource
 from tests.streams.conftest import (
     EPOCH_MS,
+    Clock,
     Connect,
+    MakeProducer,
     StorageWitnessLayer,
+    assert_contiguous,
+    lease_of,
     samples_store,
     seqs_of,
+    sine_stream,
+    stored,
+    stored_values,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-LEASE_SECONDS = 10
-
-
-class Clock:
-    """A clock the test moves by hand, in UTC milliseconds."""
-
-    def __init__(self, now: int = EPOCH_MS + 1_000_000):
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
-
-
-MakeProducer = Callable[..., Producer]
-
-
-@pytest.fixture
-async def make_producer() -> AsyncIterator[MakeProducer]:
-    """Return a function that builds producers; their database threads end with the test."""
-    made: list[Producer] = []
-
-    def make(holder: str = "worker-a", clock: Callable[[], int] | None = None) -> Producer:
-        producer = Producer(
-            holder=holder,
-            clock=clock or Clock(),
-            tick_seconds=0.02,
-            reconcile_seconds=60,
-            lease_seconds=LEASE_SECONDS,
-        )
-        made.append(producer)
-        return producer
-
-    yield make
-    for producer in made:
-        with contextlib.suppress(RuntimeError):  # run() already shut its thread down
-            await producer.in_thread(connections.close_all)
-        producer.executor.shutdown(wait=True)
-
-
-def sine_stream(slug: str, *, running: bool = True, **source_settings: Any) -> Stream:
-    return Stream.objects.create(
-        slug=slug,
-        title=slug,
-        source_kind=SourceKind.SINE,
-        source_settings={"rate": 100, **source_settings},
-        fields=SineSource.fields,
-        running=running,
-        is_public=True,
-    )
-
-
-@pytest.fixture
-def sine(owner: Any) -> Stream:
-    """A running sine of 100 samples a second: one every 10 ms."""
-    return sine_stream("sine.fast")
-
-
-@database_sync_to_async
-def stored(stream: Stream) -> list[tuple[int, int]]:
-    """Return the stream's stored (seq, t), oldest first."""
-    return list(Sample.objects.filter(stream=stream).order_by("seq").values_list("seq", "t"))
-
-
-@database_sync_to_async
-def stored_values(stream: Stream, field: str = "value") -> list[float]:
-    return [
-        values[field]
-        for values in Sample.objects.filter(stream=stream)
-        .order_by("seq")
-        .values_list("values", flat=True)
-    ]
-
-
-@database_sync_to_async
-def lease_of(stream: Stream) -> tuple[str, int]:
-    lease = StreamLease.objects.get(stream=stream)
-    return lease.holder, lease.expires_ms
-
-
-def assert_contiguous(rows: list[tuple[int, int]], first: int = 1) -> None:
-    seqs = [seq for seq, _ in rows]
-    assert seqs == list(range(first, first + len(rows)))
-    times = [t for _, t in rows]
-    assert times == sorted(times)
 
 
 async def test_it_stores_every_reading_with_contiguous_seq(
@@ -226,56 +142,6 @@ async def test_changed_settings_apply_at_the_next_reconcile_and_seq_goes_on(
     assert len(values) == 202
     assert max(abs(v) for v in values[101:]) > 40
     assert_contiguous(await stored(sine))
-
-
-async def test_two_producers_never_both_own_a_stream(
-    make_producer: MakeProducer, sine: Stream
-) -> None:
-    clock = Clock()
-    first = make_producer("worker-a", clock)
-    second = make_producer("worker-b", clock)
-    for _ in range(4):
-        await first.reconcile()
-        await second.reconcile()
-        await first.tick()
-        await second.tick()
-        clock.advance(LEASE_SECONDS * 1000 // 2)  # renewed in time
-    assert set(first.runners) == {sine.pk}
-    assert second.runners == {}
-    assert (await lease_of(sine))[0] == "worker-a"
-    assert_contiguous(await stored(sine))
-
-
-async def test_an_expired_lease_is_taken_over_and_seq_continues(
-    make_producer: MakeProducer, sine: Stream
-) -> None:
-    clock = Clock()
-    crashed = make_producer("worker-a", clock)
-    await crashed.reconcile()
-    await crashed.tick()
-    clock.advance(100)
-    await crashed.tick()
-    assert len(await stored(sine)) == 11
-
-    # worker-a stops renewing; worker-b waits out the lease.
-    successor = make_producer("worker-b", clock)
-    clock.advance(LEASE_SECONDS * 1000 - 1000)
-    await successor.reconcile()
-    assert successor.runners == {}
-    clock.advance(2000)
-    await successor.reconcile()
-    assert set(successor.runners) == {sine.pk}
-    await successor.tick()
-    clock.advance(50)
-    await successor.tick()
-    assert (await lease_of(sine))[0] == "worker-b"
-
-    # worker-a comes back, finds it lost the lease, and stops producing.
-    await crashed.reconcile()
-    assert crashed.runners == {}
-    rows = await stored(sine)
-    assert_contiguous(rows)
-    assert len(rows) == 17
 
 
 async def test_a_stream_with_settings_its_source_refuses_is_skipped(
@@ -472,66 +338,3 @@ async def test_a_replay_stops_itself_at_the_end_and_says_so(
         "by": "producer",
         "origin": "",
     }
-
-
-async def test_a_new_owner_carries_on_the_walks_from_the_stored_values(
-    make_producer: MakeProducer, owner: Any
-) -> None:
-    sensor = await database_sync_to_async(Stream.objects.create)(
-        slug="sensors.lab-1", title="Lab", source_kind=SourceKind.SENSOR, running=True
-    )
-    market = await database_sync_to_async(Stream.objects.create)(
-        slug="price.BTC-USD", title="BTC", source_kind=SourceKind.MARKET, running=True
-    )
-    before = EPOCH_MS + 999_000
-    last_sensor = {"temperature": 27.9, "humidity": 31.0, "pressure": 1019.5}
-    last_market = {"price": 70_000.0, "change": 5_000.0, "change_pct": 7.6923, "volume": 12.5}
-    await database_sync_to_async(history_append)(
-        {
-            sensor.pk: [sample_frame(7, before, last_sensor)],
-            market.pk: [sample_frame(3, before, last_market)],
-        }
-    )
-    producer = make_producer()
-    await producer.reconcile()
-    await producer.tick()
-
-    assert [seq for seq, _ in await stored(sensor)] == [7, 8]
-    reading = await database_sync_to_async(
-        lambda: Sample.objects.get(stream=sensor, seq=8).values
-    )()
-    for name, value in last_sensor.items():
-        assert abs(reading[name] - value) <= 1.0, name
-    tick = await database_sync_to_async(lambda: Sample.objects.get(stream=market, seq=4).values)()
-    assert tick["price"] == pytest.approx(70_000, rel=0.01)
-    assert tick["change"] == pytest.approx(tick["price"] - 65_000, abs=0.02)
-    assert tick["volume"] > 12.5
-
-
-async def test_a_producer_that_could_not_renew_its_lease_stops_publishing(
-    make_producer: MakeProducer, sine: Stream
-) -> None:
-    layer: Any = get_channel_layer()
-    watcher = await layer.new_channel()
-    await layer.group_add("stream.sine.fast", watcher)
-    clock = Clock()
-    stale = make_producer("worker-a", clock)
-    await stale.reconcile()
-    await stale.tick()
-    # worker-a's reconciles fail from here on; its lease runs out and worker-b takes over.
-    clock.advance(LEASE_SECONDS * 1000 + 1000)
-    successor = make_producer("worker-b", clock)
-    await successor.reconcile()
-    assert set(successor.runners) == {sine.pk}
-    for _ in range(3):
-        clock.advance(50)
-        await stale.tick()
-        await successor.tick()
-    published: list[int] = []
-    while True:
-        try:
-            frame = await asyncio.wait_for(layer.receive(watcher), 0.1)
-        except TimeoutError:
-            break
-        published += range(frame["first"], frame["last"] + 1)
-    assert len(published) == len(set(published)), "a seq was published twice"
