@@ -16,7 +16,7 @@ import orjson
 from django.db import connection
 
 from streams.models import Rollup
-from streams.rollups import MINUTE, SECOND, TIER_NAMES, Stats, merge_stats
+from streams.rollups import MINUTE, SECOND, TIER_NAMES, Stats, merge_stats, stats_add
 
 RAW = 1
 
@@ -101,20 +101,7 @@ def _raw_buckets(
                 stats = buckets.get(offset)
                 if stats is None:
                     stats = buckets[offset] = {}
-                for name, value in values.items():
-                    kind = type(value)
-                    if kind is not float and kind is not int:  # bool is neither
-                        continue
-                    current = stats.get(name)
-                    if current is None:
-                        stats[name] = [value, value, value, 1]
-                    else:
-                        if value < current[0]:
-                            current[0] = value
-                        if value > current[1]:
-                            current[1] = value
-                        current[2] += value
-                        current[3] += 1
+                stats_add(stats, values)
     return buckets
 
 

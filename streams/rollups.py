@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
 
@@ -24,30 +25,31 @@ MAX_LISTED_BUCKETS = 200  # per tier, read by their starts; more are read as a r
 Stats = dict[str, list[float]]  # field → [min, max, sum, count]
 
 
-def is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def rollup_partials(samples: Iterable[SampleFrame], width: int) -> dict[int, Stats]:
     """Return each bucket's statistics over `samples`, keyed by bucket start."""
     buckets: dict[int, Stats] = {}
     for sample in samples:
         t = sample["t"]
-        stats = buckets.setdefault(t - t % width, {})
-        for name, value in sample["values"].items():
-            if not is_number(value):
-                continue
-            current = stats.get(name)
-            if current is None:
-                stats[name] = [value, value, value, 1]
-            else:
-                if value < current[0]:
-                    current[0] = value
-                if value > current[1]:
-                    current[1] = value
-                current[2] += value
-                current[3] += 1
+        stats_add(buckets.setdefault(t - t % width, {}), sample["values"])
     return buckets
+
+
+def stats_add(stats: Stats, values: dict[str, Any]) -> None:
+    """Fold one sample's numeric values into a bucket's [min, max, sum, count] per field."""
+    for name, value in values.items():
+        kind = type(value)
+        if kind is not float and kind is not int:  # bool is neither; faster than isinstance
+            continue
+        current = stats.get(name)
+        if current is None:
+            stats[name] = [value, value, value, 1]
+        else:
+            if value < current[0]:
+                current[0] = value
+            if value > current[1]:
+                current[1] = value
+            current[2] += value
+            current[3] += 1
 
 
 def merge_stats(into: Stats, other: Stats) -> Stats:
