@@ -60,11 +60,11 @@ lint:
 test-js:
 	node --test tests/js/
 
-# pytest exits 5 when it collects no test; that is not a failure of the product.
 # Tests run on every core (each worker starts its own server for the e2e tests).
+# A filter that selects no test fails (pytest exits 5): a green run must have run something.
 PYTEST_ARGS ?= -n auto
 test-python:
-	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 ## cluster: Redis + two web processes + a worker on this machine (see docs/operations.md)
 cluster: setup

@@ -8,7 +8,7 @@ indexes dropped during the load and rebuilt after), with a progress bar. With
 --scale (SQLite: bench/.cache/; PostgreSQL: the `pulseboard_bench` database).
 
 Then, on each database:
-- `streams.downsample.history_buckets(points=1000)` in-process over the whole range,
+- `streams.history.query.history_buckets(points=1000)` in-process over the whole range,
   the last hour and the last minute: median (and first, cold) of --repeat runs;
 - the same three over HTTP, `GET /api/streams/bench.day/history`, against
   `manage.py serve --no-producer` on that database;
@@ -289,7 +289,7 @@ def ranges(info: dict[str, Any]) -> list[tuple[str, int, int]]:
 def query_times(info: dict[str, Any], repeat: int, points: int) -> list[dict[str, Any]]:
     from django.db import connection
 
-    from streams.downsample import history_buckets
+    from streams.history.query import history_buckets
 
     out = []
     for name, start, end in ranges(info):

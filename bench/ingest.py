@@ -98,7 +98,7 @@ def run_raw(stream_id: int, samples: list[dict[str, Any]]) -> float:
 
 
 def run_append(stream_id: int, samples: list[Any], batch: int) -> tuple[float, list[float]]:
-    from streams.history import history_append
+    from streams.history.store import history_append
 
     calls = []
     started = time.perf_counter()

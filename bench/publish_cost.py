@@ -4,7 +4,7 @@ Times the producer's publish call — `channel_layer.group_send("stream.<slug>",
 {type, stream, text, first, last})` with a real 50-sample `data` frame, as
 `Producer.tick` sends it — for N members of the group, with:
 
-- the in-process layer (`streams.layers.LocalChannelLayer`, capacity 500, as
+- the in-process layer (`streams.live.layers.LocalChannelLayer`, capacity 500, as
   settings make it without REDIS_URL): members in the publisher's process, their
   queues emptied between calls outside the timed region;
 - the Redis pub/sub layer (`RedisPubSubChannelLayer`, as settings make it with
@@ -68,7 +68,7 @@ async def time_calls(layer: Any, calls: int, warmup: int, between: Any = None) -
 
 
 async def in_memory(members: int, calls: int, warmup: int) -> list[float]:
-    from streams.layers import LocalChannelLayer
+    from streams.live.layers import LocalChannelLayer
 
     layer = LocalChannelLayer(capacity=500)
     for _ in range(members):

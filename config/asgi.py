@@ -18,7 +18,7 @@ from streams.auth import (  # noqa: E402
     TokenAuthMiddleware,
     origin_validator,
 )
-from streams.routing import websocket_urlpatterns  # noqa: E402
+from streams.live.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

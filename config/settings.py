@@ -108,7 +108,7 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "streams.layers.LocalChannelLayer", "CONFIG": {"capacity": 500}}
+        "default": {"BACKEND": "streams.live.layers.LocalChannelLayer", "CONFIG": {"capacity": 500}}
     }
 
 AUTH_PASSWORD_VALIDATORS = [

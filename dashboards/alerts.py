@@ -8,13 +8,10 @@ process stores a stream's samples can evaluate its rules.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+from typing import Literal
 
 from dashboards.models import AlertCondition, AlertEvent, AlertRule
-from streams.protocol import SampleFrame
-
-log = logging.getLogger(__name__)
+from streams.contract import AlertFrame, Outgoing, SampleFrame, user_alert_message, user_group
 
 
 def rule_holds(rule: AlertRule, sample: SampleFrame) -> tuple[bool | None, float | None]:
@@ -39,7 +36,9 @@ def describe(rule: AlertRule, value: float | None) -> str:
     )
 
 
-def alert_frame(rule: AlertRule, event: AlertEvent, state: str) -> dict[str, Any]:
+def alert_frame(
+    rule: AlertRule, event: AlertEvent, state: Literal["firing", "resolved"]
+) -> AlertFrame:
     return {
         "type": "alert",
         "state": state,
@@ -54,9 +53,15 @@ def alert_frame(rule: AlertRule, event: AlertEvent, state: str) -> dict[str, Any
     }
 
 
-def alerts_evaluate(batches: dict[int, list[SampleFrame]]) -> list[tuple[int, dict[str, Any]]]:
-    """Move every enabled rule on the batches' streams on; return (owner id, alert frame) pairs."""
-    notices = []
+def alert_notice(
+    rule: AlertRule, event: AlertEvent, state: Literal["firing", "resolved"]
+) -> Outgoing:
+    return user_group(rule.owner_id), user_alert_message(alert_frame(rule, event, state))
+
+
+def alerts_evaluate(batches: dict[int, list[SampleFrame]]) -> list[Outgoing]:
+    """Move every enabled rule on the batches' streams on; return the alerts for owners' pages."""
+    notices: list[Outgoing] = []
     rules = AlertRule.objects.filter(stream_id__in=list(batches), enabled=True).select_related(
         "stream"
     )
@@ -80,7 +85,7 @@ def alerts_evaluate(batches: dict[int, list[SampleFrame]]) -> list[tuple[int, di
                         value=value,
                         message=describe(rule, value)[:300],
                     )
-                    notices.append((rule.owner_id, alert_frame(rule, event, "firing")))
+                    notices.append(alert_notice(rule, event, "firing"))
             else:
                 rule.pending_since = None
                 if rule.firing:
@@ -89,29 +94,7 @@ def alerts_evaluate(batches: dict[int, list[SampleFrame]]) -> list[tuple[int, di
                     if event is not None:
                         event.resolved = sample["t"]
                         event.save(update_fields=["resolved"])
-                        notices.append((rule.owner_id, alert_frame(rule, event, "resolved")))
+                        notices.append(alert_notice(rule, event, "resolved"))
         if (rule.pending_since, rule.firing) != before:
             rule.save(update_fields=["pending_since", "firing"])
     return notices
-
-
-async def alerts_push(notices: list[tuple[int, dict[str, Any]]]) -> None:
-    """Send each alert frame to its owner's open pages."""
-    if not notices:
-        return
-    from channels.layers import get_channel_layer
-
-    layer: Any = get_channel_layer()
-    for owner_id, frame in notices:
-        await layer.group_send(f"user.{owner_id}", {"type": "user.alert", "frame": frame})
-
-
-def alerts_evaluate_safely(
-    batches: dict[int, list[SampleFrame]],
-) -> list[tuple[int, dict[str, Any]]]:
-    """Evaluate alerts without ever failing the write that called it."""
-    try:
-        return alerts_evaluate(batches)
-    except Exception:
-        log.exception("alert evaluation failed; samples are stored, alerts may lag")
-        return []

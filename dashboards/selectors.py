@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from dashboards.models import AlertEvent, AlertRule, Dashboard, DashboardShare, Widget
 
@@ -37,26 +37,12 @@ def dashboard_by_link(token: str) -> Dashboard | None:
     return Dashboard.objects.filter(link_token=token).first()
 
 
-def stream_ids_shared_with(user: Any) -> QuerySet[Widget]:
-    """Return the ids of streams on dashboards shared with `user`."""
-    return Widget.objects.filter(dashboard__shares__user=user).values("stream_id")
-
-
-def stream_on_dashboard(stream_id: int, dashboard_id: int) -> bool:
-    return Widget.objects.filter(dashboard_id=dashboard_id, stream_id=stream_id).exists()
-
-
 def alert_events_for(user: Any, limit: int = 50) -> QuerySet[AlertEvent]:
     return (
         AlertEvent.objects.filter(rule__owner=user)
         .select_related("rule", "rule__stream")
         .order_by("-started")[:limit]
     )
-
-
-def shared_stream_filter(user: Any) -> Q:
-    """Return a Stream filter for streams the user sees through shared dashboards."""
-    return Q(pk__in=stream_ids_shared_with(user))
 
 
 def dashboard_widgets(dashboard: Dashboard) -> QuerySet[Widget]:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
@@ -21,17 +19,25 @@ from dashboards.models import (
     WidgetKind,
 )
 from dashboards.widgets import numeric_fields, widget_config_errors, widget_default_config
+from streams.access import stream_can_read
+from streams.clock import now_ms
+from streams.contract import (
+    ChannelMessage,
+    access_changed_message,
+    access_revoked_message,
+    link_group,
+    send_all,
+    user_group,
+)
 from streams.models import Stream
-from streams.selectors import stream_can_read
 
 EXPORT_VERSION = 1
 GRID_COLUMNS = 12
 
 
-def notify(group: str, message: dict[str, Any]) -> None:
+def notify(group: str, message: ChannelMessage) -> None:
     """Send a message to every open socket in `group` (a user's, or a link's viewers)."""
-    layer: Any = get_channel_layer()
-    async_to_sync(layer.group_send)(group, message)
+    async_to_sync(send_all)([(group, message)])
 
 
 def dashboard_create(*, owner: Any, title: str) -> Dashboard:
@@ -74,9 +80,9 @@ def dashboard_delete(*, dashboard: Dashboard) -> None:
     dashboard_id = dashboard.pk
     dashboard.delete()
     for user_id in viewers:
-        notify(f"user.{user_id}", {"type": "access.changed"})
+        notify(user_group(user_id), access_changed_message())
     if had_link:
-        notify(f"link.{dashboard_id}", {"type": "access.revoked"})
+        notify(link_group(dashboard_id), access_revoked_message())
 
 
 @transaction.atomic
@@ -147,7 +153,7 @@ def share_add(*, dashboard: Dashboard, user: Any) -> DashboardShare:
 def share_remove(*, dashboard: Dashboard, user_id: int) -> None:
     """End a user's access; their open pages lose the streams they no longer may see at once."""
     DashboardShare.objects.filter(dashboard=dashboard, user_id=user_id).delete()
-    notify(f"user.{user_id}", {"type": "access.changed"})
+    notify(user_group(user_id), access_changed_message())
 
 
 def link_create(*, dashboard: Dashboard) -> str:
@@ -160,7 +166,7 @@ def link_revoke(*, dashboard: Dashboard) -> None:
     """Revoke the secret link; sockets opened through it are closed at once."""
     dashboard.link_token = None
     dashboard.save(update_fields=["link_token", "updated"])
-    notify(f"link.{dashboard.pk}", {"type": "access.revoked"})
+    notify(link_group(dashboard.pk), access_revoked_message())
 
 
 def dashboard_export(dashboard: Dashboard) -> dict[str, Any]:
@@ -220,9 +226,9 @@ def widget_delete(*, widget: Widget) -> None:
     dashboard = widget.dashboard
     widget.delete()
     for user_id in dashboard.shares.values_list("user_id", flat=True):
-        notify(f"user.{user_id}", {"type": "access.changed"})
+        notify(user_group(user_id), access_changed_message())
     if dashboard.link_token is not None:
-        notify(f"link.{dashboard.pk}", {"type": "access.changed"})
+        notify(link_group(dashboard.pk), access_changed_message())
 
 
 ALERT_MAX_DURATION_SECONDS = 86_400
@@ -311,7 +317,7 @@ def alert_rule_save(
 
 def _alert_rule_settle(rule: AlertRule) -> None:
     """Resolve what the rule had open: a disabled or redefined rule would never resolve it."""
-    now = int(time.time() * 1000)
+    now = now_ms()
     rule.events.filter(resolved__isnull=True).update(resolved=now)
     rule.firing = False
     rule.pending_since = None

@@ -26,9 +26,7 @@ from dashboards.selectors import (
     dashboards_owned_by,
     dashboards_shared_with,
 )
-from streams.models import Stream
-from streams.selectors import stream_can_control
-from streams.sources import SOURCES
+from streams.describe import stream_page_json
 
 RECENT_EVENTS = 20
 
@@ -45,18 +43,6 @@ def dashboard_for(request: HttpRequest, dashboard_id: int, *, edit: bool = False
     if edit and not dashboard_can_edit(dashboard, request.user):
         raise PermissionDenied("Only the owner edits a dashboard.")
     return dashboard
-
-
-def stream_json(stream: Stream, user: Any) -> dict[str, Any]:
-    """Return what the page needs of a stream: its fields, state and whether this viewer may run it."""
-    return {
-        "slug": stream.slug,
-        "title": stream.title,
-        "fields": stream.fields,
-        "running": stream.running,
-        "source_kind": stream.source_kind,
-        "can_control": stream.source_kind in SOURCES and stream_can_control(stream, user),
-    }
 
 
 def widget_json(widget: Widget) -> dict[str, Any]:
@@ -103,7 +89,7 @@ def board_context(
     """Return the context of the dashboard page, for a user or for a link holder."""
     user = request.user
     widgets = list(dashboard_widgets(dashboard))
-    streams = {widget.stream.slug: stream_json(widget.stream, user) for widget in widgets}
+    streams = {widget.stream.slug: stream_page_json(widget.stream, user) for widget in widgets}
     can_edit = link_token is None and dashboard_can_edit(dashboard, user)
     signed_in = link_token is None and user.is_authenticated
     page = {

@@ -15,7 +15,7 @@ from dashboards.forms import AlertRuleForm
 from dashboards.models import AlertRule
 from dashboards.selectors import alert_events_for, alert_rules_of
 from dashboards.views import is_htmx
-from streams.selectors import streams_readable_by
+from streams.access import streams_readable_by
 
 RECENT_EVENTS = 50
 

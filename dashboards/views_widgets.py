@@ -13,8 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboards import services
 from dashboards.forms import WidgetForm, error_place
 from dashboards.models import Dashboard, Widget
-from dashboards.views import dashboard_for, is_htmx, stream_json, widget_json
-from streams.selectors import streams_readable_by
+from dashboards.views import dashboard_for, is_htmx, widget_json
+from streams.access import streams_readable_by
+from streams.describe import stream_page_json
 
 
 def editor_response(
@@ -50,7 +51,7 @@ def saved_response(request: HttpRequest, dashboard: Dashboard, widget: Widget) -
     payload = {
         "widget-saved": {
             "widget": widget_json(widget),
-            "stream": stream_json(widget.stream, request.user),
+            "stream": stream_page_json(widget.stream, request.user),
         },
         "drawer-close": True,
     }

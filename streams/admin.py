@@ -4,24 +4,53 @@ import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from streams.models import ApiToken, Sample, Stream, StreamLease
-from streams.services import stream_announce_status, stream_set_running
+from streams.producer.control import stream_start_stop
+from streams.sources import source_settings_errors
 
 
 def announce_running(request: HttpRequest, streams: QuerySet[Stream], running: bool) -> None:
     for stream in streams:
-        stream_set_running(stream=stream, running=running)
-        async_to_sync(stream_announce_status)(
-            slug=stream.slug, running=running, by=request.user.get_username()
+        async_to_sync(stream_start_stop)(
+            stream=stream, running=running, by=request.user.get_username()
         )
+
+
+class StreamForm(forms.ModelForm):
+    """The stream form of the admin: source settings are checked by their source."""
+
+    class Meta:
+        model = Stream
+        fields = [
+            "slug",
+            "title",
+            "fields",
+            "owner",
+            "is_public",
+            "source_kind",
+            "source_settings",
+            "running",
+            "retention_seconds",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        errors = source_settings_errors(
+            cleaned.get("source_kind", ""), cleaned.get("source_settings") or {}
+        )
+        if errors:
+            self.add_error("source_settings", errors)
+        return cleaned
 
 
 @admin.register(Stream)
 class StreamAdmin(admin.ModelAdmin):
+    form = StreamForm
     list_display = [
         "slug",
         "title",

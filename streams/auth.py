@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.cookie import parse_cookie
 from django.utils import timezone
 
+from streams.access import link_of
 from streams.models import ApiToken, token_digest
 
 TOKEN_HEADER_PREFIX = "Token "
@@ -45,13 +46,6 @@ def query_param(scope: dict[str, Any], name: str) -> str | None:
 
 def query_token(scope: dict[str, Any]) -> str | None:
     return query_param(scope, "token")
-
-
-def link_dashboard_id(token: str) -> int | None:
-    from dashboards.selectors import dashboard_by_link
-
-    dashboard = dashboard_by_link(token)
-    return dashboard.pk if dashboard else None
 
 
 class TokenAuthenticationMiddleware:
@@ -119,7 +113,7 @@ class TokenAuthMiddleware:
             scope = dict(scope, user=user or AnonymousUser(), auth_method="token")
         share = query_param(scope, "share") if scope["type"] == "websocket" else None
         if share:
-            dashboard_id = await database_sync_to_async(link_dashboard_id)(share)
+            dashboard_id = await database_sync_to_async(link_of)(share)
             scope = dict(scope, link_dashboard=dashboard_id)
         return await self.application(scope, receive, send)
 

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z"
+from streams.contract import SLUG_PATTERN, stream_group
+
 slug_validator = RegexValidator(
     SLUG_PATTERN,
     "Use 1–80 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
@@ -72,14 +73,7 @@ class Stream(models.Model):
     @property
     def group_name(self) -> str:
         """Return the channel-layer group that carries this stream's frames."""
-        return f"stream.{self.slug}"
-
-    def clean(self) -> None:
-        from streams.sources import source_settings_errors
-
-        errors = source_settings_errors(self.source_kind, self.source_settings)
-        if errors:
-            raise ValidationError({"source_settings": errors})
+        return stream_group(self.slug)
 
 
 class Sample(models.Model):

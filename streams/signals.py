@@ -11,13 +11,13 @@ from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
+from streams.contract import session_ended_message, user_group
+
 
 def sessions_end(user_id: int, session_key: str | None) -> None:
     """Close the user's sockets of one session (None: of every session)."""
     layer: Any = get_channel_layer()
-    async_to_sync(layer.group_send)(
-        f"user.{user_id}", {"type": "session.ended", "session": session_key}
-    )
+    async_to_sync(layer.group_send)(user_group(user_id), session_ended_message(session_key))
 
 
 @receiver(user_logged_out)

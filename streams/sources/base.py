@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+HistoryPageReader = Callable[..., list[tuple[int, int, dict[str, Any], list[str]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +104,13 @@ class Source(ABC):
     def needs_load(self) -> bool:
         return False
 
-    def load(self) -> None:
-        """Fetch from storage what the next polls need (runs in a worker thread)."""
+    def load(self, read_page: HistoryPageReader) -> None:
+        """Fetch from storage what the next polls need (runs in a worker thread).
+
+        Sources do not reach into storage themselves: the producer hands them
+        `read_page(slug, start=, end=, after_seq=, limit=)`, which returns stored
+        (seq, t, values, flags) rows of a stream in time range [start, end).
+        """
 
     @abstractmethod
     def poll(self, now_ms: int) -> list[Reading]:

@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from streams.sources.base import Number, Reading, Source, Text
+from streams.sources.base import HistoryPageReader, Number, Reading, Source, Text
 
 PAGE = 5_000
 LOW_WATER = 2_000
@@ -41,33 +41,18 @@ class ReplaySource(Source):
         self.cursor = 0
         self.exhausted = False
         self.play_start: int | None = None
-        self.source_id: int | None = None
 
     @property
     def needs_load(self) -> bool:
         return not self.exhausted and len(self.buffer) < LOW_WATER
 
-    def load(self) -> None:
-        from streams.models import Sample, Stream
-
-        if self.source_id is None:
-            self.source_id = (
-                Stream.objects.filter(slug=self.settings["source"])
-                .values_list("id", flat=True)
-                .first()
-            )
-            if self.source_id is None:
-                self.exhausted = True
-                return
-        rows = list(
-            Sample.objects.filter(
-                stream_id=self.source_id,
-                t__gte=self.settings["from"],
-                t__lt=self.settings["to"],
-                seq__gt=self.cursor,
-            )
-            .order_by("seq")
-            .values_list("seq", "t", "values", "flags")[:PAGE]
+    def load(self, read_page: HistoryPageReader) -> None:
+        rows = read_page(
+            self.settings["source"],
+            start=self.settings["from"],
+            end=self.settings["to"],
+            after_seq=self.cursor,
+            limit=PAGE,
         )
         self.buffer.extend(rows)
         if rows:

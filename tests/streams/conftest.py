@@ -14,12 +14,11 @@ from django.db import connections
 from django.test import Client
 
 from config.asgi import application
-from streams.history import history_append, sample_frame
+from streams.contract import SampleFrame, sample_frame, send_stream_frame
+from streams.history.store import history_append
+from streams.live.presence import announcer, presence
 from streams.models import Sample, SourceKind, Stream, StreamLease
-from streams.presence import announcer, presence
-from streams.producer import Producer
-from streams.protocol import SampleFrame
-from streams.services import stream_publish
+from streams.producer.loop import Producer
 from streams.sources.sine import SineSource
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
@@ -57,7 +56,7 @@ def samples_store(stream: Stream, seqs: range | list[int]) -> list[SampleFrame]:
 
 async def frame_publish(slug: str, samples: list[SampleFrame]) -> None:
     """Publish a batch to the stream's watchers the way the producer does."""
-    await stream_publish(slug=slug, batch=samples)
+    await send_stream_frame(slug=slug, batch=samples)
 
 
 class StorageWitnessLayer(InMemoryChannelLayer):

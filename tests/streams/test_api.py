@@ -12,7 +12,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.test import Client
 
-from streams.history import history_append, sample_frame
+from streams.contract import sample_frame
+from streams.history.store import history_append
 from streams.models import ApiToken, Sample, SourceKind, Stream
 from tests.conftest import free_port
 
@@ -423,7 +424,7 @@ def test_healthz_is_unhealthy_when_redis_is_unreachable(settings: Any) -> None:
 
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "streams.layers.ResilientPubSubChannelLayer",
+            "BACKEND": "streams.live.layers.ResilientPubSubChannelLayer",
             "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/0"]},
         }
     }

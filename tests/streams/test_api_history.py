@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from streams.history import history_append, sample_frame
+from streams.contract import sample_frame
+from streams.history.store import history_append
 from streams.models import SourceKind, Stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,7 +98,7 @@ def test_csv_export_streams_every_sample_in_range(owner: Any, stream: Stream) ->
 
 
 def test_json_export_is_valid_json_across_pages(owner: Any, stream: Stream) -> None:
-    from streams import api_history
+    from streams.http import export as api_history
 
     api_history.EXPORT_PAGE, saved = 100, api_history.EXPORT_PAGE
     try:

@@ -11,9 +11,11 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, Max
 from django.test import Client
 
-from streams.history import history_append, sample_frame
-from streams.management.commands.seed import DEMO_STREAMS
+from dashboards.management.commands.seed import DEMO_STREAMS
+from streams.contract import sample_frame
+from streams.history.store import history_append
 from streams.models import ApiToken, Sample, SourceKind, Stream
+from streams.sources import source_settings_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +80,8 @@ def test_seed_creates_a_stream_of_every_source_kind() -> None:
     for stream in Stream.objects.all():
         assert stream.owner.username == "demo"
         assert stream.is_public
-        stream.full_clean()  # valid fields and settings, as the admin would check
+        stream.full_clean()  # valid fields, as the admin would check
+        assert source_settings_errors(stream.source_kind, stream.source_settings) == []
 
 
 def test_seed_includes_the_1khz_sine() -> None:

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.downsample import bucket_width, history_buckets, history_tier
-from streams.history import history_append, sample_frame
+from streams.contract import sample_frame
+from streams.history.query import bucket_width, history_buckets, history_tier
+from streams.history.rollups import MINUTE, SECOND
+from streams.history.store import history_append
 from streams.models import Rollup, Sample, SourceKind, Stream
-from streams.rollups import MINUTE, SECOND
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection
 
-from streams.history import history_after, history_append, sample_frame
+from streams.contract import SampleFrame, sample_frame
+from streams.history.rollups import MINUTE, SECOND
+from streams.history.samples import history_after
+from streams.history.store import history_append
 from streams.models import Rollup, Sample, SourceKind, Stream
-from streams.protocol import SampleFrame
-from streams.rollups import MINUTE, SECOND
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
+from streams.contract import data_frame
 from streams.models import Stream
-from streams.protocol import data_frame
 from tests.streams.conftest import (
     Connect,
     Live,

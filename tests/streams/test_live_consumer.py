@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from streams.history import history_trim
+from streams.history.retention import history_trim
 from streams.models import ApiToken, Stream
 from tests.streams.conftest import (
     EPOCH_MS,

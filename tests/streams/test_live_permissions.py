@@ -9,8 +9,8 @@ from channels.db import database_sync_to_async
 
 from dashboards.models import Dashboard, Widget
 from dashboards.services import link_create, link_revoke, share_add, share_remove
+from streams.live.protocol import CLOSE_ACCESS_REVOKED
 from streams.models import SourceKind, Stream
-from streams.protocol import CLOSE_ACCESS_REVOKED
 from tests.streams.conftest import Connect, Live
 
 pytestmark = pytest.mark.django_db(transaction=True)

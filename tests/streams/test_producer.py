@@ -13,10 +13,9 @@ from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import OperationalError
 
-from streams.history import sample_frame
+from streams.contract import data_frame, sample_frame, send_stream_status
 from streams.models import SourceKind, Stream
-from streams.protocol import data_frame
-from streams.services import stream_announce_status, stream_set_running
+from streams.producer.control import stream_set_running
 from tests.streams.conftest import (
     EPOCH_MS,
     Clock,
@@ -103,14 +102,18 @@ async def test_a_stopped_stream_stops_at_the_next_reconcile_and_resumes_its_seq(
     await producer.tick()
     assert len(await stored(sine)) == 5
 
-    await database_sync_to_async(stream_set_running)(stream=sine, running=False)
+    await database_sync_to_async(stream_set_running)(
+        stream_id=sine.pk, slug=sine.slug, running=False
+    )
     await producer.reconcile()
     clock.advance(1000)
     await producer.tick()
     assert len(await stored(sine)) == 5
     assert await lease_of(sine) == ("", 0)
 
-    await database_sync_to_async(stream_set_running)(stream=sine, running=True)
+    await database_sync_to_async(stream_set_running)(
+        stream_id=sine.pk, slug=sine.slug, running=True
+    )
     await producer.reconcile()
     await producer.tick()
     clock.advance(20)
@@ -264,8 +267,10 @@ async def test_run_produces_until_stopped_and_gives_its_leases_back(
         assert "sine.later" not in last_published
 
         # Started from a page: the producer hears of it long before its next reconcile (60 s).
-        await locked_retry(lambda: stream_set_running(stream=later, running=True))
-        await stream_announce_status(slug="sine.later", running=True, by="alice")
+        await locked_retry(
+            lambda: stream_set_running(stream_id=later.pk, slug=later.slug, running=True)
+        )
+        await send_stream_status(slug="sine.later", running=True, by="alice")
         await published("sine.later", 10)
     finally:
         stop.set()

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.protocol import (
+from streams.live.protocol import (
     ERROR_CODES,
     Control,
     Ping,

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from config.asgi import application
-from streams.protocol import CLOSE_SESSION_ENDED
+from streams.live.protocol import CLOSE_SESSION_ENDED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1")

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.history import history_append
+from streams.history.samples import history_page
+from streams.history.store import history_append
 from streams.sources import SOURCES, Reading, Source, source_create, source_settings_errors
 from streams.sources.base import ClockedSource, bounded_walk
 from streams.sources.business import LABELS
@@ -402,7 +403,7 @@ def replay_run(source: Source, until_ms: int, step_ms: int = 50) -> list[Reading
     readings: list[Reading] = []
     for now in range(0, until_ms, step_ms):
         if source.needs_load:
-            source.load()
+            source.load(history_page)
         readings += source.poll(now)
     return readings
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from streams import consumers
+from streams.live import consumer as consumers
 from streams.models import SourceKind, Stream
 from tests.streams.conftest import frame_publish, samples_make, samples_store
 

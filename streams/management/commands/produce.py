@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from streams.producer import Producer
+from streams.producer.loop import Producer
 
 
 class Command(BaseCommand):

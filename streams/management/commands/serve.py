@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
+from channels.routing import get_default_application
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -46,10 +47,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, host: str, port: int, no_producer: bool, **options: Any) -> None:
-        from config.asgi import application
-
         config = uvicorn.Config(
-            application,
+            get_default_application(),
             host=host,
             port=port,
             loop="none",  # the loop asyncio.run makes: uvloop when manage.py chose it
@@ -79,7 +78,7 @@ class Command(BaseCommand):
             await server.serve()
 
     async def serve(self, server: Server, host: str, port: int, *, producer: bool) -> None:
-        from streams.producer import Producer
+        from streams.producer.loop import Producer
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

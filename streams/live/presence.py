@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.contract import send_stream_presence
 from streams.metrics import metric_set
 
 log = logging.getLogger(__name__)
@@ -124,8 +125,7 @@ class Announcer:
 
     @staticmethod
     async def send(layer: Any, slug: str) -> None:
-        message = {"type": "stream.presence", "stream": slug, **presence.viewers(slug)}
-        await layer.group_send(f"stream.{slug}", message)
+        await send_stream_presence(layer, slug=slug, **presence.viewers(slug))
 
 
 presence = Presence()

@@ -27,7 +27,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
-from streams.layers import LocalChannelLayer
+from streams.live.layers import LocalChannelLayer
 
 
 class FanoutConsumer(AsyncWebsocketConsumer):

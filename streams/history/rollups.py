@@ -13,8 +13,8 @@ from typing import Any
 
 from django.db import connection
 
+from streams.contract import SampleFrame
 from streams.models import Rollup
-from streams.protocol import SampleFrame
 
 SECOND = 1_000
 MINUTE = 60_000
@@ -112,18 +112,3 @@ def rollups_apply(stream_id: int, samples: list[SampleFrame]) -> None:
         unique_fields=["stream", "tier", "start"],
         update_fields=["stats"],
     )
-
-
-def rollups_trim(stream_id: int, *, now: int, raw_retention_ms: int) -> int:
-    """Delete rollups past their tier's retention (never shorter than the raw samples')."""
-    from django.conf import settings
-
-    deleted = 0
-    for width, keep_ms in (
-        (SECOND, settings.PULSEBOARD_SECOND_ROLLUP_RETENTION_SECONDS * 1000),
-        (MINUTE, settings.PULSEBOARD_MINUTE_ROLLUP_RETENTION_SECONDS * 1000),
-    ):
-        cutoff = now - max(keep_ms, raw_retention_ms)
-        count, _ = Rollup.objects.filter(stream_id=stream_id, tier=width, start__lt=cutoff).delete()
-        deleted += count
-    return deleted

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 from django.db import connection
 
+from streams.history.rollups import MINUTE, SECOND, TIER_NAMES, Stats, merge_stats, stats_add
 from streams.models import Rollup
-from streams.rollups import MINUTE, SECOND, TIER_NAMES, Stats, merge_stats, stats_add
 
 RAW = 1
 

@@ -12,10 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,15 +21,30 @@ from typing import Any, TypeVar
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.db.models import Q
 
-from dashboards.alerts import alerts_evaluate_safely, alerts_push
-from streams.history import history_append, history_latest, history_trim, sample_frame
+from streams.clock import now_ms
+from streams.contract import (
+    PRODUCERS_GROUP,
+    Outgoing,
+    SampleFrame,
+    sample_frame,
+    send_all,
+    send_stream_frame,
+    send_stream_status,
+)
+from streams.history.retention import retention_apply
+from streams.history.samples import history_latest, history_page
+from streams.history.store import history_append
+from streams.history.stored import samples_stored
 from streams.metrics import metric_inc, metric_set
-from streams.models import Stream, StreamLease
-from streams.protocol import SampleFrame
-from streams.rollups import rollups_trim
-from streams.services import PRODUCERS_GROUP, stream_announce_status, stream_publish
+from streams.models import Stream
+from streams.producer.control import stream_set_running
+from streams.producer.leases import (
+    LEASE_MARGIN_MS,
+    lease_holder_name,
+    leases_claim,
+    leases_release,
+)
 from streams.sources import SOURCES, Source, source_create
 
 log = logging.getLogger(__name__)
@@ -43,12 +55,6 @@ MAX_UNSTORED = 200_000
 RETENTION_EVERY_SECONDS = 60.0
 # How long the producer's writes wait for a lock held by someone else.
 PRODUCER_LOCK_WAIT_MS = 250
-# Stop publishing a little before a lease runs out, for clocks that differ a little.
-LEASE_MARGIN_MS = 1_000
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass
@@ -93,34 +99,7 @@ def wait_briefly_for_locks() -> None:
 
 def sources_load(sources: list[Source]) -> None:
     for source in sources:
-        source.load()
-
-
-def lease_holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-def leases_claim(*, holder: str, stream_ids: list[int], now: int, ttl_ms: int) -> set[int]:
-    """Take or renew the leases of `stream_ids` that are free or ours; return the ones we hold."""
-    StreamLease.objects.bulk_create(
-        [StreamLease(stream_id=stream_id) for stream_id in stream_ids], ignore_conflicts=True
-    )
-    StreamLease.objects.filter(stream_id__in=stream_ids).filter(
-        Q(holder=holder) | Q(expires_ms__lt=now)
-    ).update(holder=holder, expires_ms=now + ttl_ms)
-    return set(
-        StreamLease.objects.filter(stream_id__in=stream_ids, holder=holder).values_list(
-            "stream_id", flat=True
-        )
-    )
-
-
-def leases_release(*, holder: str, stream_ids: list[int] | None = None) -> None:
-    """Give up our leases (all of them when `stream_ids` is None)."""
-    leases = StreamLease.objects.filter(holder=holder)
-    if stream_ids is not None:
-        leases = leases.filter(stream_id__in=stream_ids)
-    leases.update(holder="", expires_ms=0)
+        source.load(history_page)
 
 
 class Producer:
@@ -272,17 +251,7 @@ class Producer:
             log.info("producer runs %s from seq %d", job.slug, job.last_seq)
         if time.monotonic() - self.last_retention > RETENTION_EVERY_SECONDS:
             self.last_retention = time.monotonic()
-            await self.in_thread(self.apply_retention, self.clock())
-
-    def apply_retention(self, now: int) -> None:
-        """Trim every stream, running or not, pushed or generated (deletes are idempotent)."""
-        for stream_id, slug, retention in Stream.objects.values_list(
-            "id", "slug", "retention_seconds"
-        ):
-            deleted = history_trim(stream_id, now - retention * 1000)
-            rollups_trim(stream_id, now=now, raw_retention_ms=retention * 1000)
-            if deleted:
-                log.info("retention removed %d samples of %s", deleted, slug)
+            await self.in_thread(retention_apply, self.clock())
 
     async def tick(self) -> None:
         """Poll every source, store the new samples, then publish them."""
@@ -319,7 +288,7 @@ class Producer:
         await self.store(fresh)
         try:
             for stream_id, batch in fresh.items():
-                await stream_publish(slug=self.runners[stream_id].slug, batch=batch)
+                await send_stream_frame(slug=self.runners[stream_id].slug, batch=batch)
         except Exception:
             # Stored all the same: watchers fill the hole from history when frames flow again.
             if not self.publish_failing:
@@ -334,10 +303,11 @@ class Producer:
 
     async def finish(self, runner: Runner) -> None:
         """Stop a stream whose source has nothing more to give (a replay at its end)."""
-        await self.in_thread(Stream.objects.filter(pk=runner.stream_id).update, running=False)
-        await stream_announce_status(slug=runner.slug, running=False, by="producer")
+        await self.in_thread(
+            stream_set_running, stream_id=runner.stream_id, slug=runner.slug, running=False
+        )
+        await send_stream_status(slug=runner.slug, running=False, by="producer")
         del self.runners[runner.stream_id]
-        metric_set("pulseboard_stream_running", 0, stream=runner.slug)
         log.info("producer finished %s at seq %d", runner.slug, runner.last_seq)
 
     async def store(self, fresh: dict[int, list[SampleFrame]]) -> None:
@@ -355,10 +325,10 @@ class Producer:
                     log.error("dropping %d unstored samples of %s", lost, runner.slug)
                     del runner.unstored[:lost]
             return
-        await alerts_push(notices)
+        await send_all(notices)
 
-    def flush_unstored(self) -> list[tuple[int, dict[str, Any]]]:
-        """Write what waits to be stored; return the alerts that the new samples moved."""
+    def flush_unstored(self) -> list[Outgoing]:
+        """Write what waits to be stored; return what its listeners (alerts) want sent."""
         batches = {r.stream_id: r.unstored for r in self.runners.values() if r.unstored}
         if not batches:
             return []
@@ -366,4 +336,4 @@ class Producer:
         metric_inc("pulseboard_samples_stored_total", stored)
         for runner in self.runners.values():
             runner.unstored = []
-        return alerts_evaluate_safely(batches)
+        return samples_stored(batches)

@@ -1,78 +1,22 @@
-"""HTTP endpoints for stored history: bounded-size ranges and streamed exports."""
+"""GET /api/streams/<slug>/export.csv and .json: the raw range, streamed page by page."""
 
 from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from channels.db import database_sync_to_async
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from streams.api import api_error, login_required_json
-from streams.downsample import history_buckets
+from streams.http.common import BadParameter, api_error, login_required_json, readable, time_range
 from streams.models import Sample, Stream
-from streams.selectors import stream_by_slug, stream_can_read
 
-DEFAULT_SPAN_MS = 3_600_000
-DEFAULT_POINTS = 1_000
-MAX_POINTS = 10_000
 EXPORT_PAGE = 5_000
-
-
-class BadParameter(Exception):
-    pass
-
-
-def int_param(request: HttpRequest, name: str, default: int, *, low: int, high: int) -> int:
-    raw = request.GET.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(f"`{name}` must be a whole number, got {raw[:40]!r}.") from None
-    if not low <= value <= high:
-        raise BadParameter(f"`{name}` must be from {low} to {high}.")
-    return value
-
-
-def time_range(request: HttpRequest) -> tuple[int, int]:
-    """Return [from, to) in ms from the query; the default is the last hour."""
-    now = int(time.time() * 1000)
-    end = int_param(request, "to", now, low=0, high=2**53)
-    start = int_param(request, "from", end - DEFAULT_SPAN_MS, low=0, high=2**53)
-    if start >= end:
-        raise BadParameter("`from` must be earlier than `to`.")
-    return start, end
-
-
-def readable(request: HttpRequest, slug: str) -> Stream | None:
-    stream = stream_by_slug(slug)
-    return stream if stream is not None and stream_can_read(stream, request.user) else None
-
-
-@require_GET
-@login_required_json
-def stream_history(request: HttpRequest, slug: str) -> JsonResponse:
-    """Return [from, to) reduced to at most `points` buckets of min, max and mean per field."""
-    stream = readable(request, slug)
-    if stream is None:
-        return api_error("unknown_stream", f"There is no stream {slug!r} you may see.", 404)
-    try:
-        start, end = time_range(request)
-        points = int_param(request, "points", DEFAULT_POINTS, low=1, high=MAX_POINTS)
-    except BadParameter as error:
-        return api_error("invalid_field", str(error), 400)
-    answer = history_buckets(stream.pk, start, end, points)
-    return JsonResponse(
-        {"stream": slug, "from": start, "to": end, "points": points, **answer.as_json()}
-    )
 
 
 def seq_bounds(stream_id: int, start: int, end: int) -> tuple[int, int] | None:

@@ -12,17 +12,34 @@ import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from streams import ingest
-from streams.history import history_after, history_first_seq, history_last_seq, history_latest
-from streams.limits import CommandBudget, limits_announced
-from streams.metrics import metric_inc
-from streams.models import Stream
-from streams.presence import announcer, presence
-from streams.protocol import (
-    CLOSE_ACCESS_REVOKED,
+from streams.access import stream_can_control, stream_for_viewer
+from streams.clock import now_ms
+from streams.contract import (
+    HelloFrame,
+    PongFrame,
+    PublishedFrame,
+    SampleFrame,
+    SubscribedFrame,
+    data_frame,
+    encode,
+    link_group,
+    status_frame,
+    stream_group,
+    unsubscribed_frame,
+    user_group,
+)
+from streams.history.samples import (
+    history_after,
+    history_first_seq,
+    history_last_seq,
+    history_latest,
+)
+from streams.live.access_events import AccessEvents
+from streams.live.limits import CommandBudget, limits_announced
+from streams.live.presence import announcer, presence
+from streams.live.protocol import (
     CLOSE_FLOOD,
     CLOSE_IDLE,
-    CLOSE_SESSION_ENDED,
     CLOSE_TOO_MANY_CONNECTIONS,
     PROTOCOL_VERSION,
     Command,
@@ -30,17 +47,15 @@ from streams.protocol import (
     Ping,
     ProtocolError,
     Publish,
-    SampleFrame,
     Subscribe,
     Unsubscribe,
-    data_frame,
-    encode,
     error_message,
     parse_command,
 )
-from streams.selectors import stream_can_control, stream_for_viewer
-from streams.services import stream_announce_status, stream_set_running
-from streams.sockets import FanoutConsumer
+from streams.metrics import metric_inc
+from streams.models import Stream
+from streams.producer import ingest
+from streams.producer.control import stream_start_stop
 from streams.sources import SOURCES
 
 log = logging.getLogger(__name__)
@@ -56,11 +71,7 @@ class Subscription:
     last_sent: int
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-class LiveConsumer(FanoutConsumer):
+class LiveConsumer(AccessEvents):
     subscriptions: dict[str, Subscription]
     database_free_events = frozenset(
         {"stream.frame", "stream.presence", "stream.status", "user.alert"}
@@ -77,7 +88,7 @@ class LiveConsumer(FanoutConsumer):
         self.user = user
         self.viewer = f"user:{user.pk}" if signed_in else f"link:{self.link_dashboard}"
         # A user's group carries alerts and access changes; a link's, its revocation.
-        self.personal_group = f"user.{user.pk}" if signed_in else f"link.{self.link_dashboard}"
+        self.personal_group = user_group(user.pk) if signed_in else link_group(self.link_dashboard)
         self.subscriptions = {}
         self.budget = CommandBudget(
             settings.PULSEBOARD_COMMANDS_PER_SECOND, settings.PULSEBOARD_COMMAND_BURST
@@ -96,7 +107,7 @@ class LiveConsumer(FanoutConsumer):
         presence.connect(self.channel_name, self.viewer)
         await self.channel_layer.group_add(self.personal_group, self.channel_name)
         self.arm_idle_timer(settings.PULSEBOARD_IDLE_TIMEOUT)
-        hello = {
+        hello: HelloFrame = {
             "type": "hello",
             "user": user.get_username() if signed_in else None,
             "server_time": now_ms(),
@@ -117,7 +128,7 @@ class LiveConsumer(FanoutConsumer):
             self.idle_timer.cancel()
         await self.channel_layer.group_discard(self.personal_group, self.channel_name)
         for slug in list(self.subscriptions):
-            await self.channel_layer.group_discard(f"stream.{slug}", self.channel_name)
+            await self.channel_layer.group_discard(stream_group(slug), self.channel_name)
         for slug in presence.disconnect(self.channel_name):
             await self.announce_presence(slug)
 
@@ -171,11 +182,13 @@ class LiveConsumer(FanoutConsumer):
 
     async def dispatch_command(self, command: Command) -> None:
         if isinstance(command, Ping):
-            await self.send(
-                text_data=encode(
-                    {"type": "pong", "t": command.t, "server_time": now_ms(), "ref": command.ref}
-                )
-            )
+            pong: PongFrame = {
+                "type": "pong",
+                "t": command.t,
+                "server_time": now_ms(),
+                "ref": command.ref,
+            }
+            await self.send(text_data=encode(pong))
         elif isinstance(command, Subscribe):
             await self.subscribe(command)
         elif isinstance(command, Unsubscribe):
@@ -208,7 +221,7 @@ class LiveConsumer(FanoutConsumer):
         # history is read, and the seq bookkeeping drops what history already sent.
         await self.channel_layer.group_add(stream.group_name, self.channel_name)
         last_seq = await database_sync_to_async(history_last_seq)(stream.pk)
-        reply: dict[str, Any] = {
+        reply: SubscribedFrame = {
             "type": "subscribed",
             "stream": stream.slug,
             "title": stream.title,
@@ -267,9 +280,7 @@ class LiveConsumer(FanoutConsumer):
                 "not_subscribed", f"You are not subscribed to {command.stream!r}.", command.ref
             )
         await self.leave_stream(command.stream)
-        await self.send(
-            text_data=encode({"type": "unsubscribed", "stream": command.stream, "ref": command.ref})
-        )
+        await self.send(text_data=encode(unsubscribed_frame(command.stream, command.ref)))
 
     async def control(self, command: Control) -> None:
         stream = await self.readable_stream(command.stream, command.ref)
@@ -284,14 +295,13 @@ class LiveConsumer(FanoutConsumer):
                 f"{stream.slug!r} is a {stream.source_kind} stream with no source to run.",
                 command.ref,
             )
-        await database_sync_to_async(stream_set_running)(stream=stream, running=command.running)
         by = self.user.get_username()
-        status = {"type": "status", "stream": stream.slug, "running": command.running, "by": by}
         # The caller gets its answer with its ref; the broadcast skips this socket.
-        await self.send(text_data=encode(status | {"ref": command.ref}))
-        await stream_announce_status(
-            slug=stream.slug, running=command.running, by=by, origin=self.channel_name
+        await stream_start_stop(
+            stream=stream, running=command.running, by=by, origin=self.channel_name
         )
+        status = status_frame(stream=stream.slug, running=command.running, by=by)
+        await self.send(text_data=encode(status | {"ref": command.ref}))
 
     async def publish(self, command: Publish) -> None:
         stream = await self.readable_stream(command.stream, command.ref)
@@ -301,7 +311,7 @@ class LiveConsumer(FanoutConsumer):
             )
         except ingest.IngestError as error:
             raise ProtocolError(error.code, error.message, command.ref) from None
-        reply = {
+        reply: PublishedFrame = {
             "type": "published",
             "stream": stream.slug,
             "count": len(stored),
@@ -348,12 +358,7 @@ class LiveConsumer(FanoutConsumer):
 
     async def stream_status(self, event: dict[str, Any]) -> None:
         if event["stream"] in self.subscriptions and event.get("origin") != self.channel_name:
-            status = {
-                "type": "status",
-                "stream": event["stream"],
-                "running": event["running"],
-                "by": event["by"],
-            }
+            status = status_frame(stream=event["stream"], running=event["running"], by=event["by"])
             await self.send(text_data=encode(status))
 
     async def stream_presence(self, event: dict[str, Any]) -> None:
@@ -365,43 +370,12 @@ class LiveConsumer(FanoutConsumer):
             )
 
     async def leave_stream(self, slug: str) -> None:
-        await self.channel_layer.group_discard(f"stream.{slug}", self.channel_name)
+        await self.channel_layer.group_discard(stream_group(slug), self.channel_name)
         presence.unwatch(slug, self.channel_name)
         await self.announce_presence(slug)
 
     async def user_alert(self, event: dict[str, Any]) -> None:
         await self.send(text_data=encode(event["frame"]))
-
-    async def access_changed(self, event: dict[str, Any]) -> None:
-        """A share was removed: drop, at once, every subscription this viewer lost."""
-        for slug in list(self.subscriptions):
-            _, allowed = await database_sync_to_async(stream_for_viewer)(
-                slug, self.user, self.link_dashboard
-            )
-            if not allowed:
-                del self.subscriptions[slug]
-                await self.leave_stream(slug)
-                await self.send_error(
-                    ProtocolError("forbidden", f"Your access to {slug!r} was revoked.")
-                )
-                await self.send(
-                    text_data=encode({"type": "unsubscribed", "stream": slug, "ref": None})
-                )
-
-    async def session_ended(self, event: dict[str, Any]) -> None:
-        """Logout closes that session's sockets; a new password closes all of the user's."""
-        session = self.scope.get("session")
-        mine = (
-            getattr(session, "session_key", None)
-            if self.scope.get("auth_method") != "token"
-            else None
-        )
-        if event["session"] is None or (mine is not None and event["session"] == mine):
-            await self.close(code=CLOSE_SESSION_ENDED)
-
-    async def access_revoked(self, event: dict[str, Any]) -> None:
-        """The link this socket came through was revoked."""
-        await self.close(code=CLOSE_ACCESS_REVOKED)
 
     async def announce_presence(self, slug: str) -> None:
         await announcer.announce(self.channel_layer, slug)

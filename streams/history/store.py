@@ -1,29 +1,17 @@
-"""Stored samples: writing batches, reading ranges for resume and backfill, retention."""
+"""Writing samples: each batch of every stream, and its rollups, in one transaction."""
 
 from __future__ import annotations
 
 import functools
 import json
 import sqlite3
-from collections.abc import Iterable
 from typing import Any
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import Max, Min
 
-from streams.models import Sample
-from streams.protocol import SampleFrame
-from streams.rollups import rollups_apply
-
-
-def sample_frame(seq: int, t: int, values: dict, flags: Iterable[str] = ()) -> SampleFrame:
-    """Return a sample as it travels in `data` frames (flags only when there are some)."""
-    frame: SampleFrame = {"seq": seq, "t": t, "values": values}
-    flags = list(flags)
-    if flags:
-        frame["flags"] = flags
-    return frame
+from streams.contract import SampleFrame
+from streams.history.rollups import rollups_apply
 
 
 def history_append(batches: dict[int, list[SampleFrame]]) -> int:
@@ -108,42 +96,3 @@ def _copy_rows(cursor: Any, rows: list[Row]) -> None:
     ):
         for row in rows:
             copy.write_row(row)
-
-
-def history_first_seq(stream_id: int) -> int:
-    """Return the lowest stored seq of a stream (retention deletes from the start), 0 if none."""
-    return Sample.objects.filter(stream_id=stream_id).aggregate(first=Min("seq"))["first"] or 0
-
-
-def history_last_seq(stream_id: int) -> int:
-    """Return the highest stored seq of a stream, 0 when it has none."""
-    return Sample.objects.filter(stream_id=stream_id).aggregate(last=Max("seq"))["last"] or 0
-
-
-def _frames(rows: Iterable[tuple[int, int, dict, list]]) -> list[SampleFrame]:
-    return [sample_frame(seq, t, values, flags) for seq, t, values, flags in rows]
-
-
-def history_after(
-    stream_id: int, since: int, *, until: int | None = None, limit: int
-) -> list[SampleFrame]:
-    """Return up to `limit` stored samples with since < seq (≤ until), oldest first."""
-    rows = Sample.objects.filter(stream_id=stream_id, seq__gt=since)
-    if until is not None:
-        rows = rows.filter(seq__lte=until)
-    return _frames(rows.order_by("seq").values_list("seq", "t", "values", "flags")[:limit])
-
-
-def history_latest(stream_id: int, count: int) -> list[SampleFrame]:
-    """Return the last `count` stored samples of a stream, oldest first."""
-    if count <= 0:
-        return []
-    rows = Sample.objects.filter(stream_id=stream_id).order_by("-seq")
-    newest_first = list(rows.values_list("seq", "t", "values", "flags")[:count])
-    return _frames(reversed(newest_first))
-
-
-def history_trim(stream_id: int, older_than_ms: int) -> int:
-    """Delete a stream's samples older than the cutoff; return how many went."""
-    deleted, _ = Sample.objects.filter(stream_id=stream_id, t__lt=older_than_ms).delete()
-    return deleted

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -11,12 +10,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from dashboards.alerts import alerts_evaluate_safely, alerts_push
-from streams.history import history_append, sample_frame
+from streams.access import stream_can_control
+from streams.clock import now_ms
+from streams.contract import SampleFrame, sample_frame, send_all, send_stream_frame
+from streams.history.store import history_append
+from streams.history.stored import samples_stored
 from streams.models import Sample, SourceKind, Stream
-from streams.protocol import SampleFrame
-from streams.selectors import stream_can_control
-from streams.services import stream_publish
 
 MAX_TEXT_VALUE = 200
 MAX_FLAGS = 8
@@ -131,9 +130,9 @@ async def ingest_samples(*, stream: Stream, user: Any, samples: Any) -> list[Sam
         raise IngestError("not_push_stream", f"{stream.slug!r} is not a push stream.", 409)
     if not stream_can_control(stream, user):
         raise IngestError("forbidden", f"Only the owner or staff may push to {stream.slug!r}.", 403)
-    rows = ingest_validate(stream=stream, samples=samples, now=int(time.time() * 1000))
+    rows = ingest_validate(stream=stream, samples=samples, now=now_ms())
     batch = await database_sync_to_async(ingest_store)(stream_id=stream.pk, rows=rows)
-    notices = await database_sync_to_async(alerts_evaluate_safely)({stream.pk: batch})
-    await stream_publish(slug=stream.slug, batch=batch)
-    await alerts_push(notices)
+    notices = await database_sync_to_async(samples_stored)({stream.pk: batch})
+    await send_stream_frame(slug=stream.slug, batch=batch)
+    await send_all(notices)
     return batch

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import UTC, datetime
 
 import orjson
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from streams.limits import CommandBudget
+from streams.clock import now_ms
+from streams.live.limits import CommandBudget
 from streams.metrics import metric_inc
 from streams.sources.sensor import SensorSource
 
@@ -76,7 +76,7 @@ class DataConsumer(AsyncWebsocketConsumer):
             {"min_interval": FEED_INTERVAL_SECONDS, "max_interval": FEED_INTERVAL_SECONDS}
         )
         while True:
-            reading = sensor.read(int(time.time() * 1000))
+            reading = sensor.read(now_ms())
             timestamp = datetime.fromtimestamp(reading.t / 1000, tz=UTC).isoformat()
             await self.reply({**reading.values, "timestamp": timestamp})
             await asyncio.sleep(FEED_INTERVAL_SECONDS)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any
 
 import orjson
 
-from streams.models import SLUG_PATTERN
+from streams.contract import SLUG_PATTERN, ErrorFrame, Ref
 
 PROTOCOL_VERSION = 1
 
@@ -43,8 +43,6 @@ CLOSE_ACCESS_REVOKED = 4003
 COMMAND_TYPES = ("subscribe", "unsubscribe", "start", "stop", "ping", "publish")
 SLUG_RE = re.compile(SLUG_PATTERN)
 MAX_REF_LENGTH = 64
-
-Ref = str | int | None
 
 
 class ProtocolError(Exception):
@@ -90,28 +88,6 @@ class Publish:
 
 
 Command = Subscribe | Unsubscribe | Control | Ping | Publish
-
-
-class SampleFrame(TypedDict, total=False):
-    seq: int
-    t: int
-    values: dict[str, Any]
-    flags: list[str]
-
-
-class HelloMessage(TypedDict):
-    type: Literal["hello"]
-    user: str
-    server_time: int
-    limits: dict[str, float | int]
-    protocol: int
-
-
-class ErrorMessage(TypedDict):
-    type: Literal["error"]
-    code: str
-    message: str
-    ref: Ref
 
 
 def parse_command(text: str, *, max_backfill: int) -> Command:
@@ -184,15 +160,5 @@ def _optional_int(
     return value
 
 
-def encode(message: Any) -> str:
-    """Return the JSON text of a server message."""
-    return orjson.dumps(message).decode()
-
-
-def error_message(error: ProtocolError) -> ErrorMessage:
+def error_message(error: ProtocolError) -> ErrorFrame:
     return {"type": "error", "code": error.code, "message": error.message, "ref": error.ref}
-
-
-def data_frame(stream: str, samples: list[SampleFrame]) -> str:
-    """Return the `data` frame for a batch, encoded once for every watcher."""
-    return encode({"type": "data", "stream": stream, "samples": samples})

@@ -3,8 +3,8 @@ from __future__ import annotations
 from channels.security.websocket import WebsocketDenier
 from django.urls import path, re_path
 
-from streams.compat import DataConsumer
-from streams.consumers import LiveConsumer
+from streams.live.compat import DataConsumer
+from streams.live.consumer import LiveConsumer
 
 websocket_urlpatterns = [
     path("ws/live/", LiveConsumer.as_asgi()),

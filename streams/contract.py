@@ -1,0 +1,305 @@
+"""The message contract: every shape that crosses the channel layer or the socket.
+
+Each channel-layer message has a `TypedDict` whose `type` is a `Literal`, a
+group-name helper for where it goes, and one sender; everything that emits a
+message calls its sender, so a shape is written in one place. The frames a
+client receives are described here too (the AsyncAPI document is built from the
+same names). The module does no I/O but through the channel layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal, TypedDict
+
+import orjson
+from channels.layers import get_channel_layer
+
+from streams.metrics import metric_inc
+
+# A stream's slug: what group names, URLs and the protocol accept.
+SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z"
+
+PRODUCERS_GROUP = "producers"
+
+Ref = str | int | None
+
+
+# -- groups -----------------------------------------------------------------
+
+
+def stream_group(slug: str) -> str:
+    """Return the group of a stream's watchers: its frames, status and presence."""
+    return f"stream.{slug}"
+
+
+def user_group(user_id: int) -> str:
+    """Return the group of a user's sockets: alerts, access changes, session ends."""
+    return f"user.{user_id}"
+
+
+def link_group(dashboard_id: int) -> str:
+    """Return the group of the sockets opened through a dashboard's secret link."""
+    return f"link.{dashboard_id}"
+
+
+# -- samples ----------------------------------------------------------------
+
+
+class SampleFrame(TypedDict, total=False):
+    seq: int
+    t: int
+    values: dict[str, Any]
+    flags: list[str]
+
+
+def sample_frame(seq: int, t: int, values: dict, flags: Iterable[str] = ()) -> SampleFrame:
+    """Return a sample as it travels in `data` frames (flags only when there are some)."""
+    frame: SampleFrame = {"seq": seq, "t": t, "values": values}
+    flags = list(flags)
+    if flags:
+        frame["flags"] = flags
+    return frame
+
+
+# -- frames a client receives -------------------------------------------------
+
+
+class HelloFrame(TypedDict):
+    type: Literal["hello"]
+    user: str | None
+    server_time: int
+    limits: dict[str, float | int]
+    protocol: int
+
+
+class SubscribedFrame(TypedDict, total=False):
+    type: Literal["subscribed"]
+    stream: str
+    title: str
+    fields: list[dict[str, str]]
+    running: bool
+    seq: int
+    ref: Ref
+    recovered: bool
+
+
+class UnsubscribedFrame(TypedDict):
+    type: Literal["unsubscribed"]
+    stream: str
+    ref: Ref
+
+
+class StatusFrame(TypedDict, total=False):
+    type: Literal["status"]
+    stream: str
+    running: bool
+    by: str
+    ref: Ref
+
+
+class PresenceFrame(TypedDict):
+    type: Literal["presence"]
+    stream: str
+    connections: int
+    users: int
+
+
+class PongFrame(TypedDict):
+    type: Literal["pong"]
+    t: float
+    server_time: int
+    ref: Ref
+
+
+class PublishedFrame(TypedDict, total=False):
+    type: Literal["published"]
+    stream: str
+    count: int
+    first: int
+    last: int
+    ref: Ref
+
+
+class AlertFrame(TypedDict):
+    type: Literal["alert"]
+    state: Literal["firing", "resolved"]
+    rule: int
+    event: int
+    name: str
+    stream: str
+    field: str
+    value: float | None
+    t: int | None
+    message: str
+
+
+class ErrorFrame(TypedDict):
+    type: Literal["error"]
+    code: str
+    message: str
+    ref: Ref
+
+
+def encode(message: Any) -> str:
+    """Return the JSON text of a server frame."""
+    return orjson.dumps(message).decode()
+
+
+def data_frame(stream: str, samples: list[SampleFrame]) -> str:
+    """Return the `data` frame for a batch, encoded once for every watcher."""
+    return encode({"type": "data", "stream": stream, "samples": samples})
+
+
+def status_frame(*, stream: str, running: bool, by: str) -> StatusFrame:
+    return {"type": "status", "stream": stream, "running": running, "by": by}
+
+
+def unsubscribed_frame(stream: str, ref: Ref = None) -> UnsubscribedFrame:
+    return {"type": "unsubscribed", "stream": stream, "ref": ref}
+
+
+# -- channel-layer messages ---------------------------------------------------
+
+
+class StreamFrameMessage(TypedDict):
+    """A stored batch, as a ready-encoded `data` frame, to a stream's watchers."""
+
+    type: Literal["stream.frame"]
+    stream: str
+    text: str
+    first: int
+    last: int
+
+
+class StreamStatusMessage(TypedDict):
+    type: Literal["stream.status"]
+    stream: str
+    running: bool
+    by: str
+    origin: str  # the socket that asked, which has had its answer
+
+
+class StreamPresenceMessage(TypedDict):
+    type: Literal["stream.presence"]
+    stream: str
+    connections: int
+    users: int
+
+
+class ProducerReconcileMessage(TypedDict):
+    type: Literal["producer.reconcile"]
+
+
+class UserAlertMessage(TypedDict):
+    type: Literal["user.alert"]
+    frame: AlertFrame
+
+
+class AccessChangedMessage(TypedDict):
+    """Something this viewer could read may no longer be readable: check again."""
+
+    type: Literal["access.changed"]
+
+
+class AccessRevokedMessage(TypedDict):
+    """The secret link these sockets came through was revoked."""
+
+    type: Literal["access.revoked"]
+
+
+class SessionEndedMessage(TypedDict):
+    type: Literal["session.ended"]
+    session: str | None  # None: every session of the user
+
+
+class HealthCheckMessage(TypedDict):
+    type: Literal["health.check"]
+
+
+ChannelMessage = (
+    StreamFrameMessage
+    | StreamStatusMessage
+    | StreamPresenceMessage
+    | ProducerReconcileMessage
+    | UserAlertMessage
+    | AccessChangedMessage
+    | AccessRevokedMessage
+    | SessionEndedMessage
+    | HealthCheckMessage
+)
+# A message and the group it goes to, for work that decides now and sends later.
+Outgoing = tuple[str, ChannelMessage]
+
+
+def _layer() -> Any:
+    return get_channel_layer()
+
+
+async def send_stream_frame(*, slug: str, batch: list[SampleFrame]) -> None:
+    """Send a stored batch to every watcher, as one frame encoded once."""
+    message: StreamFrameMessage = {
+        "type": "stream.frame",
+        "stream": slug,
+        "text": data_frame(slug, batch),
+        "first": batch[0]["seq"],
+        "last": batch[-1]["seq"],
+    }
+    await _layer().group_send(stream_group(slug), message)
+    metric_inc("pulseboard_samples_published_total", len(batch), stream=slug)
+
+
+async def send_stream_status(*, slug: str, running: bool, by: str, origin: str = "") -> None:
+    """Tell every watcher of the stream, and every producer, that it started or stopped."""
+    message: StreamStatusMessage = {
+        "type": "stream.status",
+        "stream": slug,
+        "running": running,
+        "by": by,
+        "origin": origin,
+    }
+    await _layer().group_send(stream_group(slug), message)
+    await send_producers_reconcile()
+
+
+async def send_producers_reconcile() -> None:
+    """Nudge every producer to read the running flags now, not at its next interval."""
+    message: ProducerReconcileMessage = {"type": "producer.reconcile"}
+    await _layer().group_send(PRODUCERS_GROUP, message)
+
+
+async def send_stream_presence(layer: Any, *, slug: str, connections: int, users: int) -> None:
+    message: StreamPresenceMessage = {
+        "type": "stream.presence",
+        "stream": slug,
+        "connections": connections,
+        "users": users,
+    }
+    await layer.group_send(stream_group(slug), message)
+
+
+def user_alert_message(frame: AlertFrame) -> UserAlertMessage:
+    return {"type": "user.alert", "frame": frame}
+
+
+def access_changed_message() -> AccessChangedMessage:
+    return {"type": "access.changed"}
+
+
+def access_revoked_message() -> AccessRevokedMessage:
+    return {"type": "access.revoked"}
+
+
+def session_ended_message(session: str | None) -> SessionEndedMessage:
+    return {"type": "session.ended", "session": session}
+
+
+def health_check_message() -> HealthCheckMessage:
+    return {"type": "health.check"}
+
+
+async def send_all(outgoing: Iterable[Outgoing]) -> None:
+    """Send messages decided earlier (in a database thread, say), in order."""
+    layer = _layer()
+    for group, message in outgoing:
+        await layer.group_send(group, message)

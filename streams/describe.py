@@ -1,0 +1,34 @@
+"""How a stream is described to clients: the API's summary and what a page needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.access import stream_can_control
+from streams.models import Stream
+from streams.sources import SOURCES
+
+
+def stream_summary(stream: Stream) -> dict[str, Any]:
+    return {
+        "slug": stream.slug,
+        "title": stream.title,
+        "fields": stream.fields,
+        "source_kind": stream.source_kind,
+        "running": stream.running,
+        "public": stream.is_public,
+        "owner": stream.owner.get_username() if stream.owner else None,
+        "retention_seconds": stream.retention_seconds,
+    }
+
+
+def stream_page_json(stream: Stream, user: Any) -> dict[str, Any]:
+    """Return what a page needs of a stream: its fields, state and whether this viewer may run it."""
+    return {
+        "slug": stream.slug,
+        "title": stream.title,
+        "fields": stream.fields,
+        "running": stream.running,
+        "source_kind": stream.source_kind,
+        "can_control": stream.source_kind in SOURCES and stream_can_control(stream, user),
+    }

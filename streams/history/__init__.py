@@ -1,0 +1,1 @@
+"""Stored samples: the raw tier, per-second and per-minute rollups, bounded queries, retention."""

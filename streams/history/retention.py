@@ -1,0 +1,40 @@
+"""Retention: what each stream keeps, raw and in its rollup tiers, and nothing older."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+from streams.history.rollups import MINUTE, SECOND
+from streams.models import Rollup, Sample, Stream
+
+log = logging.getLogger(__name__)
+
+
+def history_trim(stream_id: int, older_than_ms: int) -> int:
+    """Delete a stream's samples older than the cutoff; return how many went."""
+    deleted, _ = Sample.objects.filter(stream_id=stream_id, t__lt=older_than_ms).delete()
+    return deleted
+
+
+def rollups_trim(stream_id: int, *, now: int, raw_retention_ms: int) -> int:
+    """Delete rollups past their tier's retention (never shorter than the raw samples')."""
+    deleted = 0
+    for width, keep_ms in (
+        (SECOND, settings.PULSEBOARD_SECOND_ROLLUP_RETENTION_SECONDS * 1000),
+        (MINUTE, settings.PULSEBOARD_MINUTE_ROLLUP_RETENTION_SECONDS * 1000),
+    ):
+        cutoff = now - max(keep_ms, raw_retention_ms)
+        count, _ = Rollup.objects.filter(stream_id=stream_id, tier=width, start__lt=cutoff).delete()
+        deleted += count
+    return deleted
+
+
+def retention_apply(now: int) -> None:
+    """Trim every stream, running or not, pushed or generated (deletes are idempotent)."""
+    for stream_id, slug, retention in Stream.objects.values_list("id", "slug", "retention_seconds"):
+        deleted = history_trim(stream_id, now - retention * 1000)
+        rollups_trim(stream_id, now=now, raw_retention_ms=retention * 1000)
+        if deleted:
+            log.info("retention removed %d samples of %s", deleted, slug)

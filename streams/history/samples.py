@@ -1,0 +1,54 @@
+"""Reading stored samples: by seq for resume, backfill and hole-filling; by time for replays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Max, Min
+
+from streams.contract import SampleFrame, sample_frame
+from streams.models import Sample
+
+
+def history_first_seq(stream_id: int) -> int:
+    """Return the lowest stored seq of a stream (retention deletes from the start), 0 if none."""
+    return Sample.objects.filter(stream_id=stream_id).aggregate(first=Min("seq"))["first"] or 0
+
+
+def history_last_seq(stream_id: int) -> int:
+    """Return the highest stored seq of a stream, 0 when it has none."""
+    return Sample.objects.filter(stream_id=stream_id).aggregate(last=Max("seq"))["last"] or 0
+
+
+def _frames(rows: Iterable[tuple[int, int, dict, list]]) -> list[SampleFrame]:
+    return [sample_frame(seq, t, values, flags) for seq, t, values, flags in rows]
+
+
+def history_after(
+    stream_id: int, since: int, *, until: int | None = None, limit: int
+) -> list[SampleFrame]:
+    """Return up to `limit` stored samples with since < seq (≤ until), oldest first."""
+    rows = Sample.objects.filter(stream_id=stream_id, seq__gt=since)
+    if until is not None:
+        rows = rows.filter(seq__lte=until)
+    return _frames(rows.order_by("seq").values_list("seq", "t", "values", "flags")[:limit])
+
+
+def history_latest(stream_id: int, count: int) -> list[SampleFrame]:
+    """Return the last `count` stored samples of a stream, oldest first."""
+    if count <= 0:
+        return []
+    rows = Sample.objects.filter(stream_id=stream_id).order_by("-seq")
+    newest_first = list(rows.values_list("seq", "t", "values", "flags")[:count])
+    return _frames(reversed(newest_first))
+
+
+def history_page(
+    slug: str, *, start: int, end: int, after_seq: int, limit: int
+) -> list[tuple[int, int, dict[str, Any], list[str]]]:
+    """Return up to `limit` (seq, t, values, flags) rows of a stream in [start, end), after a seq."""
+    rows = Sample.objects.filter(
+        stream__slug=slug, t__gte=start, t__lt=end, seq__gt=after_seq
+    ).order_by("seq")
+    return list(rows.values_list("seq", "t", "values", "flags")[:limit])

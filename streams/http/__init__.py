@@ -1,0 +1,1 @@
+"""The HTTP API and the streams page, with their URLs."""

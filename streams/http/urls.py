@@ -1,0 +1,22 @@
+"""The API's URLs (mounted at the site root by config/urls.py)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from streams.http import export, health, history, pages, samples, stats, streams
+
+urlpatterns = [
+    path("streams/", pages.overview, name="overview"),
+    path("api/streams/", streams.streams_list, name="api-streams"),
+    path("api/streams/<str:slug>/samples", samples.samples_ingest, name="api-samples"),
+    path("api/streams/<str:slug>/history", history.stream_history, name="api-history"),
+    path(
+        "api/streams/<str:slug>/export.<str:extension>",
+        export.stream_export,
+        name="api-export",
+    ),
+    path("api/stats", stats.stats, name="api-stats"),
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", health.metrics, name="metrics"),
+]

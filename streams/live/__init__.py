@@ -1,0 +1,1 @@
+"""The live plane: the socket protocol, consumers, the channel layer, presence and limits."""

@@ -1,0 +1,1 @@
+"""Where samples are made: the producer that runs sources under leases, and pushed samples."""
