@@ -4,7 +4,8 @@
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { CandleBuilder } from "../data/candles.js";
 import { formatNumber, formatTime, formatWithUnit } from "../format.js";
-import { drawLoop, element, readPalette, watchLayout } from "./common.js";
+import { element, readPalette } from "./common.js";
+import { mountWidget } from "./scaffold.js";
 
 const CANDLES_SHOWN = 60;
 const MAX_CANDLES = 400;
@@ -34,13 +35,6 @@ export function create(el, config = {}) {
   const readout = element("div", "timeseries-readout");
   readout.hidden = true;
   root.append(empty, readout);
-  el.append(root);
-
-  const loop = drawLoop(render);
-  const stopWatching = watchLayout(el, loop, {
-    onResize: () => (resized = true),
-    onTheme: () => (rebuild = true),
-  });
 
   function data() {
     candles = builder.candles();
@@ -157,28 +151,21 @@ export function create(el, config = {}) {
     }
   }
 
-  return {
-    push(samples) {
-      for (const sample of samples) add(sample);
-      loop.schedule();
+  function addAll(samples) {
+    for (const sample of samples) add(sample);
+  }
+
+  return mountWidget(el, root, {
+    render,
+    watch: {
+      onResize: () => (resized = true),
+      onTheme: () => (rebuild = true),
     },
-    prepend(samples) {
-      for (const sample of samples) add(sample);
-      loop.schedule();
-    },
+    onDestroy: () => plot?.destroy(),
+    push: addAll,
+    prepend: addAll,
     clear() {
       builder.clear();
-      loop.schedule();
     },
-    resize() {
-      resized = true;
-      loop.schedule();
-    },
-    destroy() {
-      loop.stop();
-      stopWatching();
-      plot?.destroy();
-      root.remove();
-    },
-  };
+  });
 }

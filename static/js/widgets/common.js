@@ -135,6 +135,31 @@ export function withAlpha(colour, alpha) {
   return colour;
 }
 
+/** Return `list` with `added` (oldest first) on top, newest first, at most `limit` long. */
+export function newestFirst(list, added, limit) {
+  const next = [...added].reverse().concat(list);
+  return next.length > limit ? next.slice(0, limit) : next;
+}
+
+/**
+ * Return a compact data table, {table, body}: a header row of `columns`
+ * ([{label, className, unit}]) and an empty body for the rows.
+ */
+export function compactTable(columns, className = "") {
+  const table = element("table", `data-table data-table-compact${className ? ` ${className}` : ""}`);
+  const head = element("thead");
+  const headRow = element("tr");
+  for (const { label, className: cellClass = "", unit } of columns) {
+    const cell = element("th", cellClass, label);
+    if (unit) cell.append(element("span", "unit", ` ${unit}`));
+    headRow.append(cell);
+  }
+  head.append(headRow);
+  const body = element("tbody");
+  table.append(head, body);
+  return { table, body };
+}
+
 /** Add a "live only" note to a widget that cannot show a past range. */
 export function liveOnlyNote(root, config) {
   if (!config.range) return false;

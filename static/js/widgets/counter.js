@@ -3,7 +3,8 @@
 // sample counted, which may be history loaded with the widget.
 
 import { formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, drawLoop, element } from "./common.js";
+import { TEXT_INTERVAL_MS, element } from "./common.js";
+import { mountWidget } from "./scaffold.js";
 
 const ROLL_MS = 600;
 
@@ -18,39 +19,31 @@ export function create(el, config = {}) {
   const number = element("span", "counter-value", "0");
   const caption = element("span", "counter-caption", config.range ? "samples in range" : "samples received");
   root.append(number, caption);
-  el.append(root);
 
-  const loop = drawLoop(render, { minInterval: TEXT_INTERVAL_MS });
-
-  function render() {
+  function render(redraw) {
     const now = performance.now();
     const progress = Math.min(1, (now - rollStart) / ROLL_MS);
     // Ease out, so the number settles rather than stops.
     shown = rollFrom + (total - rollFrom) * (1 - (1 - progress) ** 3);
     number.textContent = Math.round(shown).toLocaleString();
-    if (progress < 1) loop.schedule();
+    if (progress < 1) redraw();
     if (since !== null && !config.range) caption.textContent = `samples since ${formatTime(since, "seconds")}`;
   }
 
-  return {
+  return mountWidget(el, root, {
+    render,
+    minInterval: TEXT_INTERVAL_MS,
     push(samples) {
       if (since === null && samples.length) since = samples[0].t ?? Date.now();
       for (const sample of samples) total += sample.count ?? 1;
       rollFrom = shown;
       rollStart = performance.now();
-      loop.schedule();
     },
     clear() {
       total = 0;
       shown = 0;
       rollFrom = 0;
       since = null;
-      loop.schedule();
     },
-    resize() {},
-    destroy() {
-      loop.stop();
-      root.remove();
-    },
-  };
+  });
 }

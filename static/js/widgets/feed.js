@@ -1,7 +1,8 @@
 // Live feed: the newest items of a stream on top, one line each.
 
 import { describeValue, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, drawLoop, element, liveOnlyNote } from "./common.js";
+import { TEXT_INTERVAL_MS, element, liveOnlyNote, newestFirst } from "./common.js";
+import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ITEMS = 50;
 
@@ -16,45 +17,36 @@ export function create(el, config = {}) {
   list.setAttribute("aria-live", "off");
   const empty = element("p", "widget-empty", "Waiting for data…");
   root.append(empty, list);
-  el.append(root);
   const historic = liveOnlyNote(root, config);
 
-  const loop = drawLoop(() => {
-    empty.hidden = items.length > 0 || historic;
-    list.replaceChildren(
-      ...items.map((sample) => {
-        const item = element("li", "feed-item");
-        if (Array.isArray(sample.flags) && sample.flags.includes("anomaly")) item.classList.add("is-anomaly");
-        item.append(element("time", "feed-time", formatTime(sample.t, "seconds")));
-        const text = element("span", "feed-text");
-        for (const field of fields) {
-          const value = sample.values?.[field.name];
-          if (value === undefined) continue;
-          const part = element("span", typeof value === "number" ? "feed-number" : "feed-label", describeValue(value, field.unit));
-          part.title = field.name;
-          text.append(part);
-        }
-        item.append(text);
-        return item;
-      }),
-    );
-  }, { minInterval: TEXT_INTERVAL_MS });
+  function itemOf(sample) {
+    const item = element("li", "feed-item");
+    if (Array.isArray(sample.flags) && sample.flags.includes("anomaly")) item.classList.add("is-anomaly");
+    item.append(element("time", "feed-time", formatTime(sample.t, "seconds")));
+    const text = element("span", "feed-text");
+    for (const field of fields) {
+      const value = sample.values?.[field.name];
+      if (value === undefined) continue;
+      const part = element("span", typeof value === "number" ? "feed-number" : "feed-label", describeValue(value, field.unit));
+      part.title = field.name;
+      text.append(part);
+    }
+    item.append(text);
+    return item;
+  }
 
-  return {
+  return mountWidget(el, root, {
+    render() {
+      empty.hidden = items.length > 0 || historic;
+      list.replaceChildren(...items.map(itemOf));
+    },
+    minInterval: TEXT_INTERVAL_MS,
+    historic,
     push(samples) {
-      if (historic) return;
-      for (const sample of samples) items.unshift(sample);
-      if (items.length > limit) items = items.slice(0, limit);
-      loop.schedule();
+      items = newestFirst(items, samples, limit);
     },
     clear() {
       items = [];
-      loop.schedule();
     },
-    resize() {},
-    destroy() {
-      loop.stop();
-      root.remove();
-    },
-  };
+  });
 }

@@ -2,7 +2,8 @@
 // coloured by the warning and critical thresholds.
 
 import { formatNumber } from "../format.js";
-import { TEXT_INTERVAL_MS, drawLoop, element, firstField, thresholdTone } from "./common.js";
+import { TEXT_INTERVAL_MS, element, firstField, thresholdTone } from "./common.js";
+import { mountWidget } from "./scaffold.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const SWEEP = 240;
@@ -62,9 +63,6 @@ export function create(el, config = {}) {
   const scale = element("div", "gauge-scale");
   scale.append(element("span", "", formatNumber(min)), element("span", "", formatNumber(max)));
   root.append(picture, readout, scale);
-  el.append(root);
-
-  const loop = drawLoop(render, { minInterval: TEXT_INTERVAL_MS });
 
   function render() {
     if (value === null) {
@@ -80,7 +78,9 @@ export function create(el, config = {}) {
     root.setAttribute("aria-valuenow", String(value));
   }
 
-  return {
+  return mountWidget(el, root, {
+    render,
+    minInterval: TEXT_INTERVAL_MS,
     push(samples) {
       for (let index = samples.length - 1; index >= 0; index -= 1) {
         const candidate = samples[index].values?.[field.name];
@@ -89,16 +89,9 @@ export function create(el, config = {}) {
           break;
         }
       }
-      loop.schedule();
     },
     clear() {
       value = null;
-      loop.schedule();
     },
-    resize() {},
-    destroy() {
-      loop.stop();
-      root.remove();
-    },
-  };
+  });
 }

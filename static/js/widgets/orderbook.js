@@ -3,7 +3,8 @@
 
 import { bookDepth } from "../data/orderbook.js";
 import { formatNumber } from "../format.js";
-import { TEXT_INTERVAL_MS, drawLoop, element, liveOnlyNote } from "./common.js";
+import { TEXT_INTERVAL_MS, element, liveOnlyNote } from "./common.js";
+import { mountWidget } from "./scaffold.js";
 
 /** config: fields [{name}] (the first holds the book, "book"), depth (10 levels per side). */
 export function create(el, config = {}) {
@@ -18,7 +19,6 @@ export function create(el, config = {}) {
   const spread = element("div", "book-spread", "–");
   const bids = element("div", "book-side book-bids");
   root.append(head, asks, spread, bids);
-  el.append(root);
   const historic = liveOnlyNote(root, config);
 
   function levelRow(level, maxTotal, side) {
@@ -32,7 +32,7 @@ export function create(el, config = {}) {
     return row;
   }
 
-  const loop = drawLoop(() => {
+  function render() {
     if (!book) {
       asks.replaceChildren();
       bids.replaceChildren();
@@ -44,11 +44,13 @@ export function create(el, config = {}) {
     asks.replaceChildren(...[...view.asks].reverse().map((level) => levelRow(level, view.maxTotal, "ask")));
     bids.replaceChildren(...view.bids.map((level) => levelRow(level, view.maxTotal, "bid")));
     spread.textContent = view.spread === null ? "–" : `spread ${formatNumber(view.spread)} · mid ${formatNumber(view.mid)}`;
-  }, { minInterval: TEXT_INTERVAL_MS });
+  }
 
-  return {
+  return mountWidget(el, root, {
+    render,
+    minInterval: TEXT_INTERVAL_MS,
+    historic,
     push(samples) {
-      if (historic) return;
       for (let index = samples.length - 1; index >= 0; index -= 1) {
         const candidate = samples[index].values?.[name];
         if (candidate && (candidate.bids || candidate.asks)) {
@@ -56,16 +58,9 @@ export function create(el, config = {}) {
           break;
         }
       }
-      loop.schedule();
     },
     clear() {
       book = null;
-      loop.schedule();
     },
-    resize() {},
-    destroy() {
-      loop.stop();
-      root.remove();
-    },
-  };
+  });
 }

@@ -3,7 +3,8 @@
 
 import { StatWindow } from "../data/stats.js";
 import { formatNumber } from "../format.js";
-import { TEXT_INTERVAL_MS, drawLoop, element, firstField, thresholdTone } from "./common.js";
+import { TEXT_INTERVAL_MS, element, firstField, thresholdTone } from "./common.js";
+import { mountWidget } from "./scaffold.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const SPARK_POINTS = 120;
@@ -39,15 +40,16 @@ export function create(el, config = {}) {
   const line = document.createElementNS(SVG, "path");
   picture.append(line);
   root.append(figure, caption, picture);
-  el.append(root);
-
-  const loop = drawLoop(render, { minInterval: TEXT_INTERVAL_MS });
 
   function add(sample) {
     const value = sample.values?.[field.name];
     if (typeof value !== "number") return;
     stats.add({ t: sample.t, value, count: sample.count, min: sample.min?.[field.name], max: sample.max?.[field.name] });
     spark.push(value);
+  }
+
+  function addAll(samples) {
+    for (const sample of samples) add(sample);
   }
 
   function render() {
@@ -58,26 +60,16 @@ export function create(el, config = {}) {
     line.setAttribute("d", sparkPath(spark));
   }
 
-  return {
-    push(samples) {
-      for (const sample of samples) add(sample);
-      loop.schedule();
-    },
-    prepend(samples) {
-      for (const sample of samples) add(sample);
-      loop.schedule();
-    },
+  return mountWidget(el, root, {
+    render,
+    minInterval: TEXT_INTERVAL_MS,
+    push: addAll,
+    prepend: addAll,
     clear() {
       stats.clear();
       spark = [];
-      loop.schedule();
     },
-    resize() {},
-    destroy() {
-      loop.stop();
-      root.remove();
-    },
-  };
+  });
 }
 
 function sparkPath(values) {

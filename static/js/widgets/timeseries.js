@@ -5,7 +5,8 @@
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { formatTime, formatWithUnit } from "../format.js";
 import { SampleWindow } from "../sample-window.js";
-import { drawLoop, element, readPalette, watchLayout, withAlpha } from "./common.js";
+import { element, readPalette, withAlpha } from "./common.js";
+import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_WINDOW = 600;
 // A window in seconds keeps whatever arrives in that time, up to this many points.
@@ -51,13 +52,6 @@ export function create(el, config = {}) {
   legend.hidden = !config.legend;
   plotBox.append(empty, readout);
   root.append(plotBox, legend);
-  el.append(root);
-
-  const loop = drawLoop(render);
-  const stopWatching = watchLayout(el, loop, {
-    onResize: () => (resized = true),
-    onTheme: () => (rebuild = true),
-  });
 
   function buildData() {
     const { data, anomalies } = samples.columns(chartedFields);
@@ -289,32 +283,27 @@ export function create(el, config = {}) {
     });
   }
 
-  return {
+  return mountWidget(el, root, {
+    render,
+    watch: {
+      onResize: () => (resized = true),
+      onTheme: () => (rebuild = true),
+    },
+    onDestroy() {
+      clearTimeout(legendTimer);
+      plot?.destroy();
+    },
     push(batch) {
       if (samples.push(batch)) rebuild = true;
-      loop.schedule();
     },
     prepend(batch) {
       if (samples.prepend(batch)) rebuild = true;
-      loop.schedule();
     },
     clear() {
       samples.clear();
       anomalyIndices = [];
-      loop.schedule();
     },
-    resize() {
-      resized = true;
-      loop.schedule();
-    },
-    destroy() {
-      loop.stop();
-      stopWatching();
-      clearTimeout(legendTimer);
-      plot?.destroy();
-      root.remove();
-    },
-  };
+  });
 }
 
 // A fixed bound where the config gives one, the data's own (padded) elsewhere.

@@ -1,7 +1,8 @@
 // Trades widget: the newest trades ({price, size, side}) on top, buys and sells in their colours.
 
 import { formatNumber, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, drawLoop, element, liveOnlyNote } from "./common.js";
+import { TEXT_INTERVAL_MS, compactTable, element, liveOnlyNote, newestFirst } from "./common.js";
+import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ROWS = 30;
 
@@ -12,50 +13,40 @@ export function create(el, config = {}) {
   let trades = [];
 
   const root = element("div", "trades");
-  const table = element("table", "data-table data-table-compact trades-table");
-  const head = element("thead");
-  const headRow = element("tr");
-  for (const [label, className] of [["time", ""], ["price", "numeric"], ["size", "numeric"]]) headRow.append(element("th", className, label));
-  head.append(headRow);
-  const body = element("tbody");
-  table.append(head, body);
+  const { table, body } = compactTable(
+    [{ label: "time" }, { label: "price", className: "numeric" }, { label: "size", className: "numeric" }],
+    "trades-table",
+  );
   root.append(table);
-  el.append(root);
   const historic = liveOnlyNote(root, config);
 
-  const loop = drawLoop(() => {
-    body.replaceChildren(
-      ...trades.map(({ t, trade }) => {
-        const row = element("tr", `trade trade-${trade.side === "sell" ? "sell" : "buy"}`);
-        row.append(
-          element("td", "muted", formatTime(t, "seconds")),
-          element("td", "numeric trade-price", formatNumber(trade.price)),
-          element("td", "numeric", formatNumber(trade.size)),
-        );
-        row.title = `${trade.side === "sell" ? "Sell" : "Buy"} ${trade.size} at ${trade.price}`;
-        return row;
-      }),
+  function rowOf({ t, trade }) {
+    const row = element("tr", `trade trade-${trade.side === "sell" ? "sell" : "buy"}`);
+    row.append(
+      element("td", "muted", formatTime(t, "seconds")),
+      element("td", "numeric trade-price", formatNumber(trade.price)),
+      element("td", "numeric", formatNumber(trade.size)),
     );
-  }, { minInterval: TEXT_INTERVAL_MS });
+    row.title = `${trade.side === "sell" ? "Sell" : "Buy"} ${trade.size} at ${trade.price}`;
+    return row;
+  }
 
-  return {
+  return mountWidget(el, root, {
+    render() {
+      body.replaceChildren(...trades.map(rowOf));
+    },
+    minInterval: TEXT_INTERVAL_MS,
+    historic,
     push(samples) {
-      if (historic) return;
+      const added = [];
       for (const sample of samples) {
         const trade = sample.values?.[name];
-        if (trade && typeof trade.price === "number") trades.unshift({ t: sample.t, trade });
+        if (trade && typeof trade.price === "number") added.push({ t: sample.t, trade });
       }
-      if (trades.length > limit) trades = trades.slice(0, limit);
-      loop.schedule();
+      trades = newestFirst(trades, added, limit);
     },
     clear() {
       trades = [];
-      loop.schedule();
     },
-    resize() {},
-    destroy() {
-      loop.stop();
-      root.remove();
-    },
-  };
+  });
 }
