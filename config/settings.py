@@ -25,6 +25,8 @@ if HOST not in ALLOWED_HOSTS and HOST not in ("0.0.0.0", "::"):
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # Daphne first: its `runserver` then serves WebSockets too (Channels' convention).
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -158,14 +160,29 @@ PULSEBOARD_COMMAND_BURST = env_int("PULSEBOARD_COMMAND_BURST", 60, minimum=1)
 PULSEBOARD_MAX_CONNECTIONS_PER_USER = env_int("PULSEBOARD_MAX_CONNECTIONS_PER_USER", 20, minimum=1)
 PULSEBOARD_MAX_SUBSCRIPTIONS = env_int("PULSEBOARD_MAX_SUBSCRIPTIONS", 50, minimum=1)
 PULSEBOARD_IDLE_TIMEOUT = env_float("PULSEBOARD_IDLE_TIMEOUT", 300.0, minimum=1.0)
+# Events revoke access at once; this re-check of every socket is the net under them.
+PULSEBOARD_ACCESS_RECHECK_SECONDS = env_float(
+    "PULSEBOARD_ACCESS_RECHECK_SECONDS", 30.0, minimum=0.1
+)
 # A client that stops reading stops answering WebSocket pings and is dropped after
 # interval + timeout, which bounds what the server buffers for it (`manage.py
-# serve`; for plain uvicorn pass --ws-ping-interval and --ws-ping-timeout).
+# serve` with either server; for plain `daphne` or `uvicorn` pass the flags in
+# docs/operations.md).
 PULSEBOARD_WS_PING_INTERVAL = env_int("PULSEBOARD_WS_PING_INTERVAL", 30, minimum=1)
 PULSEBOARD_WS_PING_TIMEOUT = env_int("PULSEBOARD_WS_PING_TIMEOUT", 10, minimum=1)
+# Frames over the protocol's limit get a `too_large` error from the consumer; the
+# web server refuses only what it should not even buffer (close code 1009).
+PULSEBOARD_WS_MAX_MESSAGE_BYTES = max(1 << 20, 16 * PULSEBOARD_MAX_FRAME_BYTES)
+# Daphne's `runserver` reads these two.
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = PULSEBOARD_WS_MAX_MESSAGE_BYTES
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = PULSEBOARD_WS_MAX_MESSAGE_BYTES
 PULSEBOARD_MAX_BACKFILL = env_int("PULSEBOARD_MAX_BACKFILL", 10_000, minimum=1)
 PULSEBOARD_MAX_RESUME = env_int("PULSEBOARD_MAX_RESUME", 300_000, minimum=1)
 PULSEBOARD_MAX_INGEST_BATCH = env_int("PULSEBOARD_MAX_INGEST_BATCH", 5_000, minimum=1)
+
+# /metrics answers staff (session or API token) and scrapers that send
+# `Authorization: Bearer <this secret>`; empty means staff only.
+PULSEBOARD_METRICS_TOKEN = env_str("PULSEBOARD_METRICS_TOKEN", "")
 
 # Rollup tiers are kept at least as long as raw samples, and by default longer.
 PULSEBOARD_SECOND_ROLLUP_RETENTION_SECONDS = env_int(

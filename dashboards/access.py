@@ -1,26 +1,40 @@
 """What dashboards add to the stream access rule: shares with users and secret links.
 
-Registered with `streams.access` in `DashboardsConfig.ready()`.
+A dashboard grants the streams it shows that its owner reads directly (public,
+the owner's own, or any while the owner is active staff) — never what the owner
+was granted. Registered with `streams.access` in `DashboardsConfig.ready()`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 
 from dashboards.models import Dashboard, Widget
 from streams.access import Grants
 
 
+def widgets_granting() -> QuerySet[Widget]:
+    """Return the widgets whose stream their dashboard's owner reads directly."""
+    owner_reads = (
+        Q(stream__is_public=True)
+        | Q(stream__owner=F("dashboard__owner"))
+        | Q(dashboard__owner__is_staff=True)
+    )
+    return Widget.objects.filter(owner_reads, dashboard__owner__is_active=True)
+
+
 def shared_stream_filter(user: Any) -> Q:
-    """Return a Stream filter for streams on dashboards shared with `user`."""
-    return Q(pk__in=Widget.objects.filter(dashboard__shares__user=user).values("stream_id"))
+    """Return a Stream filter for what dashboards shared with `user` grant."""
+    granting = widgets_granting().filter(dashboard__shares__user=user)
+    return Q(pk__in=granting.values("stream_id"))
 
 
 def link_stream_filter(dashboard_id: int) -> Q:
-    """Return a Stream filter for the streams a dashboard's secret link shows."""
-    return Q(pk__in=Widget.objects.filter(dashboard_id=dashboard_id).values("stream_id"))
+    """Return a Stream filter for what a dashboard's secret link grants."""
+    granting = widgets_granting().filter(dashboard_id=dashboard_id)
+    return Q(pk__in=granting.values("stream_id"))
 
 
 def link_dashboard_id(token: str) -> int | None:

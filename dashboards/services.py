@@ -5,39 +5,31 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 
+from dashboards.kinds import KINDS
 from dashboards.models import (
     AlertCondition,
     AlertRule,
     Dashboard,
     DashboardShare,
     Widget,
-    WidgetKind,
 )
-from dashboards.widgets import numeric_fields, widget_config_errors, widget_default_config
-from streams.access import stream_can_read
+from dashboards.widgets import (
+    LAYOUT_FIELDS,
+    numeric_fields,
+    widget_config_errors,
+    widget_default_config,
+    widget_values,
+)
+from streams.access import stream_can_read, stream_readable_directly
 from streams.clock import now_ms
-from streams.contract import (
-    ChannelMessage,
-    access_changed_message,
-    access_revoked_message,
-    link_group,
-    send_all,
-    user_group,
-)
 from streams.models import Stream
 
 EXPORT_VERSION = 1
 GRID_COLUMNS = 12
-
-
-def notify(group: str, message: ChannelMessage) -> None:
-    """Send a message to every open socket in `group` (a user's, or a link's viewers)."""
-    async_to_sync(send_all)([(group, message)])
 
 
 def dashboard_create(*, owner: Any, title: str) -> Dashboard:
@@ -53,36 +45,26 @@ def dashboard_rename(*, dashboard: Dashboard, title: str) -> None:
 
 
 @transaction.atomic
-def dashboard_duplicate(*, dashboard: Dashboard, owner: Any) -> Dashboard:
+def dashboard_duplicate(*, dashboard: Dashboard, owner: Any) -> tuple[Dashboard, list[Widget]]:
+    """Copy a dashboard for `owner`: the widgets of streams they read directly.
+
+    Return the copy and the widgets left out (a shared stream is not the new
+    owner's to show, let alone to share again).
+    """
     copy = dashboard_create(owner=owner, title=f"Copy of {dashboard.title}"[:120])
+    widgets = list(dashboard.widgets.select_related("stream"))
+    kept = [w for w in widgets if stream_readable_directly(w.stream, owner)]
     Widget.objects.bulk_create(
         [
-            Widget(
-                dashboard=copy,
-                kind=widget.kind,
-                title=widget.title,
-                stream_id=widget.stream_id,
-                config=widget.config,
-                x=widget.x,
-                y=widget.y,
-                w=widget.w,
-                h=widget.h,
-            )
-            for widget in dashboard.widgets.all()
+            Widget(dashboard=copy, stream_id=widget.stream_id, **widget_values(widget))
+            for widget in kept
         ]
     )
-    return copy
+    return copy, [w for w in widgets if w not in kept]
 
 
 def dashboard_delete(*, dashboard: Dashboard) -> None:
-    viewers = list(dashboard.shares.values_list("user_id", flat=True))
-    had_link = dashboard.link_token is not None
-    dashboard_id = dashboard.pk
     dashboard.delete()
-    for user_id in viewers:
-        notify(user_group(user_id), access_changed_message())
-    if had_link:
-        notify(link_group(dashboard_id), access_revoked_message())
 
 
 @transaction.atomic
@@ -108,16 +90,17 @@ def widget_save(
     size: tuple[int, int] | None = None,
 ) -> Widget:
     """Create or change a widget; raise ValidationError naming each bad field."""
-    if not stream_can_read(stream, user):
-        raise ValidationError({"stream": "You may not watch this stream."})
+    if not stream_readable_directly(stream, user):
+        raise ValidationError(
+            {"stream": f"{stream.slug} is not yours to show: use your own or a public stream."}
+        )
     config = widget_default_config(kind, stream) if config is None else config
     errors = widget_config_errors(kind, config, stream)
     if errors:
         raise ValidationError(errors)
     if widget is None:
         bottom = dashboard.widgets.aggregate(bottom=Max(F("y") + F("h")))["bottom"] or 0
-        wide = kind in (WidgetKind.TIMESERIES, WidgetKind.CANDLESTICK)
-        width, height = size or ((6, 4) if wide else (3, 3))
+        width, height = size or KINDS[kind].size
         widget = Widget(dashboard=dashboard, x=0, y=bottom, w=width, h=height)
     widget.kind, widget.stream, widget.title, widget.config = (
         kind,
@@ -140,7 +123,7 @@ def layout_save(*, dashboard: Dashboard, layout: list[dict[str, int]]) -> None:
         widget.w = max(1, min(int(item.get("w", widget.w)), GRID_COLUMNS - widget.x))
         widget.y = max(0, min(int(item.get("y", widget.y)), 1000))
         widget.h = max(1, min(int(item.get("h", widget.h)), 24))
-    Widget.objects.bulk_update(widgets.values(), ["x", "y", "w", "h"])
+    Widget.objects.bulk_update(widgets.values(), LAYOUT_FIELDS)
 
 
 def share_add(*, dashboard: Dashboard, user: Any) -> DashboardShare:
@@ -153,7 +136,6 @@ def share_add(*, dashboard: Dashboard, user: Any) -> DashboardShare:
 def share_remove(*, dashboard: Dashboard, user_id: int) -> None:
     """End a user's access; their open pages lose the streams they no longer may see at once."""
     DashboardShare.objects.filter(dashboard=dashboard, user_id=user_id).delete()
-    notify(user_group(user_id), access_changed_message())
 
 
 def link_create(*, dashboard: Dashboard) -> str:
@@ -166,7 +148,6 @@ def link_revoke(*, dashboard: Dashboard) -> None:
     """Revoke the secret link; sockets opened through it are closed at once."""
     dashboard.link_token = None
     dashboard.save(update_fields=["link_token", "updated"])
-    notify(link_group(dashboard.pk), access_revoked_message())
 
 
 def dashboard_export(dashboard: Dashboard) -> dict[str, Any]:
@@ -174,16 +155,7 @@ def dashboard_export(dashboard: Dashboard) -> dict[str, Any]:
         "pulseboard_dashboard": EXPORT_VERSION,
         "title": dashboard.title,
         "widgets": [
-            {
-                "kind": w.kind,
-                "title": w.title,
-                "stream": w.stream.slug,
-                "config": w.config,
-                "x": w.x,
-                "y": w.y,
-                "w": w.w,
-                "h": w.h,
-            }
+            widget_values(w) | {"stream": w.stream.slug}
             for w in dashboard.widgets.select_related("stream")
         ],
     }
@@ -216,19 +188,15 @@ def dashboard_import(*, owner: Any, data: Any) -> Dashboard:
         except ValidationError as error:
             raise ValidationError(f"widgets[{index}]: {'; '.join(error.messages)}") from None
         layout_save(
-            dashboard=dashboard, layout=[{**{k: item.get(k, 0) for k in "xywh"}, "id": widget.pk}]
+            dashboard=dashboard,
+            layout=[{**{k: item.get(k, 0) for k in LAYOUT_FIELDS}, "id": widget.pk}],
         )
     return dashboard
 
 
 def widget_delete(*, widget: Widget) -> None:
     """Remove a widget; viewers of the dashboard lose the streams only it showed."""
-    dashboard = widget.dashboard
     widget.delete()
-    for user_id in dashboard.shares.values_list("user_id", flat=True):
-        notify(user_group(user_id), access_changed_message())
-    if dashboard.link_token is not None:
-        notify(link_group(dashboard.pk), access_changed_message())
 
 
 ALERT_MAX_DURATION_SECONDS = 86_400

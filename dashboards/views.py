@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboards import services
 from dashboards.forms import ImportForm, TitleForm
+from dashboards.kinds import kinds_page_json
 from dashboards.models import Dashboard, Widget
 from dashboards.selectors import (
     alert_events_for,
@@ -26,6 +28,7 @@ from dashboards.selectors import (
     dashboards_owned_by,
     dashboards_shared_with,
 )
+from dashboards.widgets import widget_values
 from streams.describe import stream_page_json
 
 RECENT_EVENTS = 20
@@ -46,17 +49,12 @@ def dashboard_for(request: HttpRequest, dashboard_id: int, *, edit: bool = False
 
 
 def widget_json(widget: Widget) -> dict[str, Any]:
+    """Return the widget as the page draws it."""
     return {
         "id": widget.pk,
-        "kind": widget.kind,
+        **widget_values(widget),
         "kind_label": widget.get_kind_display(),
-        "title": widget.title,
         "stream": widget.stream.slug,
-        "config": widget.config,
-        "x": widget.x,
-        "y": widget.y,
-        "w": widget.w,
-        "h": widget.h,
     }
 
 
@@ -101,6 +99,7 @@ def board_context(
         "alerts": signed_in,
         "max_backfill": settings.PULSEBOARD_MAX_BACKFILL,
         "widgets": [widget_json(widget) for widget in widgets],
+        "kinds": kinds_page_json(),
         "streams": streams,
         "urls": {
             "layout": reverse("dashboard-layout", args=[dashboard.pk]),
@@ -199,7 +198,13 @@ def dashboard_rename(request: HttpRequest, dashboard_id: int) -> HttpResponse:
 def dashboard_duplicate(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     """Copy a dashboard the user may see into their own list (shared ones too)."""
     dashboard = dashboard_for(request, dashboard_id)
-    copy = services.dashboard_duplicate(dashboard=dashboard, owner=request.user)
+    copy, left_out = services.dashboard_duplicate(dashboard=dashboard, owner=request.user)
+    if left_out:
+        names = ", ".join(sorted({f"{w.title or w.kind} ({w.stream.slug})" for w in left_out}))
+        messages.warning(
+            request,
+            f"Left out {len(left_out)} widget(s) of streams that are not yours to show: {names}.",
+        )
     return redirect("dashboard", copy.pk)
 
 

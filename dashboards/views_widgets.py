@@ -14,7 +14,7 @@ from dashboards import services
 from dashboards.forms import WidgetForm, error_place
 from dashboards.models import Dashboard, Widget
 from dashboards.views import dashboard_for, is_htmx, widget_json
-from streams.access import streams_readable_by
+from streams.access import streams_readable_directly_by
 from streams.describe import stream_page_json
 
 
@@ -61,7 +61,7 @@ def saved_response(request: HttpRequest, dashboard: Dashboard, widget: Widget) -
 
 
 def save_widget(request: HttpRequest, dashboard: Dashboard, widget: Widget | None) -> HttpResponse:
-    streams = list(streams_readable_by(request.user))
+    streams = list(streams_readable_directly_by(request.user))
     form = WidgetForm(request.POST, streams=streams)
     # A change of kind or stream redraws the editor with the inputs that kind uses.
     if "_refresh" in request.POST:
@@ -105,7 +105,7 @@ def widget_new(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     dashboard = dashboard_for(request, dashboard_id, edit=True)
     if request.method == "POST":
         return save_widget(request, dashboard, None)
-    streams = list(streams_readable_by(request.user))
+    streams = list(streams_readable_directly_by(request.user))
     if not streams:
         return render(request, "dashboards/_editor_no_streams.html", {"dashboard": dashboard})
     form = WidgetForm.for_new(stream=streams[0], streams=streams)
@@ -121,7 +121,7 @@ def widget_edit(request: HttpRequest, dashboard_id: int, widget_id: int) -> Http
     )
     if request.method == "POST":
         return save_widget(request, dashboard, widget)
-    streams = list(streams_readable_by(request.user))
+    streams = list(streams_readable_directly_by(request.user))
     if widget.stream not in streams:
         streams.append(widget.stream)
     form = WidgetForm.for_widget(widget, streams=streams)

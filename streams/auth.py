@@ -12,6 +12,7 @@ from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.cookie import parse_cookie
 from django.utils import timezone
@@ -20,12 +21,14 @@ from streams.access import link_of
 from streams.models import ApiToken, token_digest
 
 TOKEN_HEADER_PREFIX = "Token "
+# Where an API token is a credential: the HTTP API and the metrics scrape.
+TOKEN_PATHS = ("/api/", "/metrics")
 # Writing last_used on every request would turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def token_user(token: str) -> Any | None:
-    """Return the active user that `token` belongs to, or None."""
+def token_row(token: str) -> ApiToken | None:
+    """Return the token row of an active user that `token` is, or None."""
     if not token or len(token) > 200:
         return None
     row = ApiToken.objects.select_related("user").filter(digest=token_digest(token)).first()
@@ -34,7 +37,36 @@ def token_user(token: str) -> Any | None:
     now = timezone.now()
     if row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=row.pk).update(last_used=now)
-    return row.user
+    return row
+
+
+def token_user(token: str) -> Any | None:
+    """Return the active user that `token` belongs to, or None."""
+    row = token_row(token)
+    return row.user if row is not None else None
+
+
+def scope_user_now(scope: dict[str, Any]) -> Any | None:
+    """Return the socket's user as the database has them now, or None when their credential ended.
+
+    A session ends on logout or expiry, a token when it is deleted; either ends
+    with a password change or deactivation. The net under the events that
+    normally close such sockets at once (streams/signals.py).
+    """
+    User = get_user_model()
+    if scope.get("auth_method") == "token":
+        row = ApiToken.objects.select_related("user").filter(pk=scope.get("token_id")).first()
+        return row.user if row is not None and row.user.is_active else None
+    session = scope.get("session")
+    key = getattr(session, "session_key", None)
+    if key is None:
+        return None
+    data = import_module(settings.SESSION_ENGINE).SessionStore(key).load()
+    user_id = data.get(SESSION_KEY)
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+    if user is None or data.get(HASH_SESSION_KEY) != user.get_session_auth_hash():
+        return None
+    return user
 
 
 def query_param(scope: dict[str, Any], name: str) -> str | None:
@@ -49,14 +81,18 @@ def query_token(scope: dict[str, Any]) -> str | None:
 
 
 class TokenAuthenticationMiddleware:
-    """Authenticate `Authorization: Token <t>` requests; tokens are not subject to CSRF."""
+    """Authenticate `Authorization: Token <t>` requests to the API; tokens skip CSRF there.
+
+    A token opens the API only: pages, forms, logout and the admin ignore it, so
+    a leaked token is not a browser session.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         header = request.headers.get("Authorization", "")
-        if header.startswith(TOKEN_HEADER_PREFIX):
+        if header.startswith(TOKEN_HEADER_PREFIX) and request.path.startswith(TOKEN_PATHS):
             user = token_user(header[len(TOKEN_HEADER_PREFIX) :].strip())
             if user is None:
                 return JsonResponse(
@@ -109,12 +145,14 @@ class TokenAuthMiddleware:
         if token is not None:
             from django.contrib.auth.models import AnonymousUser
 
-            user = await database_sync_to_async(token_user)(token)
-            scope = dict(scope, user=user or AnonymousUser(), auth_method="token")
+            row = await database_sync_to_async(token_row)(token)
+            user = row.user if row is not None else AnonymousUser()
+            token_id = row.pk if row is not None else None
+            scope = dict(scope, user=user, auth_method="token", token_id=token_id)
         share = query_param(scope, "share") if scope["type"] == "websocket" else None
         if share:
             dashboard_id = await database_sync_to_async(link_of)(share)
-            scope = dict(scope, link_dashboard=dashboard_id)
+            scope = dict(scope, link_dashboard=dashboard_id, link_token=share)
         return await self.application(scope, receive, send)
 
 

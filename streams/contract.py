@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from typing import Any, Literal, TypedDict
 
 import orjson
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 
 from streams.metrics import metric_inc
 
@@ -213,6 +215,13 @@ class SessionEndedMessage(TypedDict):
     session: str | None  # None: every session of the user
 
 
+class TokenRevokedMessage(TypedDict):
+    """An API token was deleted: the sockets it opened close."""
+
+    type: Literal["token.revoked"]
+    token: int
+
+
 class HealthCheckMessage(TypedDict):
     type: Literal["health.check"]
 
@@ -226,6 +235,7 @@ ChannelMessage = (
     | AccessChangedMessage
     | AccessRevokedMessage
     | SessionEndedMessage
+    | TokenRevokedMessage
     | HealthCheckMessage
 )
 # A message and the group it goes to, for work that decides now and sends later.
@@ -294,6 +304,10 @@ def session_ended_message(session: str | None) -> SessionEndedMessage:
     return {"type": "session.ended", "session": session}
 
 
+def token_revoked_message(token_id: int) -> TokenRevokedMessage:
+    return {"type": "token.revoked", "token": token_id}
+
+
 def health_check_message() -> HealthCheckMessage:
     return {"type": "health.check"}
 
@@ -303,3 +317,13 @@ async def send_all(outgoing: Iterable[Outgoing]) -> None:
     layer = _layer()
     for group, message in outgoing:
         await layer.group_send(group, message)
+
+
+def send_after_commit(outgoing: list[Outgoing]) -> None:
+    """Send from synchronous code once the current transaction commits (at once outside one).
+
+    Access changes are sent this way: a socket that re-checks its rights on
+    receipt must read what was committed, not what was about to be.
+    """
+    if outgoing:
+        transaction.on_commit(lambda: async_to_sync(send_all)(outgoing))

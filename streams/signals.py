@@ -1,23 +1,36 @@
-"""Close a user's live sockets when their session ends: logout, or a new password."""
+"""Tell open sockets when a credential or a stream's access changes under them.
+
+Logout closes that session's sockets; a new password, a deactivated or deleted
+user closes all of the user's; a deleted API token closes the sockets it opened;
+losing staff, or a stream turning private or changing hands, makes every socket
+concerned check its subscriptions again at once.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_delete, pre_save
 from django.dispatch import receiver
 
-from streams.contract import session_ended_message, user_group
+from streams.contract import (
+    access_changed_message,
+    send_after_commit,
+    session_ended_message,
+    stream_group,
+    token_revoked_message,
+    user_group,
+)
+from streams.models import ApiToken, Stream
+
+User = get_user_model()
 
 
 def sessions_end(user_id: int, session_key: str | None) -> None:
     """Close the user's sockets of one session (None: of every session)."""
-    layer: Any = get_channel_layer()
-    async_to_sync(layer.group_send)(user_group(user_id), session_ended_message(session_key))
+    send_after_commit([(user_group(user_id), session_ended_message(session_key))])
 
 
 @receiver(user_logged_out)
@@ -26,12 +39,45 @@ def close_sockets_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any)
         sessions_end(user.pk, request.session.session_key)
 
 
-@receiver(pre_save, sender=get_user_model())
-def close_sockets_on_password_change(
+@receiver(pre_save, sender=User)
+def user_changes_reach_sockets(
     sender: Any, instance: Any, raw: bool = False, **kwargs: Any
 ) -> None:
     if raw or instance.pk is None:
         return
-    old = sender.objects.filter(pk=instance.pk).values_list("password", "is_active").first()
-    if old is not None and (old[0] != instance.password or (old[1] and not instance.is_active)):
+    old = sender.objects.filter(pk=instance.pk).values("password", "is_active", "is_staff").first()
+    if old is None:
+        return
+    if old["password"] != instance.password or (old["is_active"] and not instance.is_active):
         sessions_end(instance.pk, None)
+    elif old["is_staff"] and not instance.is_staff:
+        send_after_commit([(user_group(instance.pk), access_changed_message())])
+
+
+@receiver(post_delete, sender=User)
+def close_sockets_of_deleted_user(sender: Any, instance: Any, **kwargs: Any) -> None:
+    sessions_end(instance.pk, None)
+
+
+@receiver(post_delete, sender=ApiToken)
+def close_sockets_of_deleted_token(sender: Any, instance: ApiToken, **kwargs: Any) -> None:
+    send_after_commit([(user_group(instance.user_id), token_revoked_message(instance.pk))])
+
+
+@receiver(pre_save, sender=Stream)
+def stream_access_changes_reach_watchers(
+    sender: Any, instance: Stream, raw: bool = False, **kwargs: Any
+) -> None:
+    if raw or instance.pk is None:
+        return
+    old = sender.objects.filter(pk=instance.pk).values("is_public", "owner_id", "slug").first()
+    if old is None:
+        return
+    narrowed = old["is_public"] and not instance.is_public
+    if narrowed or old["owner_id"] != instance.owner_id or old["slug"] != instance.slug:
+        send_after_commit([(stream_group(old["slug"]), access_changed_message())])
+
+
+@receiver(post_delete, sender=Stream)
+def stream_deletion_reaches_watchers(sender: Any, instance: Stream, **kwargs: Any) -> None:
+    send_after_commit([(stream_group(instance.slug), access_changed_message())])

@@ -129,7 +129,7 @@ def test_no_module_cycle() -> None:
         path.append(module)
         for imported in sorted(graph.get(module, ())):
             if state.get(imported) == 1:
-                cycles.append(" -> ".join(path[path.index(imported) :] + [imported]))
+                cycles.append(" -> ".join([*path[path.index(imported) :], imported]))
             elif imported not in state:
                 visit(imported)
         path.pop()

@@ -86,9 +86,12 @@ class LiveConsumer(AccessEvents):
             await self.close()  # before accept: the handshake is refused
             return
         self.user = user
+        self.signed_in = signed_in
         self.viewer = f"user:{user.pk}" if signed_in else f"link:{self.link_dashboard}"
         # A user's group carries alerts and access changes; a link's, its revocation.
-        self.personal_group = user_group(user.pk) if signed_in else link_group(self.link_dashboard)
+        self.personal_groups = [user_group(user.pk)] if signed_in else []
+        if self.link_dashboard is not None:
+            self.personal_groups.append(link_group(self.link_dashboard))
         self.subscriptions = {}
         self.budget = CommandBudget(
             settings.PULSEBOARD_COMMANDS_PER_SECOND, settings.PULSEBOARD_COMMAND_BURST
@@ -105,8 +108,10 @@ class LiveConsumer(AccessEvents):
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
         presence.connect(self.channel_name, self.viewer)
-        await self.channel_layer.group_add(self.personal_group, self.channel_name)
+        for group in self.personal_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
         self.arm_idle_timer(settings.PULSEBOARD_IDLE_TIMEOUT)
+        self.arm_recheck()
         hello: HelloFrame = {
             "type": "hello",
             "user": user.get_username() if signed_in else None,
@@ -124,9 +129,11 @@ class LiveConsumer(AccessEvents):
         if not hasattr(self, "subscriptions") or getattr(self, "released", False):
             return  # refused before accept, or already done
         self.released = True
-        if self.idle_timer is not None:
-            self.idle_timer.cancel()
-        await self.channel_layer.group_discard(self.personal_group, self.channel_name)
+        for timer in (self.idle_timer, self.recheck_timer):
+            if timer is not None:
+                timer.cancel()
+        for group in self.personal_groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
         for slug in list(self.subscriptions):
             await self.channel_layer.group_discard(stream_group(slug), self.channel_name)
         for slug in presence.disconnect(self.channel_name):

@@ -145,5 +145,5 @@ def test_an_import_may_not_use_streams_the_user_cannot_read(
     before = Dashboard.objects.count()
     response = logged_in(outsider).post("/d/import/", {"file": upload(exported)})
     assert response.status_code == 400
-    assert "You may not watch this stream." in response.content.decode()
+    assert "is not yours to show" in response.content.decode()
     assert Dashboard.objects.count() == before
