@@ -11,29 +11,11 @@ from typing import Any
 
 from django import forms
 
+from dashboards.kinds import KINDS, KindSpec
 from dashboards.models import AlertCondition, WidgetKind
 from dashboards.widgets import STATS, STYLES, numeric_fields, widget_default_config
 from streams.models import Stream
 
-# The parts of the editor each kind uses; the template shows only those.
-KIND_PARTS: dict[str, set[str]] = {
-    "timeseries": {"fields", "window", "style", "series", "thresholds", "range"},
-    "gauge": {"field", "thresholds", "range"},
-    "stat": {"field", "stat", "window", "thresholds"},
-    "counter": set(),
-    "feed": {"fields", "rows"},
-    "viewers": set(),
-    "table": {"fields", "rows"},
-    "candlestick": {"candles"},
-    "orderbook": {"depth"},
-    "trades": {"rows"},
-}
-# Market kinds read one structured field, always the same.
-FIXED_FIELDS: dict[str, list[str]] = {
-    "candlestick": ["price"],
-    "orderbook": ["book"],
-    "trades": ["trade"],
-}
 WINDOW_MODES = [("points", "points"), ("seconds", "seconds")]
 AXIS_CHOICES = ("left", "right")
 
@@ -133,7 +115,7 @@ class WidgetForm(forms.Form):
     @property
     def chosen_kind(self) -> str:
         kind = self.value("kind")
-        return str(kind) if kind in KIND_PARTS else "timeseries"
+        return str(kind) if kind in KINDS else "timeseries"
 
     @property
     def chosen_stream(self) -> Stream | None:
@@ -142,8 +124,9 @@ class WidgetForm(forms.Form):
         )
 
     @property
-    def parts(self) -> set[str]:
-        return KIND_PARTS[self.chosen_kind]
+    def spec(self) -> KindSpec:
+        """Return the table row of the chosen kind: the inputs it uses, its defaults."""
+        return KINDS[self.chosen_kind]
 
     def selected_fields(self) -> list[str]:
         stream = self.chosen_stream
@@ -198,10 +181,11 @@ class WidgetForm(forms.Form):
         stream = self.streams.get(data.get("stream") or "")
         if kind is None or stream is None:
             return data
-        parts = KIND_PARTS[kind]
+        spec = KINDS[kind]
+        parts = spec.parts
         config: dict[str, Any] = {}
-        if kind in FIXED_FIELDS:
-            config["fields"] = FIXED_FIELDS[kind]
+        if spec.fixed_fields:
+            config["fields"] = list(spec.fixed_fields)
         elif parts & {"fields", "field"}:
             config["fields"] = self.data.getlist("fields")
         else:

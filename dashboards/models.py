@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from dashboards.kinds import KINDS
 from streams.models import Stream
 
 
@@ -37,17 +38,10 @@ class Dashboard(models.Model):
         return secrets.token_urlsafe(24)
 
 
-class WidgetKind(models.TextChoices):
-    TIMESERIES = "timeseries", "Time series"
-    GAUGE = "gauge", "Gauge"
-    STAT = "stat", "Stat card"
-    COUNTER = "counter", "Counter"
-    FEED = "feed", "Live feed"
-    VIEWERS = "viewers", "Viewer count"
-    TABLE = "table", "Table"
-    CANDLESTICK = "candlestick", "Candlestick"
-    ORDERBOOK = "orderbook", "Order book"
-    TRADES = "trades", "Trades"
+# Stored in Widget.kind; the kinds, their labels and order come from the table.
+WidgetKind = models.TextChoices(
+    "WidgetKind", [(spec.kind.upper(), (spec.kind, spec.label)) for spec in KINDS.values()]
+)
 
 
 class Widget(models.Model):

@@ -6,6 +6,7 @@ from typing import Any
 
 from dashboards.models import Dashboard, Widget
 from dashboards.services import dashboard_create
+from dashboards.widgets import LAYOUT_FIELDS
 from streams.models import Stream
 
 # kind, stream, title, config, (x, y, w, h)
@@ -133,16 +134,13 @@ def dashboard_starter(*, owner: Any, full: bool = False) -> Dashboard:
         [
             Widget(
                 dashboard=dashboard,
-                kind=kind,
                 stream=streams[slug],
+                kind=kind,
                 title=title,
                 config=config,
-                x=x,
-                y=y,
-                w=w,
-                h=h,
+                **dict(zip(LAYOUT_FIELDS, box, strict=True)),
             )
-            for kind, slug, title, config, (x, y, w, h) in rows
+            for kind, slug, title, config, box in rows
             if slug in streams
         ]
     )

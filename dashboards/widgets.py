@@ -1,11 +1,12 @@
-"""What a widget's `config` may hold, per kind, and its validation."""
+"""What a widget's `config` may hold, per kind, and its validation; a widget's saved values."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from dashboards.models import WidgetKind
+from dashboards.kinds import KINDS
+from dashboards.models import Widget
 from streams.models import Stream
 
 STYLES = ("line", "area", "bar", "scatter")
@@ -14,9 +15,16 @@ AXES = ("left", "right")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_WINDOW_POINTS = 100_000
 MAX_WINDOW_SECONDS = 7 * 86_400
+# Where a widget sits on the grid.
+LAYOUT_FIELDS = ("x", "y", "w", "h")
+# What a widget holds besides its dashboard and stream: what a copy takes over,
+# an export carries and the page is sent.
+WIDGET_FIELDS = ("kind", "title", "config", *LAYOUT_FIELDS)
 
-# Kinds that read the market's structured values rather than numeric fields.
-MARKET_KINDS = {WidgetKind.CANDLESTICK, WidgetKind.ORDERBOOK, WidgetKind.TRADES}
+
+def widget_values(widget: Widget) -> dict[str, Any]:
+    """Return the widget's WIDGET_FIELDS by name."""
+    return {name: getattr(widget, name) for name in WIDGET_FIELDS}
 
 
 def numeric_fields(stream: Stream) -> list[str]:
@@ -35,8 +43,8 @@ def _number(
 
 def widget_config_errors(kind: str, config: Any, stream: Stream) -> dict[str, str]:
     """Return field → problem for a widget config (empty when it is valid)."""
-    if kind not in WidgetKind.values:
-        return {"kind": f"must be one of {', '.join(WidgetKind.values)}"}
+    if kind not in KINDS:
+        return {"kind": f"must be one of {', '.join(KINDS)}"}
     if not isinstance(config, dict):
         return {"config": "must be an object"}
     errors: dict[str, str] = {}
@@ -50,7 +58,7 @@ def widget_config_errors(kind: str, config: Any, stream: Stream) -> dict[str, st
             errors["fields"] = (
                 f"{', '.join(unknown)} not in {stream.slug} (it has {', '.join(known) or 'none'})"
             )
-    if kind in MARKET_KINDS and stream.source_kind not in ("market", "replay"):
+    if KINDS[kind].market and stream.source_kind not in ("market", "replay"):
         errors["stream"] = "needs a market stream (trades and order book)"
     _number(config, "window_points", errors, low=1, high=MAX_WINDOW_POINTS)
     _number(config, "window_seconds", errors, low=1, high=MAX_WINDOW_SECONDS)
@@ -92,22 +100,12 @@ def widget_config_errors(kind: str, config: Any, stream: Stream) -> dict[str, st
 
 def widget_default_config(kind: str, stream: Stream) -> dict[str, Any]:
     """Return a sensible starting config for a new widget of `kind` on `stream`."""
-    numeric = numeric_fields(stream)
-    config: dict[str, Any] = {
-        "fields": numeric[:3] if kind == WidgetKind.TIMESERIES else numeric[:1]
-    }
-    if kind == WidgetKind.TIMESERIES:
-        config |= {"style": "line", "window_seconds": 120}
-    elif kind == WidgetKind.GAUGE:
-        config |= {"min": 0, "max": 100}
-    elif kind == WidgetKind.STAT:
-        config |= {"stat": "latest"}
-    elif kind == WidgetKind.FEED:
-        config |= {"window_points": 50, "fields": [field["name"] for field in stream.fields][:4]}
-    elif kind == WidgetKind.CANDLESTICK:
-        config = {"fields": ["price"], "candle_seconds": 5}
-    elif kind == WidgetKind.ORDERBOOK:
-        config = {"fields": ["book"], "depth": 10}
-    elif kind == WidgetKind.TRADES:
-        config = {"fields": ["trade"], "window_points": 30}
-    return config
+    spec = KINDS.get(kind)
+    if spec is None:
+        return {"fields": []}  # widget_config_errors names the unknown kind
+    if spec.fixed_fields:
+        fields = list(spec.fixed_fields)
+    else:
+        names = [field["name"] for field in stream.fields]
+        fields = (names if spec.new_text_fields else numeric_fields(stream))[: spec.new_fields]
+    return {"fields": fields, **spec.config}

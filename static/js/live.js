@@ -4,6 +4,7 @@
 
 import { backoffDelay, DEFAULT_BACKOFF } from "./live/backoff.js";
 import { Emitter } from "./live/emitter.js";
+import { Outbox, pacing } from "./live/outbox.js";
 import { SentCommands } from "./live/sent-commands.js";
 import { Subscriptions } from "./live/subscriptions.js";
 import { TokenBucket } from "./live/token-bucket.js";
@@ -19,15 +20,9 @@ export const State = Object.freeze({
 const SOCKET_OPEN = 1;
 const CLOSE_NORMAL = 1000;
 const CLOSE_UNAUTHENTICATED = 4001;
-const MAX_QUEUED_COMMANDS = 1000;
 // Silence for this many ping intervals means a half-open TCP connection, which
 // browsers may never report as closed on their own.
 const DEAD_AFTER_INTERVALS = 3;
-// The server's defaults, used until `hello` announces the real limits.
-const DEFAULT_COMMANDS_PER_SECOND = 20;
-const DEFAULT_COMMAND_BURST = 60;
-// Commands bunch up on the way, so pace below the server's bucket, not at it.
-const PACING_MARGIN = 0.8;
 // Errors that mean the server will never accept this subscription.
 const FATAL_SUBSCRIBE_ERRORS = new Set(["unknown_stream", "forbidden", "too_many", "invalid_field"]);
 
@@ -46,14 +41,14 @@ export class LiveClient {
   #socket = null;
   #events = new Emitter();
   #streams = new Subscriptions();
-  #queue = [];
+  #outbox = new Outbox(this.#streams);
   #sent = new SentCommands();
   #attempt = 0;
   #reconnectTimer = null;
   #heartbeatTimer = null;
   #pumpTimer = null;
   #lastReceivedAt = 0;
-  #bucket = new TokenBucket(pacing(DEFAULT_COMMANDS_PER_SECOND, DEFAULT_COMMAND_BURST));
+  #bucket = new TokenBucket(pacing());
   #counters = {
     received: 0,
     samples: 0,
@@ -97,7 +92,7 @@ export class LiveClient {
   }
 
   get stats() {
-    return { ...this.#counters, queued: this.#outgoingCount() };
+    return { ...this.#counters, queued: this.#outbox.size };
   }
 
   /** Return the last sequence number delivered for `stream`, or null. */
@@ -270,26 +265,13 @@ export class LiveClient {
   // --- outgoing ----------------------------------------------------------
 
   #enqueue(command) {
-    this.#queue.push(command);
-    while (this.#queue.length > MAX_QUEUED_COMMANDS) {
-      this.#queue.shift();
-      this.#counters.dropped += 1;
-    }
+    this.#counters.dropped += this.#outbox.push(command);
     this.#pump();
-  }
-
-  #outgoingCount() {
-    return this.#streams.pendingCount() + this.#queue.length;
-  }
-
-  // Subscriptions go first: the queued commands (start, stop) act on them.
-  #nextOutgoing() {
-    return this.#streams.nextCommand() ?? this.#queue.shift();
   }
 
   #pump() {
     if (this.#state !== State.CONNECTED || this.#pumpTimer !== null) return;
-    while (this.#outgoingCount() > 0) {
+    while (this.#outbox.size > 0) {
       if (!this.#bucket.take(this.#now())) {
         this.#pumpTimer = this.#setTimeout(() => {
           this.#pumpTimer = null;
@@ -297,7 +279,7 @@ export class LiveClient {
         }, this.#bucket.wait());
         return;
       }
-      this.#transmit(this.#nextOutgoing());
+      this.#transmit(this.#outbox.next());
     }
   }
 
@@ -400,8 +382,4 @@ export class LiveClient {
   #log(...parts) {
     if (this.#debug) console.debug("[live]", ...parts);
   }
-}
-
-function pacing(perSecond, burst) {
-  return { perSecond: perSecond * PACING_MARGIN, capacity: Math.max(1, Math.floor(burst * PACING_MARGIN)) };
 }

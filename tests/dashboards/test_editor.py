@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dashboards.models import Dashboard, Widget
+from dashboards.kinds import KINDS, kinds_page_json
+from dashboards.models import Dashboard, Widget, WidgetKind
 from streams.models import SourceKind, Stream
 from tests.dashboards.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -192,3 +196,97 @@ def test_a_widget_of_another_dashboard_is_not_found(
     response = logged_in(owner).post(f"/d/{other.pk}/widgets/{widget.pk}/delete/", **HTMX)
     assert response.status_code == 404
     assert Widget.objects.filter(pk=widget.pk).exists()
+
+
+def test_a_new_widget_takes_the_size_of_its_kind(
+    owner: Any, dashboard: Dashboard, market: Stream
+) -> None:
+    client = logged_in(owner)
+    client.post(
+        f"/d/{dashboard.pk}/widgets/new/",
+        {"kind": "gauge", "stream": "sensors.alice", "fields": "temperature"},
+        **HTMX,
+    )
+    client.post(
+        f"/d/{dashboard.pk}/widgets/new/",
+        {"kind": "candlestick", "stream": "price.test", "candle_seconds": "5"},
+        **HTMX,
+    )
+    gauge = dashboard.widgets.get(kind="gauge")
+    candles = dashboard.widgets.get(kind="candlestick")
+    assert (gauge.w, gauge.h) == (3, 3)
+    assert (candles.w, candles.h) == (6, 4)
+    assert candles.y >= gauge.y + gauge.h, "a new widget goes below the others"
+
+
+@pytest.mark.parametrize(
+    "kind,shown",
+    [
+        ("feed", 'placeholder="50"'),
+        ("trades", 'placeholder="30"'),
+        ("table", 'placeholder="20"'),
+        ("orderbook", 'placeholder="10"'),
+        ("counter", "Counts every sample of the stream"),
+        ("viewers", "watch the stream right now"),
+    ],
+)
+def test_the_editor_shows_the_defaults_of_the_chosen_kind(
+    owner: Any, dashboard: Dashboard, kind: str, shown: str
+) -> None:
+    response = logged_in(owner).post(
+        f"/d/{dashboard.pk}/widgets/new/",
+        {"kind": kind, "stream": "sensors.alice", "_refresh": "1"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert shown in response.content.decode()
+
+
+def test_a_feed_offers_fields_that_are_not_numbers_and_a_gauge_does_not(
+    owner: Any, dashboard: Dashboard
+) -> None:
+    Stream.objects.create(
+        slug="business.alice",
+        title="Alice's sales",
+        source_kind=SourceKind.BUSINESS,
+        fields=[{"name": "label", "unit": "", "type": "text"}, {"name": "value", "unit": ""}],
+        owner=owner,
+    )
+    client = logged_in(owner)
+    offered = {}
+    for kind in ("feed", "gauge"):
+        content = client.post(
+            f"/d/{dashboard.pk}/widgets/new/",
+            {"kind": kind, "stream": "business.alice", "_refresh": "1"},
+            **HTMX,
+        ).content.decode()
+        offered[kind] = 'data-field="label"' in content
+    assert offered == {"feed": True, "gauge": False}
+
+
+def test_the_page_gets_the_row_of_every_kind(owner: Any, dashboard: Dashboard) -> None:
+    content = logged_in(owner).get(f"/d/{dashboard.pk}/").content.decode()
+    data = content.split('id="board-data" type="application/json">')[1].split("</script>")[0]
+    kinds = json.loads(data)["kinds"]
+    assert list(kinds) == [value for value, _ in WidgetKind.choices]
+    assert kinds["timeseries"]["backfill"] == {
+        "points": 600,
+        "window_points": True,
+        "window_seconds": True,
+        "candles": 0,
+    }
+    assert kinds["feed"]["any_field"] is True
+
+
+def test_every_kind_has_a_module_on_the_page() -> None:
+    index = (ROOT / "static/js/widgets/index.js").read_text()
+    registered = re.search(r"const KINDS = \{([^}]*)\}", index)
+    assert registered is not None
+    names = {name.strip().split(":")[0] for name in registered.group(1).split(",")}
+    assert names == set(KINDS)
+
+
+def test_the_js_tests_read_the_same_kind_table_as_the_server() -> None:
+    """The JS tests plan backfills from tests/js/widget-kinds.json (docs/widgets.md: rewrite it)."""
+    copy = json.loads((ROOT / "tests/js/widget-kinds.json").read_text())
+    assert copy == json.loads(json.dumps(kinds_page_json()))

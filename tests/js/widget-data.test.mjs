@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 import { CandleBuilder } from "../../static/js/data/candles.js";
@@ -10,6 +11,9 @@ import { liveSpanMs, rangeFromQuery, rangeToQuery, resolveRange } from "../../st
 import { StatWindow } from "../../static/js/data/stats.js";
 
 const T0 = 1_700_000_000_000;
+// The server's table of widget kinds as the page gets it; a Python test
+// (tests/dashboards/test_editor.py) keeps this copy equal to dashboards/kinds.py.
+const KINDS = JSON.parse(readFileSync(new URL("./widget-kinds.json", import.meta.url), "utf8"));
 
 test("candles take open from the first tick, close from the last, and the extremes", () => {
   const candles = new CandleBuilder({ seconds: 5 });
@@ -122,11 +126,20 @@ test("playback moves at its speed and stops at the end", () => {
 });
 
 test("plans ask for the backfill each kind needs, within the server's limit", () => {
-  assert.deepEqual(widgetPlan("timeseries", { window_points: 5000 }), { backfill: 5000, seconds: null });
-  assert.deepEqual(widgetPlan("timeseries", { window_points: 50_000 }, 10_000), { backfill: 10_000, seconds: null });
-  assert.deepEqual(widgetPlan("timeseries", { window_seconds: 300 }), { backfill: 2000, seconds: 300 });
-  assert.deepEqual(widgetPlan("stat", { stat: "latest" }), { backfill: 1, seconds: null });
-  assert.deepEqual(widgetPlan("candlestick", { candle_seconds: 10 }), { backfill: 2000, seconds: 600 });
-  assert.deepEqual(widgetPlan("feed", {}), { backfill: 50, seconds: null });
-  assert.deepEqual(widgetPlan("counter", {}), { backfill: 0, seconds: null });
+  const plan = (kind, config, maxBackfill) => widgetPlan(KINDS[kind], config, maxBackfill);
+  assert.deepEqual(plan("timeseries", { window_points: 5000 }), { backfill: 5000, seconds: null });
+  assert.deepEqual(plan("timeseries", { window_points: 50_000 }, 10_000), { backfill: 10_000, seconds: null });
+  assert.deepEqual(plan("timeseries", { window_seconds: 300 }), { backfill: 2000, seconds: 300 });
+  assert.deepEqual(plan("timeseries", {}), { backfill: 600, seconds: null });
+  assert.deepEqual(plan("stat", { stat: "latest" }), { backfill: 1, seconds: null });
+  assert.deepEqual(plan("stat", {}), { backfill: 1, seconds: null }, "a stat shows the latest value unless told");
+  assert.deepEqual(plan("stat", { stat: "average", window_seconds: 60 }), { backfill: 2000, seconds: 60 });
+  assert.deepEqual(plan("candlestick", { candle_seconds: 10 }), { backfill: 2000, seconds: 600 });
+  assert.deepEqual(plan("candlestick", {}), { backfill: 2000, seconds: 300 });
+  assert.deepEqual(plan("feed", {}), { backfill: 50, seconds: null });
+  assert.deepEqual(plan("feed", { window_seconds: 60 }), { backfill: 50, seconds: null }, "rows, not seconds");
+  assert.deepEqual(plan("trades", { window_points: 5 }), { backfill: 5, seconds: null });
+  assert.deepEqual(plan("gauge", { window_points: 500 }), { backfill: 1, seconds: null });
+  assert.deepEqual(plan("counter", {}), { backfill: 0, seconds: null });
+  assert.deepEqual(widgetPlan(undefined, {}), { backfill: 0, seconds: null }, "a kind the page was not sent");
 });

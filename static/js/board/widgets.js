@@ -5,14 +5,21 @@
 import { widgetPlan } from "../data/plans.js";
 import { createWidget } from "../widgets/index.js";
 
-// Kinds that list every field of the stream when none was chosen.
-const ALL_FIELDS_KINDS = new Set(["feed", "table"]);
+/** Return the widget kinds the page was sent: kind → its row of the server's table. */
+export function pageKinds(doc = globalThis.document) {
+  const data = doc?.getElementById("board-data");
+  return new Map(Object.entries(data ? (JSON.parse(data.textContent).kinds ?? {}) : {}));
+}
 
-/** Return the config a widget module gets: the saved config with fields resolved to {name, unit}. */
-export function widgetConfig(widget, stream, extra = {}) {
+/**
+ * Return the config a widget module gets: the saved config with fields resolved
+ * to {name, unit}. `spec` is the kind's row of the table.
+ */
+export function widgetConfig(widget, stream, spec, extra = {}) {
   const known = new Map((stream?.fields ?? []).map((field) => [field.name, field]));
   let names = widget.config?.fields ?? [];
-  if (!names.length && ALL_FIELDS_KINDS.has(widget.kind)) names = [...known.keys()];
+  // Kinds that show fields of any type list every field when none was chosen.
+  if (!names.length && spec?.any_field) names = [...known.keys()];
   const fields = names.map((name) => known.get(name) ?? { name, unit: "" });
   return { ...widget.config, fields, title: widget.title || stream?.title || widget.stream, legend: true, ...extra };
 }
@@ -22,15 +29,18 @@ export class WidgetHost {
   #hub;
   #streams;
   #maxBackfill;
+  #kinds;
   // id → {widget (saved data), instance, detach, body}
   #mounted = new Map();
   #mode = { mode: "live" };
 
-  constructor({ grid, hub, streams, maxBackfill }) {
+  /** `kinds`: kind → its row of the server's table (by default, the one the page was sent). */
+  constructor({ grid, hub, streams, maxBackfill, kinds = pageKinds() }) {
     this.#grid = grid;
     this.#hub = hub;
     this.#streams = streams;
     this.#maxBackfill = maxBackfill;
+    this.#kinds = kinds;
   }
 
   get mode() {
@@ -129,10 +139,11 @@ export class WidgetHost {
     const { widget } = entry;
     const stream = this.#streams.get(widget.stream);
     const { mode } = this.#mode;
+    const spec = this.#kinds.get(widget.kind);
     const extra = mode === "history" ? { range: this.#mode.range } : {};
-    entry.instance = createWidget(widget.kind, entry.body, widgetConfig(widget, stream, extra));
+    entry.instance = createWidget(widget.kind, entry.body, widgetConfig(widget, stream, spec, extra));
     if (mode === "live") {
-      const plan = widgetPlan(widget.kind, widget.config, this.#maxBackfill);
+      const plan = widgetPlan(spec, widget.config, this.#maxBackfill);
       entry.detach = this.#hub.attach(widget.stream, entry.instance, plan);
     } else if (mode === "history") {
       const samples = this.#mode.samples.get(widget.stream) ?? [];

@@ -1,5 +1,6 @@
-// Widget kinds by name. Each module's `create(el, config)` returns
-// {push(samples), clear(), resize(), destroy()} and, where it has a use,
+// Widget kinds by name: one module for each row of the server's table
+// (dashboards/kinds.py; docs/widgets.md). Each module's `create(el, config)`
+// returns {push(samples), clear(), resize(), destroy()} and, where it has a use,
 // prepend(samples), presence(counts) and status(running).
 
 import * as candlestick from "./candlestick.js";
