@@ -33,7 +33,9 @@ def shared_stream_filter(user: Any) -> Q:
 
 def link_stream_filter(dashboard_id: int) -> Q:
     """Return a Stream filter for what a dashboard's secret link grants."""
-    granting = widgets_granting().filter(dashboard_id=dashboard_id)
+    granting = widgets_granting().filter(
+        dashboard_id=dashboard_id, dashboard__link_token__isnull=False
+    )
     return Q(pk__in=granting.values("stream_id"))
 
 

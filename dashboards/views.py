@@ -29,6 +29,7 @@ from dashboards.selectors import (
     dashboards_shared_with,
 )
 from dashboards.widgets import widget_values
+from streams.access import stream_for_viewer
 from streams.describe import stream_page_json
 
 RECENT_EVENTS = 20
@@ -86,9 +87,15 @@ def board_context(
 ) -> dict[str, Any]:
     """Return the context of the dashboard page, for a user or for a link holder."""
     user = request.user
-    widgets = list(dashboard_widgets(dashboard))
-    streams = {widget.stream.slug: stream_page_json(widget.stream, user) for widget in widgets}
     can_edit = link_token is None and dashboard_can_edit(dashboard, user)
+    link = dashboard.pk if link_token is not None else None
+    # A viewer sees the widgets of streams they may read; the owner sees all to fix them.
+    widgets = [
+        widget
+        for widget in dashboard_widgets(dashboard)
+        if can_edit or stream_for_viewer(widget.stream.slug, user, link)[1]
+    ]
+    streams = {widget.stream.slug: stream_page_json(widget.stream, user) for widget in widgets}
     signed_in = link_token is None and user.is_authenticated
     page = {
         "dashboard": dashboard.pk,

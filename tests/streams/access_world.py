@@ -1,0 +1,83 @@
+"""One small world of owners, shares, re-shares and links around a private push stream.
+
+Alice owns `push.alice` (private) and shows it on her board, shared with Bob and
+by a secret link. Bob's own board shows the same stream too — a widget that the
+editor would refuse today but that older versions let in — and Bob shares his
+board with Mallory and by a link of his own. A share passes on only what its
+giver reads directly, so nothing of Alice's stream may reach Mallory or Bob's
+link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from dashboards.models import Dashboard, DashboardShare, Widget
+from streams.models import ApiToken, SourceKind, Stream
+
+PRIVATE = "push.alice"
+
+
+@dataclass
+class World:
+    alice: Any
+    bob: Any
+    mallory: Any
+    carol: Any  # signed in, holds Alice's link
+    staff: Any
+    outsider: Any
+    stream: Stream
+    alice_board: Dashboard
+    bob_board: Dashboard
+    alice_link: str
+    bob_link: str
+    alice_token: str
+    bob_token: str
+    mallory_token: str
+    staff_token: str
+
+
+def user_make(name: str, **extra: Any) -> Any:
+    return get_user_model().objects.create_user(name, f"{name}@example.com", "pw", **extra)
+
+
+def board_make(owner: Any, title: str, stream: Stream, link: str) -> Dashboard:
+    board = Dashboard.objects.create(owner=owner, title=title, link_token=link)
+    Widget.objects.create(dashboard=board, kind="stat", stream=stream, config={"fields": []})
+    return board
+
+
+def world_make() -> World:
+    alice, bob, mallory, carol = (user_make(n) for n in ("alice", "bob", "mallory", "carol"))
+    staff, outsider = user_make("olivia", is_staff=True), user_make("oscar")
+    stream = Stream.objects.create(
+        slug=PRIVATE,
+        title="Alice's device",
+        source_kind=SourceKind.PUSH,
+        owner=alice,
+        fields=[{"name": "value", "unit": ""}],
+    )
+    alice_board = board_make(alice, "Alice's board", stream, "alice-link-secret")
+    DashboardShare.objects.create(dashboard=alice_board, user=bob)
+    bob_board = board_make(bob, "Bob's copy", stream, "bob-link-secret")
+    DashboardShare.objects.create(dashboard=bob_board, user=mallory)
+    return World(
+        alice=alice,
+        bob=bob,
+        mallory=mallory,
+        carol=carol,
+        staff=staff,
+        outsider=outsider,
+        stream=stream,
+        alice_board=alice_board,
+        bob_board=bob_board,
+        alice_link="alice-link-secret",
+        bob_link="bob-link-secret",
+        alice_token=ApiToken.objects.issue(user=alice)[1],
+        bob_token=ApiToken.objects.issue(user=bob)[1],
+        mallory_token=ApiToken.objects.issue(user=mallory)[1],
+        staff_token=ApiToken.objects.issue(user=staff)[1],
+    )
