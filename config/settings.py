@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list, env_str, local_secret_key
+from config.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    is_loopback,
+    local_secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY", "") or local_secret_key(BASE_DIR / ".secret_key")
 
 HOST = env_str("HOST", "127.0.0.1")
 PORT = env_int("PORT", 8000, minimum=1)
 if PORT > 65535:
     raise ImproperlyConfigured(f"PORT={PORT} is not a TCP port")
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# `make demo` sets PULSEBOARD_DEMO. On loopback the demo runs with DEBUG and the
+# known login demo / demo; bound anywhere else it answers every name and address
+# the machine is reached by, over plain HTTP, and `seed` gives random passwords.
+PULSEBOARD_DEMO = env_bool("PULSEBOARD_DEMO", False)
+NETWORK_DEMO = PULSEBOARD_DEMO and not is_loopback(HOST)
+DEBUG = env_bool("DEBUG", PULSEBOARD_DEMO and is_loopback(HOST))
+SECRET_KEY = env_str("SECRET_KEY", "") or local_secret_key(BASE_DIR / ".secret_key")
+# Passwords anyone can guess only where no one else can reach the login page.
+PULSEBOARD_KNOWN_DEMO_PASSWORDS = DEBUG and is_loopback(HOST)
+
+# A phone on the demo's network reaches it by an address we cannot know here.
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", ["*"] if NETWORK_DEMO else ["127.0.0.1", "localhost", "[::1]"]
+)
 if HOST not in ALLOWED_HOSTS and HOST not in ("0.0.0.0", "::"):
     ALLOWED_HOSTS.append(HOST)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -36,10 +56,13 @@ INSTALLED_APPS = [
     "channels",
     "streams",
     "dashboards",
+    # Login throttling (django-axes) keeps its attempts in the database.
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -47,6 +70,8 @@ MIDDLEWARE = [
     "streams.auth.TokenAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -131,18 +156,60 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool(
-    "SESSION_COOKIE_SECURE", not DEBUG and HOST not in ("127.0.0.1", "localhost")
-)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Behind an HTTPS proxy in production: see docs/operations.md.
+BEHIND_HTTPS_PROXY = env_bool("BEHIND_HTTPS_PROXY", False)
+if BEHIND_HTTPS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-if env_bool("BEHIND_HTTPS_PROXY", False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Cookies are Secure where pages come over HTTPS: a Secure cookie sent over plain
+# HTTP is dropped, and login then fails (a phone on the network demo).
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", BEHIND_HTTPS_PROXY or SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
+
+# Login attempts (django-axes): after AXES_FAILURE_LIMIT failures, that username
+# from that address is refused for AXES_COOLOFF_MINUTES with a 429 page. Logins
+# that skip `authenticate` (tests' force_login) are not counted.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Content-Security-Policy (django-csp): scripts and styles from our own files only.
+# The one inline style allowed is the rule htmx adds for its request indicator.
+HTMX_INDICATOR_STYLE = "'sha256-faU7yAF8NxuMTNEwVmBz+VcYeIoBQ2EMHW3WaVxCvnk='"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, HTMX_INDICATOR_STYLE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Email: password reset is offered only when EMAIL_HOST names a server to send with.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "pulseboard@localhost")
+PASSWORD_RESET_ENABLED = bool(EMAIL_HOST)
 
 LOGGING = {
     "version": 1,
@@ -150,7 +217,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"uvicorn": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "uvicorn": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        # Every login and failure otherwise; lockouts are warnings and still shown.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Limits of the live protocol, each announced to clients in the `hello` frame.
@@ -178,6 +250,13 @@ DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = PULSEBOARD_WS_MAX_MESSAGE_BYTES
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = PULSEBOARD_WS_MAX_MESSAGE_BYTES
 PULSEBOARD_MAX_BACKFILL = env_int("PULSEBOARD_MAX_BACKFILL", 10_000, minimum=1)
 PULSEBOARD_MAX_RESUME = env_int("PULSEBOARD_MAX_RESUME", 300_000, minimum=1)
+# Stored samples one connection may ask for a second (subscribe with since or backfill),
+# on average; bursts up to PULSEBOARD_MAX_RESUME.
+PULSEBOARD_HISTORY_ROWS_PER_SECOND = env_int(
+    "PULSEBOARD_HISTORY_ROWS_PER_SECOND", 100_000, minimum=1
+)
+# The most rows one history answer reads; past it, a coarser tier answers.
+PULSEBOARD_HISTORY_MAX_ROWS = env_int("PULSEBOARD_HISTORY_MAX_ROWS", 200_000, minimum=1000)
 PULSEBOARD_MAX_INGEST_BATCH = env_int("PULSEBOARD_MAX_INGEST_BATCH", 5_000, minimum=1)
 
 # /metrics answers staff (session or API token) and scrapers that send

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.db import connection
 
 from streams.history.rollups import MINUTE, SECOND, TIER_NAMES, Stats, merge_stats, stats_add
+from streams.history.samples import seq_bounds
 from streams.models import Rollup
 
 RAW = 1
@@ -40,12 +42,21 @@ class History:
         }
 
 
-def history_tier(span_ms: int, points: int) -> int:
-    """Return the coarsest bucket width (1 m, 1 s, raw) that still gives `points` buckets."""
-    for width in (MINUTE, SECOND):
-        if span_ms // width >= points:
-            return width
-    return RAW
+def history_tier(span_ms: int, points: int, *, raw_rows: int = 0, max_rows: int = 0) -> int:
+    """Return the tier to answer from: 1 m, 1 s or raw.
+
+    The coarsest that still gives `points` buckets, unless it would read more
+    than `max_rows` rows (0: the setting): then the finest coarser one that
+    does not. A short window of a fast stream is answered from seconds, not
+    from millions of raw rows.
+    """
+    max_rows = max_rows or settings.PULSEBOARD_HISTORY_MAX_ROWS
+    rows = {RAW: raw_rows, SECOND: span_ms // SECOND, MINUTE: span_ms // MINUTE}
+    tier = next((w for w in (MINUTE, SECOND) if span_ms // w >= points), RAW)
+    for coarser in (SECOND, MINUTE):
+        if rows[tier] > max_rows and coarser > tier:
+            tier = coarser
+    return tier
 
 
 def bucket_width(span_ms: int, points: int, tier: int) -> int:
@@ -57,6 +68,10 @@ def bucket_width(span_ms: int, points: int, tier: int) -> int:
 def history_buckets(stream_id: int, start: int, end: int, points: int) -> History:
     """Return min, max and mean per bucket of every numeric field over [start, end)."""
     tier = history_tier(end - start, points)
+    if tier == RAW:
+        bounds = seq_bounds(stream_id, start, end)
+        raw_rows = bounds[1] - bounds[0] + 1 if bounds else 0
+        tier = history_tier(end - start, points, raw_rows=raw_rows)
     start -= start % tier  # whole tier buckets only, so tiers agree with raw
     width = bucket_width(end - start, points, tier)
     buckets: dict[int, Stats] = {}

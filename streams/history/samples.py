@@ -52,3 +52,13 @@ def history_page(
         stream__slug=slug, t__gte=start, t__lt=end, seq__gt=after_seq
     ).order_by("seq")
     return list(rows.values_list("seq", "t", "values", "flags")[:limit])
+
+
+def seq_bounds(stream_id: int, start: int, end: int) -> tuple[int, int] | None:
+    """Return the first and last seq stored in [start, end) (seq grows with t)."""
+    rows = Sample.objects.filter(stream_id=stream_id)
+    first = rows.filter(t__gte=start).order_by("t", "seq").values_list("seq", flat=True).first()
+    last = rows.filter(t__lt=end).order_by("-t", "-seq").values_list("seq", flat=True).first()
+    if first is None or last is None or first > last:
+        return None
+    return first, last

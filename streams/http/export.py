@@ -13,20 +13,11 @@ from channels.db import database_sync_to_async
 from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
+from streams.history.samples import seq_bounds
 from streams.http.common import BadParameter, api_error, login_required_json, readable, time_range
 from streams.models import Sample, Stream
 
 EXPORT_PAGE = 5_000
-
-
-def seq_bounds(stream_id: int, start: int, end: int) -> tuple[int, int] | None:
-    """Return the first and last seq stored in [start, end) (seq grows with t)."""
-    rows = Sample.objects.filter(stream_id=stream_id)
-    first = rows.filter(t__gte=start).order_by("t", "seq").values_list("seq", flat=True).first()
-    last = rows.filter(t__lt=end).order_by("-t", "-seq").values_list("seq", flat=True).first()
-    if first is None or last is None or first > last:
-        return None
-    return first, last
 
 
 async def export_pages(

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -18,9 +16,7 @@ from streams.contract import (
     HelloFrame,
     PongFrame,
     PublishedFrame,
-    SampleFrame,
     SubscribedFrame,
-    data_frame,
     encode,
     link_group,
     status_frame,
@@ -29,12 +25,11 @@ from streams.contract import (
     user_group,
 )
 from streams.history.samples import (
-    history_after,
     history_first_seq,
     history_last_seq,
     history_latest,
 )
-from streams.live.access_events import AccessEvents
+from streams.live.catchup import CatchUp, Subscription
 from streams.live.limits import CommandBudget, limits_announced
 from streams.live.presence import announcer, presence
 from streams.live.protocol import (
@@ -60,18 +55,8 @@ from streams.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
-# History goes out in frames of this many samples, read in pages of the same size.
-HISTORY_PAGE = 2_000
 
-
-@dataclass
-class Subscription:
-    stream_id: int
-    slug: str
-    last_sent: int
-
-
-class LiveConsumer(AccessEvents):
+class LiveConsumer(CatchUp):
     subscriptions: dict[str, Subscription]
     database_free_events = frozenset(
         {"stream.frame", "stream.presence", "stream.status", "user.alert"}
@@ -95,6 +80,10 @@ class LiveConsumer(AccessEvents):
         self.subscriptions = {}
         self.budget = CommandBudget(
             settings.PULSEBOARD_COMMANDS_PER_SECOND, settings.PULSEBOARD_COMMAND_BURST
+        )
+        # Subscribes read history; a burst of them must not read without bound.
+        self.history_budget = CommandBudget(
+            settings.PULSEBOARD_HISTORY_ROWS_PER_SECOND, settings.PULSEBOARD_MAX_RESUME
         )
         self.last_activity = time.monotonic()
         self.idle_timer: asyncio.TimerHandle | None = None
@@ -240,10 +229,12 @@ class LiveConsumer(AccessEvents):
         if command.since is not None:
             first_seq = await database_sync_to_async(history_first_seq)(stream.pk)
             start, recovered = self.resume_start(command.since, first_seq, last_seq)
+            await self.charge_history(stream.slug, last_seq - start, command.ref)
             reply["recovered"] = recovered
             await self.send(text_data=encode(reply))
             await self.send_history_after(stream, start, last_seq)
         else:
+            await self.charge_history(stream.slug, command.backfill, command.ref)
             await self.send(text_data=encode(reply))
             backfill = await database_sync_to_async(history_latest)(stream.pk, command.backfill)
             await self.send_samples(stream.slug, backfill)
@@ -253,33 +244,6 @@ class LiveConsumer(AccessEvents):
         self.subscriptions[stream.slug] = Subscription(stream.pk, stream.slug, last_seq)
         presence.watch(stream.slug, self.channel_name, self.viewer)
         await self.announce_presence(stream.slug)
-
-    @staticmethod
-    def resume_start(since: int, first_seq: int, last_seq: int) -> tuple[int, bool]:
-        """Return the seq to resume after, and whether the client's gap can be filled whole.
-
-        It cannot when `since` is beyond the stream (a reset database), before what
-        retention kept, or further back than PULSEBOARD_MAX_RESUME samples.
-        """
-        if since > last_seq:
-            return last_seq, False
-        floor = max(last_seq - settings.PULSEBOARD_MAX_RESUME, first_seq - 1, 0)
-        return (since, True) if since >= floor else (floor, False)
-
-    async def send_history_after(self, stream: Stream, since: int, until: int) -> None:
-        cursor = since
-        while cursor < until:
-            page = await database_sync_to_async(history_after)(
-                stream.pk, cursor, until=until, limit=HISTORY_PAGE
-            )
-            if not page:
-                break
-            await self.send_samples(stream.slug, page)
-            cursor = page[-1]["seq"]
-
-    async def send_samples(self, slug: str, samples: list[SampleFrame]) -> None:
-        for start in range(0, len(samples), HISTORY_PAGE):
-            await self.send(text_data=data_frame(slug, samples[start : start + HISTORY_PAGE]))
 
     async def unsubscribe(self, command: Unsubscribe) -> None:
         if self.subscriptions.pop(command.stream, None) is None:
@@ -329,39 +293,6 @@ class LiveConsumer(AccessEvents):
         await self.send(text_data=encode(reply))
 
     # -- events from the channel layer ----------------------------------------
-
-    async def stream_frame(self, event: dict[str, Any]) -> None:
-        subscription = self.subscriptions.get(event["stream"])
-        if subscription is None:
-            return
-        first, last = event["first"], event["last"]
-        if last <= subscription.last_sent:
-            metric_inc("pulseboard_frames_skipped_total")
-            return
-        if first > subscription.last_sent + 1:
-            # Frames were lost on the way (a full queue, a lost subscription):
-            # fill the hole from history so the client never sees one.
-            await self.refill(subscription, until=first - 1)
-        if first <= subscription.last_sent:
-            samples = orjson.loads(event["text"])["samples"]
-            fresh = [s for s in samples if s["seq"] > subscription.last_sent]
-            await self.send(text_data=data_frame(subscription.slug, fresh))
-        else:
-            await self.send(text_data=event["text"])
-        subscription.last_sent = last
-        metric_inc("pulseboard_frames_sent_total")
-
-    async def refill(self, subscription: Subscription, *, until: int) -> None:
-        missing = await database_sync_to_async(history_after)(
-            subscription.stream_id,
-            subscription.last_sent,
-            until=until,
-            limit=settings.PULSEBOARD_MAX_RESUME,
-        )
-        if missing:
-            await self.send_samples(subscription.slug, missing)
-            subscription.last_sent = missing[-1]["seq"]
-            metric_inc("pulseboard_samples_refilled_total", len(missing))
 
     async def stream_status(self, event: dict[str, Any]) -> None:
         if event["stream"] in self.subscriptions and event.get("origin") != self.channel_name:

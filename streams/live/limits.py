@@ -1,4 +1,4 @@
-"""Per-connection limits: a token bucket for commands and the idle timer."""
+"""Per-connection limits: token buckets for commands and for history rows read."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def limits_announced() -> dict[str, float | int]:
         "max_subscriptions": settings.PULSEBOARD_MAX_SUBSCRIPTIONS,
         "idle_timeout": settings.PULSEBOARD_IDLE_TIMEOUT,
         "max_backfill": settings.PULSEBOARD_MAX_BACKFILL,
+        "history_rows_per_second": settings.PULSEBOARD_HISTORY_ROWS_PER_SECOND,
     }
 
 
@@ -38,12 +39,12 @@ class CommandBudget:
     def __post_init__(self) -> None:
         self.tokens = float(self.burst)
 
-    def allow(self, now: float | None = None) -> bool:
+    def allow(self, now: float | None = None, cost: float = 1) -> bool:
         now = time.monotonic() if now is None else now
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= cost:
+            self.tokens -= cost
             self.refused_in_a_row = 0
             return True
         self.refused_in_a_row += 1

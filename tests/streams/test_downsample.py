@@ -44,6 +44,26 @@ def test_it_picks_the_coarsest_tier_that_still_fills_the_points() -> None:
     assert history_tier(60_000, 50) == SECOND
 
 
+def test_a_tier_never_reads_more_rows_than_the_cap() -> None:
+    # A minute of a 20 kHz stream is 1.2 million raw rows: seconds answer instead.
+    assert history_tier(60_000, 1000, raw_rows=1_200_000, max_rows=200_000) == SECOND
+    assert history_tier(60_000, 1000, raw_rows=60_000, max_rows=200_000) == 1
+    # Ten days of seconds is 864,000 rows: minutes answer, with fewer buckets than asked.
+    assert history_tier(864_000_000, 100_000, max_rows=200_000) == MINUTE
+
+
+def test_a_short_window_of_a_fast_stream_is_answered_from_seconds(
+    stream: Stream, settings: Any
+) -> None:
+    settings.PULSEBOARD_HISTORY_MAX_ROWS = 1000
+    store(stream, [(START + i, float(i % 7)) for i in range(3000)])
+    answer = history_buckets(stream.pk, START, START + 3000, 1000)
+    assert answer.tier == "1s"
+    assert answer.fields["v"]["max"] == [6.0, 6.0, 6.0]
+    settings.PULSEBOARD_HISTORY_MAX_ROWS = 5000
+    assert history_buckets(stream.pk, START, START + 3000, 1000).tier == "raw"
+
+
 def test_bucket_width_is_a_whole_number_of_tier_buckets() -> None:
     assert bucket_width(86_400_000, 1000, MINUTE) == 120_000
     assert bucket_width(3_600_000, 1000, SECOND) == 4_000

@@ -40,6 +40,7 @@ async def test_it_says_hello_with_the_user_and_the_limits(connect: Connect, owne
         "max_subscriptions": 50,
         "idle_timeout": 300.0,
         "max_backfill": 10000,
+        "history_rows_per_second": 100000,
     }
 
 
@@ -346,3 +347,19 @@ async def test_it_names_an_unknown_stream(connect: Connect, owner: Any) -> None:
     alice = await connect(owner)
     error = await error_for(alice, {"type": "subscribe", "stream": "no.such-stream"})
     assert error["code"] == "unknown_stream"
+
+
+async def test_a_burst_of_resumes_reads_a_bounded_number_of_rows(
+    connect: Connect, owner: Any, public_stream: Stream, settings: Any
+) -> None:
+    settings.PULSEBOARD_HISTORY_ROWS_PER_SECOND = 10
+    settings.PULSEBOARD_MAX_RESUME = 500
+    await store(public_stream, range(1, 401))
+    alice = await connect(owner)
+    first = await subscribe(alice, public_stream.slug, since=0)
+    assert seqs_of(first) == list(range(1, 401))
+    again = await error_for(alice, {"type": "subscribe", "stream": public_stream.slug, "since": 0})
+    assert again["code"] == "rate_limited"
+    # A small ask still fits what is left of the budget.
+    small = await subscribe(alice, public_stream.slug, since=395)
+    assert seqs_of(small) == list(range(396, 401))
