@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Literal
 
 from dashboards.models import AlertCondition, AlertEvent, AlertRule
+from streams.access import stream_can_read
+from streams.clock import now_ms
 from streams.contract import AlertFrame, Outgoing, SampleFrame, user_alert_message, user_group
 
 
@@ -59,13 +61,25 @@ def alert_notice(
     return user_group(rule.owner_id), user_alert_message(alert_frame(rule, event, state))
 
 
+def rule_silence(rule: AlertRule) -> None:
+    """Close what a rule had open, without a notice, when its owner may no longer read its stream."""
+    if rule.firing or rule.pending_since is not None:
+        rule.events.filter(resolved__isnull=True).update(resolved=now_ms())
+        rule.firing, rule.pending_since = False, None
+        rule.save(update_fields=["pending_since", "firing"])
+
+
 def alerts_evaluate(batches: dict[int, list[SampleFrame]]) -> list[Outgoing]:
     """Move every enabled rule on the batches' streams on; return the alerts for owners' pages."""
     notices: list[Outgoing] = []
     rules = AlertRule.objects.filter(stream_id__in=list(batches), enabled=True).select_related(
-        "stream"
+        "stream", "owner"
     )
     for rule in rules:
+        if not stream_can_read(rule.stream, rule.owner):
+            # Its owner lost the stream: the rule says nothing more of its values.
+            rule_silence(rule)
+            continue
         before = (rule.pending_since, rule.firing)
         for sample in batches[rule.stream_id]:
             holds, value = rule_holds(rule, sample)
