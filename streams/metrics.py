@@ -1,81 +1,192 @@
-"""Counters and gauges of this process, rendered in the Prometheus text format."""
+"""This process's counters and gauges (prometheus_client), and each stream's recent activity.
+
+Every series carries `process="<host>:<pid>"`, so a scraper of several web
+processes tells them apart; the process collector adds CPU, memory and open files.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
-from collections import defaultdict
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-DEFINITIONS: dict[str, tuple[str, str]] = {
-    "pulseboard_connections": ("gauge", "Open WebSocket connections on this process."),
-    "pulseboard_subscriptions": ("gauge", "Stream subscriptions on this process."),
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+# `<name>_created` series would double every counter for nothing a dashboard uses.
+disable_created_metrics()
+
+PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# name → (kind, help, label names)
+DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "pulseboard_connections": ("gauge", "Open WebSocket connections on this process.", ()),
+    "pulseboard_subscriptions": ("gauge", "Stream subscriptions on this process.", ()),
     "pulseboard_samples_published_total": (
         "counter",
-        "Samples published by this process's producer.",
+        "Samples published by this process (producer and pushes).",
+        ("stream",),
     ),
-    "pulseboard_samples_stored_total": ("counter", "Samples written to history by this process."),
+    "pulseboard_samples_stored_total": (
+        "counter",
+        "Samples written to history by this process's producer.",
+        (),
+    ),
     "pulseboard_store_failures_total": (
         "counter",
         "History writes that failed and will be retried.",
+        (),
     ),
-    "pulseboard_frames_sent_total": ("counter", "Data frames sent to WebSocket clients."),
+    "pulseboard_frames_sent_total": ("counter", "Data frames sent to WebSocket clients.", ()),
     "pulseboard_frames_skipped_total": (
         "counter",
         "Live frames not sent because the client had them.",
+        (),
     ),
     "pulseboard_samples_refilled_total": (
         "counter",
         "Samples sent from history to fill a hole in a client's live feed.",
+        (),
     ),
-    "pulseboard_errors_total": ("counter", "Error frames sent, by code."),
+    "pulseboard_errors_total": ("counter", "Error frames sent, by code.", ("code",)),
     "pulseboard_connections_refused_total": (
         "counter",
         "WebSocket connections refused, by reason.",
+        ("reason",),
     ),
-    "pulseboard_stream_running": ("gauge", "1 when the stream's source is running."),
+    "pulseboard_stream_running": ("gauge", "1 when the stream's source is running.", ("stream",)),
 }
 
-_lock = threading.Lock()
-_values: dict[str, dict[tuple[tuple[str, str], ...], float]] = defaultdict(dict)
+
+class ProcessLabelled(Collector):
+    """Every sample of `inner`, with this process's label added."""
+
+    def __init__(self, inner: CollectorRegistry, labels: dict[str, str]):
+        self.inner = inner
+        self.labels = labels
+
+    def collect(self) -> Iterable[Metric]:
+        for family in self.inner.collect():
+            family.samples = [
+                sample._replace(labels={**sample.labels, **self.labels})
+                for sample in family.samples
+            ]
+            yield family
 
 
-def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(labels.items()))
+_own = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=_own)
+PlatformCollector(registry=_own)
+_metrics: dict[str, Any] = {
+    name: (Counter if kind == "counter" else Gauge)(
+        name, help_text, labelnames=labels, registry=_own
+    )
+    for name, (kind, help_text, labels) in DEFINITIONS.items()
+}
+registry = CollectorRegistry()
+registry.register(ProcessLabelled(_own, {"process": PROCESS}))
+
+
+def _series(name: str, labels: dict[str, str]) -> Any:
+    metric = _metrics[name]
+    return metric.labels(**labels) if labels else metric
 
 
 def metric_inc(name: str, amount: float = 1, **labels: str) -> None:
     """Add `amount` to a counter (or gauge)."""
-    key = _key(labels)
-    with _lock:
-        series = _values[name]
-        series[key] = series.get(key, 0) + amount
+    _series(name, labels).inc(amount)
 
 
 def metric_set(name: str, value: float, **labels: str) -> None:
     """Set a gauge."""
-    with _lock:
-        _values[name][_key(labels)] = value
+    _series(name, labels).set(value)
 
 
 def metric_value(name: str, **labels: str) -> float:
     """Return the current value of one series (0 when it was never touched)."""
-    with _lock:
-        return _values.get(name, {}).get(_key(labels), 0)
+    value = _own.get_sample_value(name, labels)
+    return 0.0 if value is None else value
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def metrics_render() -> bytes:
+    """Return every metric of this process in the Prometheus text format."""
+    return generate_latest(registry)
 
 
-def metrics_render() -> str:
-    """Return every metric in the Prometheus text exposition format."""
-    lines = []
-    with _lock:
-        snapshot = {name: dict(series) for name, series in _values.items()}
-    for name, (kind, help_text) in DEFINITIONS.items():
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        series = snapshot.get(name) or ({(): 0.0} if not name.endswith("_running") else {})
-        for labels, value in sorted(series.items()):
-            label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
-            lines.append(f"{name}{{{label_text}}} {value:g}" if label_text else f"{name} {value:g}")
-    return "\n".join(lines) + "\n"
+# -- each stream's recent activity, for /api/stats without reading history ---------
+
+RATE_WINDOW_SECONDS = 10
+
+
+@dataclass
+class StreamActivity:
+    last_seq: int = 0
+    # (whole second of time.monotonic(), samples stored in it), oldest first
+    recent: deque[tuple[int, int]] = field(default_factory=deque)
+
+    def add(self, last_seq: int, count: int, second: int) -> None:
+        self.last_seq = max(self.last_seq, last_seq)
+        if self.recent and self.recent[-1][0] == second:
+            self.recent[-1] = (second, self.recent[-1][1] + count)
+        else:
+            self.recent.append((second, count))
+        self.forget_before(second - RATE_WINDOW_SECONDS + 1)
+
+    def forget_before(self, second: int) -> None:
+        while self.recent and self.recent[0][0] < second:
+            self.recent.popleft()
+
+    def rate(self, second: int) -> float:
+        self.forget_before(second - RATE_WINDOW_SECONDS + 1)
+        return sum(count for _, count in self.recent) / RATE_WINDOW_SECONDS
+
+
+_activity_lock = threading.Lock()
+_activity: dict[int, StreamActivity] = {}
+
+
+def stream_activity_note(batches: dict[int, list[Any]]) -> list[Any]:
+    """Note stored batches (a listener of `samples_stored`); return nothing to send."""
+    second = int(time.monotonic())
+    with _activity_lock:
+        for stream_id, batch in batches.items():
+            if batch:
+                activity = _activity.setdefault(stream_id, StreamActivity())
+                activity.add(batch[-1]["seq"], len(batch), second)
+    return []
+
+
+def stream_activity(stream_ids: Iterable[int]) -> dict[int, tuple[float, int]]:
+    """Return each stream's samples per second over the last 10 s and its last seq.
+
+    What this process stored (its producer and the pushes it took), since it started.
+    """
+    second = int(time.monotonic())
+    with _activity_lock:
+        return {
+            stream_id: (round(activity.rate(second), 2), activity.last_seq)
+            if (activity := _activity.get(stream_id))
+            else (0.0, 0)
+            for stream_id in stream_ids
+        }
+
+
+def stream_activity_reset() -> None:
+    """Forget every stream's activity (for tests)."""
+    with _activity_lock:
+        _activity.clear()

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from streams.contract import health_check_message
-from streams.metrics import metrics_render
+from streams.http.common import api_error
+from streams.metrics import CONTENT_TYPE, metrics_render
+
+BEARER = "Bearer "
 
 
 async def channel_layer_roundtrip(wait_seconds: float) -> None:
@@ -43,6 +48,30 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
+def scrape_secret_sent(request: HttpRequest) -> bool:
+    """Return whether the request carries `Authorization: Bearer <PULSEBOARD_METRICS_TOKEN>`."""
+    secret = settings.PULSEBOARD_METRICS_TOKEN
+    header = request.headers.get("Authorization", "")
+    if not secret or not header.startswith(BEARER):
+        return False
+    return hmac.compare_digest(header[len(BEARER) :].strip().encode(), secret.encode())
+
+
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(metrics_render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+    """Return this process's metrics to staff (session or token) or a scraper with the secret.
+
+    Series name streams, and staff read every stream: nobody else may scrape.
+    """
+    if not scrape_secret_sent(request):
+        if not request.user.is_authenticated:
+            return api_error(
+                "unauthenticated",
+                "Send `Authorization: Bearer <PULSEBOARD_METRICS_TOKEN>`, or a staff token or session.",
+                401,
+            )
+        if not request.user.is_staff:
+            return api_error(
+                "forbidden", "Only staff and the configured scraper may read metrics.", 403
+            )
+    return HttpResponse(metrics_render(), content_type=CONTENT_TYPE)

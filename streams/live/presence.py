@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.contract import send_stream_presence
-from streams.metrics import metric_set
+from streams.history.stored import stored_listener_add
+from streams.metrics import metric_set, stream_activity_note
 
 log = logging.getLogger(__name__)
 
@@ -130,3 +131,6 @@ class Announcer:
 
 presence = Presence()
 announcer = Announcer()
+# Each stream's rate and last seq for /api/stats, beside the live counts, without
+# reading history: noted as this process stores batches.
+stored_listener_add(stream_activity_note)

@@ -45,7 +45,11 @@ def _value_error(where: str, value: Any) -> str | None:
     return f"{where} must be a number or text"
 
 
-def ingest_validate(*, stream: Stream, samples: Any, now: int) -> list[tuple[int, dict, list[str]]]:
+# (t, values, flags); t is None for a sample the server stamps when it stores the batch.
+Row = tuple[int | None, dict, list[str]]
+
+
+def ingest_validate(*, stream: Stream, samples: Any, now: int) -> list[Row]:
     """Return the batch as (t, values, flags) rows, or raise IngestError naming a bad field."""
     if not isinstance(samples, list) or not samples:
         raise IngestError("invalid_field", "`samples` must be a non-empty list.")
@@ -66,7 +70,9 @@ def ingest_validate(*, stream: Stream, samples: Any, now: int) -> list[tuple[int
             raise IngestError(
                 "invalid_field", f"{where} has unknown keys: {', '.join(sorted(extra))}."
             )
-        t = sample.get("t", now)
+        given = sample.get("t")
+        # A sample without `t` is checked against the others as if stamped now.
+        t = now if given is None else given
         if isinstance(t, bool) or not isinstance(t, int) or t < 0:
             raise IngestError(
                 "invalid_field", f"{where}.t must be UTC milliseconds (a whole number)."
@@ -99,26 +105,55 @@ def ingest_validate(*, stream: Stream, samples: Any, now: int) -> list[tuple[int
             raise IngestError(
                 "invalid_field", f"{where}.flags must be a short list of short strings."
             )
-        rows.append((t, values, flags))
+        rows.append((None if given is None else t, values, flags))
     return rows
 
 
-def ingest_store(*, stream_id: int, rows: list[tuple[int, dict, list[str]]]) -> list[SampleFrame]:
-    """Give the rows the next seqs and store them, all or nothing."""
-    with transaction.atomic():
-        # The stream row lock makes concurrent pushes take turns for seq.
-        Stream.objects.select_for_update().filter(pk=stream_id).first()
-        last = Sample.objects.filter(stream_id=stream_id).aggregate(seq=Max("seq"), t=Max("t"))
-        last_seq, last_t = last["seq"] or 0, last["t"]
-        if last_t is not None and rows[0][0] < last_t:
+def rows_stamped(
+    rows: list[Row], *, now: int, latest: int | None
+) -> list[tuple[int, dict, list[str]]]:
+    """Return the rows with every missing `t` filled in, or raise IngestError (409).
+
+    A server-stamped sample takes `now` (the moment its batch holds the stream),
+    never earlier than the stream's latest sample or the sample before it, and never
+    later than a sample after it that brought its own `t`.
+    """
+    later_given: list[float] = []
+    bound = math.inf
+    for t, _, _ in reversed(rows):
+        if t is not None:
+            bound = t
+        later_given.append(bound)
+    later_given.reverse()
+    floor = latest if latest is not None else 0
+    stamped = []
+    for index, ((t, values, flags), cap) in enumerate(zip(rows, later_given, strict=True)):
+        if t is None:
+            t = max(floor, int(min(now, cap)))
+        elif latest is not None and t < latest:
             raise IngestError(
                 "invalid_field",
-                f"samples[0].t is earlier than the stream's latest sample ({last_t}).",
+                f"samples[{index}].t is earlier than the stream's latest sample ({latest}).",
                 409,
             )
+        floor = t
+        stamped.append((t, values, flags))
+    return stamped
+
+
+def ingest_store(*, stream_id: int, rows: list[Row]) -> list[SampleFrame]:
+    """Give the rows the next seqs (and missing times) and store them, all or nothing."""
+    with transaction.atomic():
+        # The stream row lock (on SQLite, the write lock an IMMEDIATE transaction
+        # takes at its start) makes concurrent pushes take turns for seq; samples
+        # without `t` are stamped only now, so a batch that waited is not refused.
+        Stream.objects.select_for_update().filter(pk=stream_id).first()
+        last = Sample.objects.filter(stream_id=stream_id).aggregate(seq=Max("seq"), t=Max("t"))
+        last_seq = last["seq"] or 0
+        stamped = rows_stamped(rows, now=now_ms(), latest=last["t"])
         batch = [
             sample_frame(last_seq + i, t, values, flags)
-            for i, (t, values, flags) in enumerate(rows, 1)
+            for i, (t, values, flags) in enumerate(stamped, 1)
         ]
         history_append({stream_id: batch})
     return batch

@@ -14,6 +14,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 log = logging.getLogger(__name__)
 
+SERVERS = ("uvicorn", "daphne")
+# Daphne and uvicorn default to different lifetimes; a socket lives until its client
+# leaves, stops answering pings or idles past PULSEBOARD_IDLE_TIMEOUT (the consumer's).
+DAPHNE_WEBSOCKET_TIMEOUT = -1
+DAPHNE_WEBSOCKET_CONNECT_TIMEOUT = 20
+PRODUCER_STOP_SECONDS = 5
+
 
 class Server(uvicorn.Server):
     """uvicorn's server, leaving SIGINT and SIGTERM to `Command.serve`.
@@ -32,11 +39,23 @@ class Server(uvicorn.Server):
         self.should_exit = True
 
 
+def daphne_options() -> dict[str, Any]:
+    """Return daphne.server.Server's limits that match `serve`'s uvicorn (docs/operations.md)."""
+    return {
+        "ping_interval": settings.PULSEBOARD_WS_PING_INTERVAL,
+        "ping_timeout": settings.PULSEBOARD_WS_PING_TIMEOUT,
+        "websocket_max_message_size": settings.PULSEBOARD_WS_MAX_MESSAGE_BYTES,
+        "websocket_max_frame_size": settings.PULSEBOARD_WS_MAX_MESSAGE_BYTES,
+        "websocket_timeout": DAPHNE_WEBSOCKET_TIMEOUT,
+        "websocket_connect_timeout": DAPHNE_WEBSOCKET_CONNECT_TIMEOUT,
+    }
+
+
 class Command(BaseCommand):
     help = (
-        "Serve the site with uvicorn and run the producer in the same process "
-        "(the one-process setup of `make demo`; --no-producer for a web process "
-        "beside `produce` workers)."
+        "Serve the site and run the producer in the same process (the one-process "
+        "setup of `make demo`; --no-producer for a web process beside `produce` "
+        "workers). uvicorn by default, or --server daphne."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,8 +64,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-producer", action="store_true", help="serve pages and sockets only"
         )
+        parser.add_argument(
+            "--server",
+            choices=SERVERS,
+            default="uvicorn",
+            help="the web server (both apply the same WebSocket limits)",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, no_producer: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, no_producer: bool, server: str, **options: Any
+    ) -> None:
+        if server == "daphne":
+            self.serve_daphne(host, port, producer=not no_producer)
+            return
         config = uvicorn.Config(
             get_default_application(),
             host=host,
@@ -58,9 +88,7 @@ class Command(BaseCommand):
             # A client that stops reading stops answering pings and is dropped.
             ws_ping_interval=settings.PULSEBOARD_WS_PING_INTERVAL,
             ws_ping_timeout=settings.PULSEBOARD_WS_PING_TIMEOUT,
-            # Frames over the protocol's limit get a `too_large` error from the
-            # consumer; the server refuses only what it should not even buffer.
-            ws_max_size=max(1 << 20, 16 * settings.PULSEBOARD_MAX_FRAME_BYTES),
+            ws_max_size=settings.PULSEBOARD_WS_MAX_MESSAGE_BYTES,
             # Frames are small and sent to many sockets: compression would cost
             # CPU per socket per frame.
             ws_per_message_deflate=False,
@@ -69,6 +97,10 @@ class Command(BaseCommand):
             access_log=False,
         )
         asyncio.run(self.serve(Server(config), host, port, producer=not no_producer))
+
+    def serving_message(self, host: str, port: int) -> str:
+        shown = f"[{host}]" if ":" in host else host
+        return f"Pulseboard is serving on http://{shown}:{port}/  (Ctrl-C to stop)"
 
     @staticmethod
     async def run_server(server: Server) -> None:
@@ -92,11 +124,51 @@ class Command(BaseCommand):
             # uvicorn has logged why (the port is taken, say).
             raise CommandError(f"Could not serve on {host}:{port}.")
         running = asyncio.create_task(Producer().run(stop)) if producer else None
-        shown = f"[{host}]" if ":" in host else host
-        self.stdout.write(f"Pulseboard is serving on http://{shown}:{port}/  (Ctrl-C to stop)")
+        self.stdout.write(self.serving_message(host, port))
         try:
             await serving
         finally:
             stop.set()
             if running is not None:
-                await asyncio.wait([running], timeout=5)
+                await asyncio.wait([running], timeout=PRODUCER_STOP_SECONDS)
+
+    def serve_daphne(self, host: str, port: int, *, producer: bool) -> None:
+        """Run Daphne (Twisted on an asyncio loop) with the producer on the same loop."""
+        # Importing daphne.server installs Twisted's asyncio reactor; the "daphne"
+        # app in INSTALLED_APPS has done so already.
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server as DaphneServer
+        from twisted.internet import defer, reactor
+
+        from streams.producer.loop import Producer
+
+        stop = asyncio.Event()
+        running: list[asyncio.Task[None]] = []
+
+        def started() -> None:
+            # Daphne calls this once it listens, with the reactor's loop made current.
+            if producer:
+                running.append(asyncio.ensure_future(Producer().run(stop)))
+            self.stdout.write(self.serving_message(host, port))
+
+        def stopping() -> defer.Deferred[Any] | None:
+            # Twisted waits for this before it stops, so the producer hands back its leases.
+            stop.set()
+            if not running:
+                return None
+            return defer.Deferred.fromFuture(
+                asyncio.ensure_future(asyncio.wait(running, timeout=PRODUCER_STOP_SECONDS))
+            )
+
+        # Twisted types its reactor as interfaces that mypy reads with a shifted `self`.
+        twisted: Any = reactor
+        twisted.addSystemEventTrigger("before", "shutdown", stopping)
+        server = DaphneServer(
+            application=get_default_application(),
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+            ready_callable=started,
+            **daphne_options(),
+        )
+        server.run()
+        if not server.listening_addresses:
+            raise CommandError(f"Could not serve on {host}:{port}.")

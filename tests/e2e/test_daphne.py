@@ -1,0 +1,127 @@
+"""`daphne config.asgi:application`, the documented web process, serves pages, the API and sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
+
+from tests.e2e.conftest import ServerProcess, drop_database, e2e_database
+from tests.processes import LOOPBACK, ROOT, server_env
+
+pytestmark = pytest.mark.e2e
+
+DAPHNE = ROOT / ".venv" / "bin" / "daphne"
+METRICS_SECRET = "scrape-secret-for-the-daphne-test"
+
+
+class DaphneServer(ServerProcess):
+    """The web process of docs/operations.md: Daphne with the limits `manage.py serve` applies."""
+
+    def command(self) -> list[str]:
+        return [
+            str(DAPHNE),
+            *("--bind", LOOPBACK, "--port", str(self.port)),
+            *("--ping-interval", "2", "--ping-timeout", "2"),
+            *("--websocket_timeout", "-1", "--websocket_connect_timeout", "20"),
+            *("--websocket-max-message-size", "1048576", "--websocket-max-frame-size", "1048576"),
+            "config.asgi:application",
+        ]
+
+
+@pytest.fixture(scope="module")
+def daphne(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
+    tmp_path: Path = tmp_path_factory.mktemp("daphne")
+    database_url, pg_name = e2e_database(tmp_path)
+    env = server_env(database_url, PULSEBOARD_METRICS_TOKEN=METRICS_SECRET)
+    server = DaphneServer(env, log_path=tmp_path / "daphne.log", producer=False)
+    server.manage("migrate", "--noinput", "-v", "0")
+    server.manage("seed", "--no-history")
+    try:
+        with server:
+            yield server
+    finally:
+        if pg_name:
+            drop_database(pg_name)
+
+
+def http(
+    server: DaphneServer, path: str, *, headers: dict[str, str] | None = None, body: Any = None
+) -> tuple[int, str]:
+    request = urllib.request.Request(
+        server.base_url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+async def next_of(ws: Any, kind: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Return the next frame of type `kind`, skipping presence and the like."""
+    while True:
+        async with asyncio.timeout(timeout):
+            frame = json.loads(await ws.recv())
+        if frame["type"] == kind:
+            return frame
+        assert frame["type"] != "error", frame
+
+
+def test_daphne_answers_healthz(daphne: DaphneServer) -> None:
+    status, body = http(daphne, "/healthz")
+    assert status == 200
+    assert json.loads(body) == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+
+
+def test_daphne_serves_metrics_to_the_scraper_only(daphne: DaphneServer) -> None:
+    assert http(daphne, "/metrics")[0] == 401
+    status, body = http(daphne, "/metrics", headers={"Authorization": f"Bearer {METRICS_SECRET}"})
+    assert status == 200 and "# TYPE pulseboard_connections gauge" in body
+
+
+async def test_a_token_socket_gets_hello_subscribed_and_pushed_data(daphne: DaphneServer) -> None:
+    token = daphne.token()
+    async with connect(f"{daphne.ws_url}/ws/live/?token={token}") as ws:
+        hello = await next_of(ws, "hello")
+        assert hello["user"] and hello["limits"]
+        await ws.send(json.dumps({"type": "subscribe", "stream": "push.demo"}))
+        subscribed = await next_of(ws, "subscribed")
+        assert subscribed["stream"] == "push.demo"
+        status, body = await asyncio.to_thread(
+            http,
+            daphne,
+            "/api/streams/push.demo/samples",
+            headers={"Authorization": f"Token {token}"},
+            body={"samples": [{"values": {"value": 41}}, {"values": {"value": 42}}]},
+        )
+        assert status == 201, body
+        acknowledged = json.loads(body)
+        data = await next_of(ws, "data")
+        assert data["stream"] == "push.demo"
+        assert [sample["seq"] for sample in data["samples"]] == [
+            acknowledged["first"],
+            acknowledged["last"],
+        ]
+        assert [sample["values"]["value"] for sample in data["samples"]] == [41, 42]
+
+
+async def test_a_socket_from_another_site_is_refused(daphne: DaphneServer) -> None:
+    token = daphne.token()
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(
+            f"{daphne.ws_url}/ws/live/?token={token}", origin=Origin("http://evil.example")
+        ):
+            pass
+    assert refused.value.response.status_code == 403
