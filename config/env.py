@@ -75,3 +75,9 @@ def local_secret_key(path: Path) -> str:
         path.write_text(key + "\n")
         path.chmod(0o600)
         return key
+
+
+def is_loopback(host: str) -> bool:
+    """Return whether `host` names this machine's loopback interface only."""
+    name = host.strip().strip("[]").lower()
+    return name in ("localhost", "::1") or name.startswith("127.")
