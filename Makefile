@@ -42,11 +42,12 @@ system-packages:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-## demo: migrate, seed demo data and serve on $(HOST):$(PORT) with the producer in-process
+## demo: migrate, seed demo data and serve on $(HOST):$(PORT) with the producer in-process;
+## on loopback the login is demo / demo, bound elsewhere (HOST=0.0.0.0) a new random one each start
+demo: export PULSEBOARD_DEMO := 1
 demo: setup
 	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py seed
-	@echo "Open http://$(HOST):$(PORT)/ and log in as demo / demo"
+	$(PY) manage.py seed --new-passwords --urls
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 ## test: every check: ruff, mypy, node --test, pytest (SQLite, or DATABASE_URL)

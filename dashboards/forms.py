@@ -7,6 +7,8 @@ inputs.
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 from django import forms
@@ -290,10 +292,78 @@ class TitleForm(forms.Form):
 
 
 IMPORT_MAX_BYTES = 1_000_000
+# An export nests five levels deep (file, widgets, widget, config, thresholds).
+IMPORT_MAX_DEPTH = 20
+IMPORT_MAX_WIDGETS = 200
+# Grid positions and sizes, as the layout keeps them.
+LAYOUT_KEYS = ("x", "y", "w", "h")
+LAYOUT_MAX = 1000
+
+
+def json_finite_number(text: str) -> float:
+    """Return the JSON number `text`, refusing what overflows to infinity (1e999)."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is too large a number")
+    return number
+
+
+def json_refused_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def import_nesting_problem(document: Any) -> str | None:
+    """Return what is wrong with the parsed file's nesting or text, or None."""
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > IMPORT_MAX_DEPTH:
+            return f"The file nests more than {IMPORT_MAX_DEPTH} levels deep; an export does not."
+        if isinstance(value, dict):
+            texts = list(value)
+            pending += [(item, depth + 1) for item in value.values()]
+        elif isinstance(value, list):
+            texts = []
+            pending += [(item, depth + 1) for item in value]
+        else:
+            texts = [value] if isinstance(value, str) else []
+        if any("\x00" in text for text in texts):
+            return "The file has a text with a NUL character (\\u0000), which cannot be stored."
+    return None
+
+
+def import_widget_problem(index: int, widget: Any) -> str | None:
+    """Return what is wrong with the types of widgets[index]'s known keys, or None."""
+    if not isinstance(widget, dict):
+        return f"widgets[{index}] must be an object."
+    for key in ("kind", "stream", "title"):
+        if key in widget and not isinstance(widget[key], str):
+            return f"widgets[{index}].{key} must be text, not {json_type(widget[key])}."
+    if "config" in widget and not isinstance(widget["config"], dict):
+        return f"widgets[{index}].config must be an object, not {json_type(widget['config'])}."
+    for key in LAYOUT_KEYS:
+        value = widget.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= LAYOUT_MAX:
+            return (
+                f"widgets[{index}].{key} must be a whole number from 0 to {LAYOUT_MAX}, "
+                f"not {json.dumps(value)[:40]}."
+            )
+    return None
+
+
+def json_type(value: Any) -> str:
+    """Return the JSON name of `value`'s type, for messages."""
+    names = {dict: "an object", list: "a list", str: "text", bool: "true/false"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
 
 
 class ImportForm(forms.Form):
+    """A dashboard export to import: parsed here, its checks against streams in the service."""
+
     file = forms.FileField(label="Dashboard file (.json)")
+    document: dict[str, Any]
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -301,4 +371,48 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(
                 f"The file is {upload.size:,} bytes; an export is at most {IMPORT_MAX_BYTES:,}."
             )
+        self.document = self.parse(upload.read())
         return upload
+
+    @staticmethod
+    def parse(raw: bytes) -> dict[str, Any]:
+        """Return the export in `raw`, or raise ValidationError saying what is wrong with it."""
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(
+                "The file is not JSON. It is not UTF-8 text; choose a file exported from a "
+                "Pulseboard dashboard."
+            ) from None
+        try:
+            document = json.loads(
+                text, parse_constant=json_refused_constant, parse_float=json_finite_number
+            )
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(
+                f"The file is not JSON. {error.msg} at line {error.lineno}, column "
+                f"{error.colno}; choose a file exported from a Pulseboard dashboard."
+            ) from None
+        except RecursionError:
+            raise forms.ValidationError(
+                f"The file nests more than {IMPORT_MAX_DEPTH} levels deep; an export does not."
+            ) from None
+        except ValueError as error:
+            raise forms.ValidationError(f"The file has a bad number: {error}.") from None
+        problem = import_nesting_problem(document)
+        if problem is None and not isinstance(document, dict):
+            problem = f"The file holds {json_type(document)}; an export is one JSON object."
+        if problem is None and "title" in document and not isinstance(document["title"], str):
+            problem = f"`title` must be text, not {json_type(document['title'])}."
+        widgets = document.get("widgets") if isinstance(document, dict) else None
+        if problem is None and isinstance(widgets, list):
+            if len(widgets) > IMPORT_MAX_WIDGETS:
+                problem = (
+                    f"The file has {len(widgets):,} widgets; a dashboard holds at most "
+                    f"{IMPORT_MAX_WIDGETS}."
+                )
+            for index, widget in enumerate(widgets):
+                problem = problem or import_widget_problem(index, widget)
+        if problem is not None:
+            raise forms.ValidationError(problem)
+        return document

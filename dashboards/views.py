@@ -33,6 +33,9 @@ from streams.access import stream_for_viewer
 from streams.describe import stream_page_json
 
 RECENT_EVENTS = 20
+MAX_REORDER = 1000
+MAX_ID = 2**63 - 1
+MAX_ID_DIGITS = len(str(MAX_ID))
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -155,7 +158,8 @@ def dashboard_page(request: HttpRequest, dashboard_id: int) -> HttpResponse:
 @require_GET
 def link_page(request: HttpRequest, token: str) -> HttpResponse:
     """The read-only page of a secret link: no login, only the streams this dashboard shows."""
-    dashboard = dashboard_by_link(token)
+    # A NUL cannot be looked up (PostgreSQL refuses it in text): no such link.
+    dashboard = None if "\x00" in token else dashboard_by_link(token)
     if dashboard is None:
         raise Http404("This link does not exist or was revoked.")
     context = board_context(request, dashboard, link_token=token)
@@ -178,6 +182,8 @@ def back_to(request: HttpRequest, dashboard: Dashboard | None) -> HttpResponse:
 @require_POST
 def dashboard_new(request: HttpRequest) -> HttpResponse:
     title = request.POST.get("title", "").strip()[:120] or "New dashboard"
+    if "\x00" in title:
+        return HttpResponse("`title` may not contain NUL characters.", status=400)
     dashboard = services.dashboard_create(owner=request.user, title=title)
     return redirect("dashboard", dashboard.pk)
 
@@ -230,16 +236,31 @@ def dashboard_delete(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     return redirect("home")
 
 
+def parse_dashboard_id(text: str, *, allow_zero: bool = False) -> int | None:
+    """Return `text` as a dashboard id (a whole number a database key can hold), or None."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > MAX_ID_DIGITS:
+        return None
+    number = int(text)
+    return number if (number > 0 or allow_zero) and number <= MAX_ID else None
+
+
 @login_required
 @require_POST
 def dashboard_reorder(request: HttpRequest) -> HttpResponse:
     """Put the user's dashboards in the posted order (`order`: ids separated by commas)."""
-    try:
-        ids = [int(part) for part in request.POST.get("order", "").split(",") if part.strip()]
-    except ValueError:
-        return HttpResponse("`order` must be dashboard ids separated by commas.", status=400)
-    services.dashboard_reorder(owner=request.user, dashboard_ids=ids)
-    current = Dashboard.objects.filter(pk=request.POST.get("current") or 0).first()
+    parts = [part for part in request.POST.get("order", "").split(",") if part.strip()]
+    ids = [parse_dashboard_id(part) for part in parts[: MAX_REORDER + 1]]
+    if None in ids or len(ids) > MAX_REORDER:
+        return HttpResponse(
+            f"`order` must be at most {MAX_REORDER} dashboard ids separated by commas.",
+            status=400,
+        )
+    current_id = parse_dashboard_id(request.POST.get("current") or "0", allow_zero=True)
+    if current_id is None:
+        return HttpResponse("`current` must be a dashboard id.", status=400)
+    services.dashboard_reorder(owner=request.user, dashboard_ids=[i for i in ids if i])
+    current = Dashboard.objects.filter(pk=current_id).first()
     if current is not None and not dashboard_can_view(current, request.user):
         current = None
     if is_htmx(request):
@@ -254,8 +275,8 @@ def dashboard_layout(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     dashboard = dashboard_for(request, dashboard_id, edit=True)
     try:
         layout = json.loads(request.body)
-    except ValueError:
-        return JsonResponse({"error": "The body must be JSON."}, status=400)
+    except (ValueError, RecursionError):
+        return JsonResponse({"error": "The body must be JSON: a list of objects."}, status=400)
     if not isinstance(layout, list) or not all(
         isinstance(item, dict)
         and all(
@@ -291,16 +312,11 @@ def dashboard_import(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST" and form.is_valid():
         try:
-            data = json.loads(form.cleaned_data["file"].read())
-        except (ValueError, UnicodeDecodeError):
-            error = "The file is not JSON. Choose a file exported from a Pulseboard dashboard."
+            dashboard = services.dashboard_import(owner=request.user, data=form.document)
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
         else:
-            try:
-                dashboard = services.dashboard_import(owner=request.user, data=data)
-            except ValidationError as problem:
-                error = " ".join(problem.messages)
-            else:
-                return redirect("dashboard", dashboard.pk)
+            return redirect("dashboard", dashboard.pk)
     context = sidebar_context(request.user, None) | {"form": form, "error": error}
     status = 400 if request.method == "POST" else 200
     return render(request, "dashboards/import.html", context, status=status)
