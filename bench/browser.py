@@ -276,8 +276,8 @@ def main() -> None:
                             server_pb = PulseboardServer(database, log_dir=directory)
                             server_pb.prepare()
                             with server_pb:
-                                login(page, server_pb.url)
-                                used = open_dashboard(page, server_pb.url, errors)
+                                login(page, server_pb.base_url)
+                                used = open_dashboard(page, server_pb.base_url, errors)
                                 row = watch(page, "pulseboard", used, args.seconds, args.warmup)
                                 row["canvases"] = page.evaluate(
                                     "document.querySelectorAll('canvas').length"

@@ -13,13 +13,10 @@ import os
 import platform
 import resource
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator, Sequence
@@ -29,10 +26,15 @@ from typing import Any
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
+# Run as `python bench/x.py`: the repository root, where the shared helpers live.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests import processes
+
+# PYTHON and RedisServer are the benchmarks' too: they import them from here.
+from tests.processes import PYTHON, ROOT, RedisServer, WebServer  # noqa: F401
+
 BENCH = ROOT / "bench"
-PYTHON = sys.executable
-LOOPBACK = "127.0.0.1"
 # The machine's PostgreSQL; benchmarks create their own database there and drop it after.
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PG_BENCH_DB = "pulseboard_bench"
@@ -112,40 +114,7 @@ def raise_open_files(wanted: int) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-# -- ports and processes ------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_port(
-    port: int, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode} before listening")
-        try:
-            with socket.create_connection((LOOPBACK, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {LOOPBACK}:{port} after {timeout:.0f} s")
-
-
-def stop_process(process: subprocess.Popen[Any] | None, timeout: float = 10.0) -> None:
-    """Stop a process this benchmark started: SIGTERM, then SIGKILL after `timeout`."""
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+# -- process gauges -----------------------------------------------------------
 
 
 @dataclass
@@ -311,22 +280,11 @@ def scratch_directory(keep: bool = False) -> Iterator[Path]:
 
 
 def django_env(database_url: str, **extra: str) -> dict[str, str]:
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=database_url,
-        HOST=LOOPBACK,
-        SECRET_KEY="bench-secret-key-" + uuid.uuid4().hex,
-        DEBUG="0",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("REDIS_URL", None)
-    env.update(extra)
-    return env
+    """Return the environment of a Pulseboard process of a benchmark: quiet, no debug."""
+    return processes.server_env(database_url, DEBUG="0", LOG_LEVEL="WARNING", **extra)
 
 
-class PulseboardServer:
+class PulseboardServer(WebServer):
     """`manage.py serve` on a free loopback port, with a database of its own.
 
     `prepare()` migrates and seeds (`seed --no-history`) and issues a token for
@@ -344,33 +302,20 @@ class PulseboardServer:
         running: Sequence[str] | None = None,
         env: dict[str, str] | None = None,
     ):
-        self.database = database
-        self.log_dir = log_dir
-        self.producer = producer
-        self.running = running
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        self.token = ""
-        self.env = django_env(
+        # The benchmark reads /metrics as Prometheus would: with the scrape secret.
+        self.metrics_token = "bench-metrics-" + uuid.uuid4().hex
+        server_env = django_env(
             database.url,
             PULSEBOARD_MAX_CONNECTIONS_PER_USER="1000000",
+            PULSEBOARD_METRICS_TOKEN=self.metrics_token,
             **(env or {}),
         )
         if redis_url:
-            self.env["REDIS_URL"] = redis_url
-
-    def manage(self, *args: str, timeout: float = 600) -> str:
-        result = subprocess.run(
-            [PYTHON, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-        return result.stdout
+            server_env["REDIS_URL"] = redis_url
+        super().__init__(server_env, log_path=log_dir / "pulseboard-serve.log", producer=producer)
+        self.database = database
+        self.running = running
+        self.token = ""
 
     def prepare(self, *, seed: bool = True) -> None:
         self.manage("migrate", "--noinput", "-v", "0")
@@ -386,143 +331,13 @@ class PulseboardServer:
                 f"Stream.objects.filter(slug__in={list(self.running)!r}).update(running=True)",
             )
 
-    @property
-    def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
 
-    @property
-    def ws_url(self) -> str:
-        return f"ws://{LOOPBACK}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    @property
-    def log_path(self) -> Path:
-        return self.log_dir / "pulseboard-serve.log"
-
-    def start(self) -> None:
-        self.port = free_port()
-        command = [PYTHON, "manage.py", "serve", "--host", LOOPBACK, "--port", str(self.port)]
-        if not self.producer:
-            command.append("--no-producer")
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        try:
-            wait_for_port(self.port, process=self.process)
-        except Exception:
-            self.stop()
-            print(self.log_tail(), file=sys.stderr)
-            raise
-
-    def stop(self) -> None:
-        stop_process(self.process)
-        self.process = None
-
-    def log_tail(self, lines: int = 30) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def __enter__(self) -> PulseboardServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class ScriptServer:
+class ScriptServer(processes.ScriptServer):
     """A baseline server: a script in bench/baselines/ that takes `--port`."""
 
     def __init__(self, script: str, *args: str, log_dir: Path, name: str | None = None):
-        self.script = BENCH / "baselines" / script
-        self.args = list(args)
-        self.log_path = log_dir / f"{name or Path(script).stem}.log"
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://{LOOPBACK}:{self.port}"
-
-    def start(self) -> None:
-        self.port = free_port()
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [PYTHON, str(self.script), "--port", str(self.port), *self.args],
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for_port(self.port, process=self.process)
-
-    def stop(self) -> None:
-        stop_process(self.process)
-        self.process = None
-
-    def __enter__(self) -> ScriptServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class RedisServer:
-    """A private redis-server on a free loopback port, without persistence."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://{LOOPBACK}:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed")
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                LOOPBACK,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            cwd=self.directory,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, process=self.process)
-
-    def stop(self) -> None:
-        stop_process(self.process)
-        self.process = None
-
-    def __enter__(self) -> RedisServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        log_path = log_dir / f"{name or Path(script).stem}.log"
+        super().__init__(BENCH / "baselines" / script, *args, log_path=log_path)
 
 
 # -- figures ------------------------------------------------------------------
@@ -574,8 +389,6 @@ def setup_django(database_url: str) -> None:
     """Configure Django in this process against `database_url` (for in-process benchmarks)."""
     os.environ.update(django_env(database_url))
     os.environ.pop("REDIS_URL", None)
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()

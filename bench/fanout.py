@@ -54,11 +54,14 @@ SUBSCRIBE = '{"type":"subscribe","stream":"sine.1khz"}'
 NAMES = {"a": "a: websockets, per sample", "b": "b: websockets, 50 ms batches"}
 
 
-def scrape_metrics(base_url: str) -> dict[str, float] | None:
+def scrape_metrics(server: PulseboardServer) -> dict[str, float] | None:
     """Pulseboard's own counters (frames sent, skipped, samples refilled from history)."""
     figures: dict[str, float] = {}
+    request = urllib.request.Request(
+        server.base_url + "/metrics", headers={"Authorization": f"Bearer {server.metrics_token}"}
+    )
     try:
-        with urllib.request.urlopen(base_url + "/metrics", timeout=30) as r:
+        with urllib.request.urlopen(request, timeout=30) as r:
             text = r.read().decode()
     except OSError:
         return None
@@ -309,7 +312,7 @@ def main() -> None:
                 with server:
                     url = f"{server.ws_url}/ws/live/?token={server.token}"
                     for n in counts:
-                        before = scrape_metrics(server.url)
+                        before = scrape_metrics(server)
                         round_rows = attempt(
                             label=pb_label,
                             url=url,
@@ -324,7 +327,7 @@ def main() -> None:
                         if not round_rows:
                             continue
                         rows.extend(round_rows)
-                        after = scrape_metrics(server.url)
+                        after = scrape_metrics(server)
                         rows[-1]["metrics"] = (
                             {
                                 k: after.get(k, 0) - before.get(k, 0)

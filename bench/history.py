@@ -333,7 +333,7 @@ def http_times(
 ) -> list[dict[str, Any]]:
     out = []
     for name, start, end in ranges(info):
-        url = f"{server.url}/api/streams/{SLUG}/history?from={start}&to={end}&points={points}"
+        url = f"{server.base_url}/api/streams/{SLUG}/history?from={start}&to={end}&points={points}"
         request = urllib.request.Request(url, headers={"Authorization": f"Token {server.token}"})
         times, size = [], 0
         for _ in range(repeat):
@@ -353,7 +353,7 @@ def http_times(
 
 
 def export_run(server: PulseboardServer, info: dict[str, Any], limit: float) -> dict[str, Any]:
-    url = f"{server.url}/api/streams/{SLUG}/export.csv?from={info['start']}&to={info['end']}"
+    url = f"{server.base_url}/api/streams/{SLUG}/export.csv?from={info['start']}&to={info['end']}"
     request = urllib.request.Request(url, headers={"Authorization": f"Token {server.token}"})
     received = lines = 0
     complete = True

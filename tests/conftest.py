@@ -2,111 +2,50 @@
 
 from __future__ import annotations
 
-import shutil
-import signal
-import socket
-import subprocess
-import time
+import importlib.util
+import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from channels.layers import channel_layers
 from django.conf import settings
 
 from streams.models import ApiToken, SourceKind, Stream
+from tests.processes import ROOT, RedisServer
+
+SETTINGS_FILE = ROOT / "config" / "settings.py"
 
 # Tests reach the database from several threads; a connection kept open there
 # would outlive the test database and stop its teardown on PostgreSQL.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
-def free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def channel_layers_for(redis_url: str) -> dict[str, Any]:
+    """Return CHANNEL_LAYERS exactly as config/settings.py builds them for `redis_url`.
 
-
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
-
-
-class RedisServer:
-    """A private redis-server on a free port that tests may stop, pause and restart."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed; `make test` installs it")
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            cwd=self.directory,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def pause(self) -> None:
-        """Freeze the server (SIGSTOP): connections stay open but nothing answers."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
+    The settings build the layer inline, so a private copy of them is read with
+    REDIS_URL set; the settings Django already loaded stay as they are.
+    """
+    spec = importlib.util.spec_from_file_location("config.settings_for_redis", SETTINGS_FILE)
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    with mock.patch.dict(os.environ, {"REDIS_URL": redis_url}):
+        spec.loader.exec_module(copy)
+    return copy.CHANNEL_LAYERS
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture
 def redis_layer(redis_server: RedisServer, settings: Any) -> Iterator[str]:
-    """Switch the channel layer to Redis pub/sub for one test."""
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [redis_server.url]},
-        }
-    }
+    """Switch the channel layer to Redis pub/sub, configured as in production, for one test."""
+    settings.CHANNEL_LAYERS = channel_layers_for(redis_server.url)
     channel_layers.backends.clear()
     yield redis_server.url
     channel_layers.backends.clear()

@@ -4,62 +4,42 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
-import subprocess
-import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, wait_for_port
+from tests.processes import WebServer, server_env
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_manage(env: dict[str, str], *args: str) -> str:
-    """Run `manage.py` with `env`; return its output, or fail the test with its errors."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout
+# What Prometheus sends as `Authorization: Bearer …` to read the server's /metrics.
+METRICS_TOKEN = "e2e-scrape-" + uuid.uuid4().hex
 
 
-@dataclass
-class ServerProcess:
-    port: int
-    env: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def manage(self, *args: str) -> str:
-        """Run a management command against this server's database; return its output."""
-        return run_manage(self.env, *args)
+class ServerProcess(WebServer):
+    """`manage.py serve` of the end-to-end tests, with the seeded demo user."""
 
     def token(self, username: str = "demo") -> str:
         return self.manage("createtoken", username).split()[-1]
 
-    def log(self) -> str:
-        return self.log_path.read_text() if self.log_path else ""
+    @cached_property
+    def api_token(self) -> str:
+        """Return a token of demo's, issued once, for tests that poll the HTTP API."""
+        return self.token()
+
+    def get(self, path: str, authorization: str = "") -> tuple[int, str]:
+        """GET `path` with an optional Authorization header; return the status and body."""
+        headers = {"Authorization": authorization} if authorization else {}
+        request = urllib.request.Request(self.base_url + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
 
 
 def e2e_database(tmp_path: Path) -> tuple[str, str | None]:
@@ -87,41 +67,21 @@ def drop_database(name: str) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     tmp_path = tmp_path_factory.mktemp("server")
     database_url, pg_name = e2e_database(tmp_path)
-    port = free_port()
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        HOST="127.0.0.1",
-        PORT=str(port),
-        SECRET_KEY="e2e-secret-key-" + uuid.uuid4().hex,
+    env = server_env(
+        database_url,
+        PULSEBOARD_METRICS_TOKEN=METRICS_TOKEN,
         PULSEBOARD_RECONCILE_SECONDS="0.5",
         PULSEBOARD_MAX_CONNECTIONS_PER_USER="50",
         PULSEBOARD_WS_PING_INTERVAL="2",
         PULSEBOARD_WS_PING_TIMEOUT="2",
-        PYTHONUNBUFFERED="1",
     )
-    env.pop("REDIS_URL", None)
-    log_path = tmp_path / "server.log"
-    server = ServerProcess(port=port, env=env, log_path=log_path)
+    server = ServerProcess(env, log_path=tmp_path / "server.log")
     server.manage("migrate", "--noinput", "-v", "0")
     server.manage("seed", "--no-history")
-    with open(log_path, "wb") as log:
-        server.process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     try:
-        wait_for_port(port)
-        yield server
+        with server:
+            yield server
     finally:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
         if pg_name:
             drop_database(pg_name)
 

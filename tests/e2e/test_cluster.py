@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import RedisServer, free_port, wait_for_port
-from tests.e2e.conftest import ROOT, drop_database, e2e_database, run_manage
+from tests.e2e.conftest import drop_database, e2e_database
+from tests.processes import (
+    PYTHON,
+    RedisServer,
+    WebServer,
+    kill_process,
+    run_manage,
+    server_env,
+    spawn,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,83 +33,71 @@ LEASE_SECONDS = 3
 
 @dataclass
 class Cluster:
+    """Web processes and producer workers on one database and one Redis."""
+
     redis: RedisServer
     env: dict[str, str]
     log_dir: Path
-    web_ports: list[int] = field(default_factory=list)
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    webs: dict[str, WebServer] = field(default_factory=dict)
+    workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def spawn(self, name: str, *command: str) -> None:
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the process owns it
-        self.processes[name] = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-    def web(self, name: str) -> int:
-        port = free_port()
-        self.spawn(
-            name,
-            sys.executable,
-            "manage.py",
-            "serve",
-            "--no-producer",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        )
-        wait_for_port(port)
-        self.web_ports.append(port)
-        return port
+    def web(self, name: str) -> WebServer:
+        web = WebServer(self.env, log_path=self.log_dir / f"{name}.log", producer=False)
+        web.start()
+        self.webs[name] = web
+        return web
 
     def worker(self, name: str) -> None:
-        self.spawn(name, sys.executable, "manage.py", "produce")
+        self.workers[name] = spawn(
+            [PYTHON, "manage.py", "produce"], env=self.env, log_path=self.log_dir / f"{name}.log"
+        )
 
     def kill(self, name: str) -> None:
-        process = self.processes.pop(name)
-        process.kill()
-        process.wait()
+        if name in self.webs:
+            self.webs.pop(name).kill()
+        else:
+            kill_process(self.workers.pop(name))
 
-    def manage(self, *args: str) -> str:
-        return run_manage(self.env, *args)
+    def live_url(self, name: str) -> str:
+        return f"{self.webs[name].ws_url}/ws/live/?token={self.token}"
+
+    @cached_property
+    def token(self) -> str:
+        return run_manage(self.env, "createtoken", "demo").split()[-1]
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     tmp = tmp_path_factory.mktemp("cluster")
-    redis = RedisServer(tmp)
-    redis.start()
     database_url, pg_name = e2e_database(tmp)
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        REDIS_URL=redis.url,
-        SECRET_KEY="cluster-" + uuid.uuid4().hex,
-        PULSEBOARD_LEASE_SECONDS=str(LEASE_SECONDS),
-        PULSEBOARD_RECONCILE_SECONDS="0.5",
-        PULSEBOARD_MAX_CONNECTIONS_PER_USER="100",
-        PYTHONUNBUFFERED="1",
-    )
-    cluster = Cluster(redis=redis, env=env, log_dir=tmp)
-    cluster.manage("migrate", "--noinput", "-v", "0")
-    cluster.manage("seed", "--no-history")
-    # Only the streams these tests watch, so the workers stay light on a small machine.
-    cluster.manage(
-        "shell",
-        "-c",
-        "from streams.models import Stream; Stream.objects.exclude(slug='sensors.lab-1').exclude(slug='price.BTC-USD').update(running=False)",
-    )
-    cluster.web("web-1")
-    cluster.web("web-2")
-    cluster.worker("worker-a")
-    try:
-        yield cluster
-    finally:
-        for name in list(cluster.processes):
-            cluster.kill(name)
-        redis.stop()
-        if pg_name:
-            drop_database(pg_name)
+    with RedisServer(tmp) as redis:
+        env = server_env(
+            database_url,
+            redis_url=redis.url,
+            PULSEBOARD_LEASE_SECONDS=str(LEASE_SECONDS),
+            PULSEBOARD_RECONCILE_SECONDS="0.5",
+            PULSEBOARD_MAX_CONNECTIONS_PER_USER="100",
+        )
+        run_manage(env, "migrate", "--noinput", "-v", "0")
+        run_manage(env, "seed", "--no-history")
+        # Only the streams these tests watch, so the workers stay light on a small machine.
+        run_manage(
+            env,
+            "shell",
+            "-c",
+            "from streams.models import Stream; Stream.objects.exclude(slug='sensors.lab-1').exclude(slug='price.BTC-USD').update(running=False)",
+        )
+        cluster = Cluster(redis=redis, env=env, log_dir=tmp)
+        try:
+            cluster.web("web-1")
+            cluster.web("web-2")
+            cluster.worker("worker-a")
+            yield cluster
+        finally:
+            for name in [*cluster.webs, *cluster.workers]:
+                cluster.kill(name)
+    if pg_name:
+        drop_database(pg_name)
 
 
 class Watcher:
@@ -150,9 +144,8 @@ def assert_each_once(seqs: list[int]) -> None:
 
 
 async def test_clients_on_both_web_processes_see_the_same_samples(cluster: Cluster) -> None:
-    token = cluster.manage("createtoken", "demo").split()[-1]
-    one = Watcher(f"ws://127.0.0.1:{cluster.web_ports[0]}/ws/live/?token={token}", "price.BTC-USD")
-    two = Watcher(f"ws://127.0.0.1:{cluster.web_ports[1]}/ws/live/?token={token}", "price.BTC-USD")
+    one = Watcher(cluster.live_url("web-1"), "price.BTC-USD")
+    two = Watcher(cluster.live_url("web-2"), "price.BTC-USD")
     await one.wait_for_more(20, within=15)
     await two.wait_for_more(20, within=15)
     await one.stop()
@@ -164,10 +157,7 @@ async def test_clients_on_both_web_processes_see_the_same_samples(cluster: Clust
 
 
 async def test_a_killed_worker_is_replaced_and_seq_goes_on(cluster: Cluster) -> None:
-    token = cluster.manage("createtoken", "demo").split()[-1]
-    watcher = Watcher(
-        f"ws://127.0.0.1:{cluster.web_ports[0]}/ws/live/?token={token}", "price.BTC-USD"
-    )
+    watcher = Watcher(cluster.live_url("web-1"), "price.BTC-USD")
     await watcher.wait_for_more(10, within=15)
     cluster.kill("worker-a")
     cluster.worker("worker-b")
@@ -177,12 +167,9 @@ async def test_a_killed_worker_is_replaced_and_seq_goes_on(cluster: Cluster) -> 
 
 
 async def test_the_stream_goes_on_without_a_hole_after_redis_restarts(cluster: Cluster) -> None:
-    token = cluster.manage("createtoken", "demo").split()[-1]
-    watcher = Watcher(
-        f"ws://127.0.0.1:{cluster.web_ports[1]}/ws/live/?token={token}", "price.BTC-USD"
-    )
+    watcher = Watcher(cluster.live_url("web-2"), "price.BTC-USD")
     await watcher.wait_for_more(10, within=15)
-    cluster.redis.stop()
+    cluster.redis.kill()
     await asyncio.sleep(1.5)
     cluster.redis.start()
     await watcher.wait_for_more(30, within=25)
@@ -191,13 +178,10 @@ async def test_the_stream_goes_on_without_a_hole_after_redis_restarts(cluster: C
 
 
 async def test_clients_of_a_killed_web_process_resume_on_another(cluster: Cluster) -> None:
-    token = cluster.manage("createtoken", "demo").split()[-1]
-    ports = iter([cluster.web_ports[0], cluster.web_ports[1]])
-    first = next(ports)
-    watcher = Watcher(f"ws://127.0.0.1:{first}/ws/live/?token={token}", "price.BTC-USD")
+    watcher = Watcher(cluster.live_url("web-1"), "price.BTC-USD")
     await watcher.wait_for_more(10, within=15)
     cluster.kill("web-1")
-    watcher.url = f"ws://127.0.0.1:{next(ports)}/ws/live/?token={token}"  # the load balancer's part
+    watcher.url = cluster.live_url("web-2")  # the load balancer's part
     await watcher.wait_for_more(20, within=20)
     await watcher.stop()
     assert_each_once(watcher.seqs)

@@ -7,7 +7,6 @@ import json
 import sqlite3
 import threading
 import time
-import urllib.request
 
 import pytest
 from websockets.asyncio.client import connect
@@ -20,8 +19,9 @@ pytestmark = pytest.mark.e2e
 
 
 def live_connections(server: ServerProcess) -> int:
-    with urllib.request.urlopen(server.base_url + "/api/stats", timeout=10) as response:
-        return int(json.loads(response.read())["connections"])
+    status, body = server.get("/api/stats", f"Token {server.api_token}")
+    assert status == 200, body
+    return int(json.loads(body)["connections"])
 
 
 async def test_a_client_that_never_reads_is_dropped_and_others_carry_on(

@@ -14,7 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
-from tests.e2e.conftest import Browserless, ServerProcess
+from tests.e2e.conftest import METRICS_TOKEN, Browserless, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -70,6 +70,13 @@ def assert_contiguous(seqs: list[int]) -> None:
     assert not holes, f"seq is not contiguous: {holes[:5]}"
 
 
+async def assert_the_sine_flows(ws: ClientConnection) -> None:
+    """Assert that 1,500 samples of the 1 kHz sine arrive within 15 s, without a hole."""
+    seqs = await collect_seqs(ws, "sine.1khz", 15.0, enough=1500)
+    assert_contiguous(seqs)
+    assert len(seqs) >= 1500
+
+
 async def test_tutorial_client_starts_and_stops_the_sensor_feed(server: ServerProcess) -> None:
     token = server.token()
     async with connect(f"{server.ws_url}/ws/data/?token={token}") as ws:
@@ -103,9 +110,7 @@ async def test_sine_stream_arrives_with_contiguous_seq(server: ServerProcess) ->
         await ws.send(json.dumps({"type": "subscribe", "stream": "sine.1khz", "backfill": 200}))
         subscribed = await next_of(ws, "subscribed")
         assert subscribed["running"] is True
-        seqs = await collect_seqs(ws, "sine.1khz", 15.0, enough=1500)
-    assert_contiguous(seqs)
-    assert len(seqs) >= 1500
+        await assert_the_sine_flows(ws)
 
 
 async def test_every_malformed_frame_gets_an_error_and_the_connection_lives(
@@ -125,30 +130,26 @@ async def test_every_malformed_frame_gets_an_error_and_the_connection_lives(
         assert pong["t"] == 123
 
 
+async def refusal_status(url: str, **options: Any) -> int:
+    """Return the HTTP status with which the server refuses to open a socket at `url`."""
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url, **options):
+            pass
+    return refused.value.response.status_code
+
+
 async def test_it_refuses_anonymous_and_cross_origin_sockets(
     server: ServerProcess, demo_session: Browserless
 ) -> None:
     for path in ("/ws/live/", "/ws/data/"):
-        with pytest.raises(InvalidStatus):
-            async with connect(server.ws_url + path, origin=Origin(server.base_url)):
-                pass
-        with pytest.raises(InvalidStatus):
-            async with connect(
-                server.ws_url + path,
-                origin=Origin("http://evil.example"),
-                additional_headers=demo_session.ws_headers(),
-            ):
-                pass
-        with pytest.raises(InvalidStatus):
-            async with connect(
-                server.ws_url + path,
-                origin=Origin("http://127.0.0.1.evil.example"),
-                additional_headers=demo_session.ws_headers(),
-            ):
-                pass
-    with pytest.raises(InvalidStatus):
-        async with connect(f"{server.ws_url}/ws/live/?token=not-a-token"):
-            pass
+        url = server.ws_url + path
+        assert await refusal_status(url, origin=Origin(server.base_url)) == 403, path
+        for origin in ("http://evil.example", "http://127.0.0.1.evil.example"):
+            status = await refusal_status(
+                url, origin=Origin(origin), additional_headers=demo_session.ws_headers()
+            )
+            assert status == 403, (path, origin)
+    assert await refusal_status(f"{server.ws_url}/ws/live/?token=not-a-token") == 403
 
 
 async def test_a_logged_in_browser_session_may_watch(
@@ -212,24 +213,20 @@ async def test_owner_stops_and_starts_a_source_and_watchers_see_it(server: Serve
 
 
 def test_health_stats_metrics_and_admin_login_answer(server: ServerProcess) -> None:
-    def get(path: str) -> tuple[int, str]:
-        with urllib.request.urlopen(server.base_url + path, timeout=10) as response:
-            return response.status, response.read().decode()
-
-    status, body = get("/healthz")
+    status, body = server.get("/healthz")
     assert status == 200 and json.loads(body) == {
         "status": "ok",
         "database": "ok",
         "channel_layer": "ok",
     }
-    status, body = get("/api/stats")
+    status, body = server.get("/api/stats", f"Token {server.api_token}")
     stats = json.loads(body)
     assert status == 200 and "connections" in stats
     sine = next(row for row in stats["streams"] if row["slug"] == "sine.1khz")
     assert sine["rate"] > 100
-    status, body = get("/metrics")
+    status, body = server.get("/metrics", f"Bearer {METRICS_TOKEN}")
     assert status == 200 and "# TYPE pulseboard_samples_published_total counter" in body
-    status, body = get("/admin/login/")
+    status, body = server.get("/admin/login/")
     assert status == 200 and "csrfmiddlewaretoken" in body
 
 
@@ -249,9 +246,7 @@ async def test_a_client_that_reads_nothing_does_not_stop_others(server: ServerPr
         async with connect(f"{server.ws_url}/ws/live/?token={token}") as reader:
             await reader.send(json.dumps({"type": "subscribe", "stream": "sine.1khz"}))
             await next_of(reader, "subscribed")
-            seqs = await collect_seqs(reader, "sine.1khz", 15.0, enough=1500)
-    assert_contiguous(seqs)
-    assert len(seqs) >= 1500
+            await assert_the_sine_flows(reader)
 
 
 async def test_the_connection_survives_its_own_unknown_stream_subscription(

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import orjson
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
@@ -16,15 +17,16 @@ from django.test import Client
 from config.asgi import application
 from streams.contract import SampleFrame, sample_frame, send_stream_frame
 from streams.history.store import history_append
-from streams.live.presence import announcer, presence
+from streams.live.census import announcer
+from streams.live.presence import presence
 from streams.models import Sample, SourceKind, Stream, StreamLease
 from streams.producer.loop import Producer
 from streams.sources.sine import SineSource
+from tests.streams.live_client import TIMEOUT, Live
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
 # Every sample the tests store is one second after the one before, from here.
 EPOCH_MS = 1_700_000_000_000
-TIMEOUT = 2.0
 
 
 @pytest.fixture(autouse=True)
@@ -92,65 +94,6 @@ def witness_layer(settings: Any) -> StorageWitnessLayer:
 def seqs_of(frames: list[dict[str, Any]]) -> list[int]:
     """Return the seqs of every sample in the `data` frames among `frames`, in order."""
     return [s["seq"] for f in frames if f["type"] == "data" for s in f["samples"]]
-
-
-class Live:
-    """A WebSocket client of /ws/live/ (or /ws/data/) in a test."""
-
-    def __init__(self, communicator: WebsocketCommunicator):
-        self.communicator = communicator
-        self.connected = False
-        self.close_code: int | None = None
-        self.ping_count = 0
-        self.hello: dict[str, Any] = {}
-
-    async def send(self, message: Any) -> None:
-        await self.communicator.send_json_to(message)
-
-    async def send_text(self, text: str) -> None:
-        await self.communicator.send_to(text_data=text)
-
-    async def receive(self, timeout: float = TIMEOUT) -> Any:
-        return await self.communicator.receive_json_from(timeout=timeout)
-
-    async def receive_until(self, kind: str, timeout: float = TIMEOUT) -> list[dict[str, Any]]:
-        """Return every frame up to and including the first of type `kind`."""
-        frames = []
-        while True:
-            frame = await self.receive(timeout)
-            frames.append(frame)
-            if frame.get("type") == kind:
-                return frames
-
-    async def command(self, message: dict[str, Any], kind: str) -> dict[str, Any]:
-        """Send a command; return the first reply of type `kind`, skipping presence news."""
-        await self.send(message)
-        frames = await self.receive_until(kind)
-        return frames[-1]
-
-    async def roundtrip(self) -> list[dict[str, Any]]:
-        """Ping; return every frame that came before the pong (the pong not included)."""
-        self.ping_count += 1
-        await self.send({"type": "ping", "t": self.ping_count})
-        frames = await self.receive_until("pong")
-        assert frames[-1]["t"] == self.ping_count
-        return frames[:-1]
-
-    async def closed_with(self, timeout: float = TIMEOUT) -> int | None:
-        """Wait for the server to close the socket; return the close code."""
-        while True:
-            output = await self.communicator.receive_output(timeout)
-            if output["type"] == "websocket.close":
-                self.close_code = output.get("code")
-                return self.close_code
-
-    async def disconnect(self) -> None:
-        future = self.communicator.future
-        if future.done():
-            if not future.cancelled():
-                future.exception()  # seen here, so asyncio does not log it again
-            return
-        await self.communicator.disconnect()
 
 
 Connect = Callable[..., Awaitable[Live]]
@@ -234,6 +177,90 @@ async def next_data(live: Live) -> dict[str, Any]:
 
 async def error_for(live: Live, message: dict[str, Any]) -> dict[str, Any]:
     return await live.command(message, "error")
+
+
+# -- HTTP -------------------------------------------------------------------------
+
+INGEST = "/api/streams/push.alice/samples"
+
+
+def logged_in(user: Any) -> Client:
+    """Return a browser that `user` logged in with."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def token_client(token: str) -> Client:
+    """Return a script that sends `Authorization: Token <token>`."""
+    return Client(HTTP_AUTHORIZATION=f"Token {token}")
+
+
+def post_json(client: Client, url: str, body: Any) -> Any:
+    """POST `body` as JSON (bytes as they are); return the response."""
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    return client.post(url, data=raw, content_type="application/json")
+
+
+def stored_samples(stream: Stream) -> list[tuple[int, int, dict[str, Any], list[str]]]:
+    """Return the stream's stored (seq, t, values, flags), oldest first."""
+    return list(
+        Sample.objects.filter(stream=stream)
+        .order_by("seq")
+        .values_list("seq", "t", "values", "flags")
+    )
+
+
+@pytest.fixture
+def mallory_private(outsider: Any) -> Stream:
+    """A sensor stream of mallory's that only mallory may read."""
+    return Stream.objects.create(
+        slug="sensors.mallory",
+        title="Mallory's sensor",
+        source_kind=SourceKind.SENSOR,
+        owner=outsider,
+    )
+
+
+@pytest.fixture
+def public_sine(staff: Any) -> Stream:
+    """A sine that belongs to nobody and everyone may read."""
+    return Stream.objects.create(
+        slug="sine.public",
+        title="Everyone's sine",
+        source_kind=SourceKind.SINE,
+        is_public=True,
+        fields=[{"name": "value", "unit": ""}],
+    )
+
+
+@pytest.fixture
+def lab_stream(owner: Any) -> Stream:
+    """Alice's private push stream with 1,200 stored samples, 100 ms apart from EPOCH_MS.
+
+    Temperatures cycle through 21..26 and 20; sample 5 is flagged as an anomaly.
+    """
+    stream = Stream.objects.create(
+        slug="lab.private",
+        title="Lab",
+        source_kind=SourceKind.PUSH,
+        owner=owner,
+        fields=[
+            {"name": "temperature", "unit": "°C"},
+            {"name": "label", "unit": "", "type": "text"},
+        ],
+    )
+    frames = [
+        sample_frame(
+            i,
+            EPOCH_MS + 100 * i,
+            {"temperature": 20 + (i % 7), "label": f"n{i}"},
+            ["anomaly"] if i == 5 else [],
+        )
+        for i in range(1, 1201)
+    ]
+    history_append({stream.pk: frames})
+    return stream
 
 
 # -- producers ---------------------------------------------------------------

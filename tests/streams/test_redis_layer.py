@@ -5,36 +5,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from channels_redis.pubsub import RedisPubSubChannelLayer
-from django.conf import settings
+from channels.layers import channel_layers
+from django.conf import settings as django_settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from tests.conftest import RedisServer
+from tests.conftest import channel_layers_for
+from tests.processes import RedisServer
 
-BOUND = settings.REDIS_CONNECTION_OPTIONS["socket_timeout"] + 2
+BOUND = django_settings.REDIS_CONNECTION_OPTIONS["socket_timeout"] + 2
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test alone, since the test kills it."""
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.resume() if server.process else None
-    server.stop()
+def own_redis(tmp_path: Path, settings: Any) -> Iterator[RedisServer]:
+    """A redis-server of this test alone, since the test kills it; the layer points at it."""
+    with RedisServer(tmp_path) as server:
+        settings.CHANNEL_LAYERS = channel_layers_for(server.url)
+        yield server
 
 
-def layer_for(server: RedisServer) -> Any:
-    """Return the channel layer exactly as settings configure it for REDIS_URL."""
-    return RedisPubSubChannelLayer(
-        hosts=[{"address": server.url, **settings.REDIS_CONNECTION_OPTIONS}]
-    )
+def new_layer() -> Any:
+    """Return a layer of its own (a process's), configured as the settings configure it."""
+    return channel_layers.make_backend("default")
 
 
 class Inbox:
@@ -70,36 +67,43 @@ async def send_until_received(sender: Any, inbox: Inbox, within: float) -> float
     raise AssertionError(f"nothing arrived through Redis within {within} s")
 
 
-async def test_subscriptions_come_back_after_every_redis_restart(own_redis: RedisServer) -> None:
-    web, worker = layer_for(own_redis), layer_for(own_redis)
+@pytest.fixture
+async def subscribed(own_redis: RedisServer) -> AsyncIterator[tuple[Any, Inbox]]:
+    """Return a worker's layer and the inbox of a web process's channel in group "g".
+
+    Messages already flow from one to the other when the test begins.
+    """
+    web, worker = new_layer(), new_layer()
     channel = await web.new_channel()
     await web.group_add("g", channel)
     inbox = Inbox(web, channel)
     await send_until_received(worker, inbox, within=5)
-    for _ in range(4):
-        own_redis.stop()
-        with pytest.raises(RedisConnectionError):
-            await asyncio.wait_for(worker.group_send("g", {"type": "lost"}), BOUND)
-        await asyncio.sleep(0.3)
-        own_redis.start()
-        await send_until_received(worker, inbox, within=10)
+    yield worker, inbox
     await inbox.close()
     await web.flush()
     await worker.flush()
 
 
-async def test_a_hung_redis_gives_an_error_within_the_timeout(own_redis: RedisServer) -> None:
-    web, worker = layer_for(own_redis), layer_for(own_redis)
-    channel = await web.new_channel()
-    await web.group_add("g", channel)
-    inbox = Inbox(web, channel)
-    await send_until_received(worker, inbox, within=5)
+async def test_subscriptions_come_back_after_every_redis_restart(
+    own_redis: RedisServer, subscribed: tuple[Any, Inbox]
+) -> None:
+    worker, inbox = subscribed
+    for _ in range(4):
+        own_redis.kill()
+        with pytest.raises(RedisConnectionError):
+            await asyncio.wait_for(worker.group_send("g", {"type": "lost"}), BOUND)
+        await asyncio.sleep(0.3)
+        own_redis.start()
+        await send_until_received(worker, inbox, within=10)
+
+
+async def test_a_hung_redis_gives_an_error_within_the_timeout(
+    own_redis: RedisServer, subscribed: tuple[Any, Inbox]
+) -> None:
+    worker, inbox = subscribed
     own_redis.pause()
     # redis-py's own timeout must answer, well before the test's guard gives up.
     with pytest.raises(RedisTimeoutError):
         await asyncio.wait_for(worker.group_send("g", {"type": "stuck"}), BOUND)
     own_redis.resume()
     await send_until_received(worker, inbox, within=10)
-    await inbox.close()
-    await web.flush()
-    await worker.flush()
