@@ -16,7 +16,16 @@ import orjson
 from django.conf import settings
 from django.db import connection
 
-from streams.history.rollups import MINUTE, SECOND, TIER_NAMES, Stats, merge_stats, stats_add
+from streams.history.rollups import (
+    FLAGS,
+    MINUTE,
+    SECOND,
+    TIER_NAMES,
+    Stats,
+    field_stats,
+    merge_stats,
+    stats_add,
+)
 from streams.history.samples import seq_bounds
 from streams.models import Rollup
 
@@ -31,6 +40,7 @@ class History:
     t: list[int] = field(default_factory=list)
     count: list[int] = field(default_factory=list)
     fields: dict[str, dict[str, list[float | None]]] = field(default_factory=dict)
+    flags: dict[str, list[int]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +49,7 @@ class History:
             "t": self.t,
             "count": self.count,
             "fields": self.fields,
+            "flags": self.flags,
         }
 
 
@@ -66,7 +77,10 @@ def bucket_width(span_ms: int, points: int, tier: int) -> int:
 
 
 def history_buckets(stream_id: int, start: int, end: int, points: int) -> History:
-    """Return min, max and mean per bucket of every numeric field over [start, end)."""
+    """Return min, max, mean, first and last per bucket of every numeric field over [start, end).
+
+    Also the number of flagged samples per bucket, per flag.
+    """
     tier = history_tier(end - start, points)
     if tier == RAW:
         bounds = seq_bounds(stream_id, start, end)
@@ -82,14 +96,18 @@ def history_buckets(stream_id: int, start: int, end: int, points: int) -> Histor
     else:
         rows = Rollup.objects.filter(
             stream_id=stream_id, tier=tier, start__gte=start, start__lt=end
-        )
+        ).order_by("start")  # earlier buckets first: merge_stats keeps first and last right
         for bucket_start, stats in rows.values_list("start", "stats").iterator(2000):
             offset = (bucket_start - start) // width * width
             merge_stats(buckets.setdefault(offset, {}), stats)
     return _answer(buckets, tier, width, start)
 
 
-RAW_SQL = 'SELECT t, "values" FROM streams_sample WHERE stream_id = %s AND t >= %s AND t < %s'
+RAW_SQL = (
+    'SELECT t, "values", flags FROM streams_sample WHERE stream_id = %s AND t >= %s AND t < %s'
+    " ORDER BY t, seq"
+)
+NO_FLAGS = ("[]", b"[]", [], None)
 FETCH_ROWS = 5000
 
 
@@ -106,7 +124,7 @@ def _raw_buckets(
     with connection.chunked_cursor() as cursor:
         cursor.execute(RAW_SQL, [stream_id, start, end])
         while rows := cursor.fetchmany(FETCH_ROWS):
-            for t, text in rows:
+            for t, text, flags in rows:
                 try:
                     values = loads(text)
                 except orjson.JSONDecodeError:  # NaN or Infinity (json.dumps writes them)
@@ -116,8 +134,12 @@ def _raw_buckets(
                 stats = buckets.get(offset)
                 if stats is None:
                     stats = buckets[offset] = {}
-                stats_add(stats, values)
+                stats_add(stats, values, None if flags in NO_FLAGS else _flag_list(flags))
     return buckets
+
+
+def _flag_list(flags: Any) -> list[str]:
+    return flags if isinstance(flags, list) else orjson.loads(flags)
 
 
 INT64 = 2**63
@@ -129,22 +151,32 @@ def _beyond_int64(buckets: dict[int, Stats]) -> bool:
         (type(low) is float and not -INT64 < low < INT64)
         or (type(high) is float and not -INT64 < high < INT64)
         for stats in buckets.values()
-        for low, high, _, _ in stats.values()
+        for low, high, *_ in (entry for _, entry in field_stats(stats))
     )
 
 
 def _answer(buckets: dict[int, Stats], tier: int, width: int, start: int) -> History:
     answer = History(tier=TIER_NAMES.get(tier, "raw"), bucket_ms=width, start=start)
-    names = sorted({name for stats in buckets.values() for name in stats})
-    answer.fields = {name: {"min": [], "max": [], "mean": []} for name in names}
+    names = sorted({name for stats in buckets.values() for name, _ in field_stats(stats)})
+    flag_names = sorted({flag for stats in buckets.values() for flag in stats.get(FLAGS, ())})
+    answer.fields = {
+        name: {key: [] for key in ("min", "max", "mean", "first", "last")} for name in names
+    }
+    answer.flags = {flag: [] for flag in flag_names}
     for offset in sorted(buckets):
         stats = buckets[offset]
         answer.t.append(start + offset)
-        answer.count.append(int(max((s[3] for s in stats.values()), default=0)))
+        answer.count.append(int(max((entry[3] for _, entry in field_stats(stats)), default=0)))
         for name in names:
             series = answer.fields[name]
             entry = stats.get(name)
+            mean = entry[2] / entry[3] if entry else None
             series["min"].append(entry[0] if entry else None)
             series["max"].append(entry[1] if entry else None)
-            series["mean"].append(entry[2] / entry[3] if entry else None)
+            series["mean"].append(mean)
+            series["first"].append(entry[4] if entry and len(entry) > 5 else mean)
+            series["last"].append(entry[5] if entry and len(entry) > 5 else mean)
+        counts = stats.get(FLAGS, {})
+        for flag in flag_names:
+            answer.flags[flag].append(counts.get(flag, 0))
     return answer

@@ -1,14 +1,18 @@
-"""Per-second and per-minute rollups (min, max, sum, count) kept beside raw samples.
+"""Per-second and per-minute rollups kept beside raw samples.
 
-Writers merge the partial statistics of each new batch into the bucket rows, so a
-bucket filled by several batches, or by a producer that took over mid-bucket, is
-still exact.
+Each bucket keeps, per numeric field, [min, max, sum, count, first, last] (first
+and last are the values of its earliest and latest sample, for candles), and
+under FLAGS the number of samples that carried each flag, so an anomaly
+survives any reduction. Writers merge the partial statistics of each new batch
+into the bucket rows, so a bucket filled by several batches, or by a producer
+that took over mid-bucket, is still exact: batches of a stream are stored in seq
+order, so the bucket already stored holds the earlier samples.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import connection
@@ -22,7 +26,10 @@ TIERS = (SECOND, MINUTE)
 TIER_NAMES = {SECOND: "1s", MINUTE: "1m"}
 MAX_LISTED_BUCKETS = 200  # per tier, read by their starts; more are read as a range
 
-Stats = dict[str, list[float]]  # field → [min, max, sum, count]
+# field → [min, max, sum, count, first, last]; FLAGS → {flag: count}. Rows written
+# before first/last were kept have four numbers; readers fall back to the mean.
+Stats = dict[str, Any]
+FLAGS = "#flags"  # not a field: field names are what streams declare, and none starts with #
 
 
 def rollup_partials(samples: Iterable[SampleFrame], width: int) -> dict[int, Stats]:
@@ -30,19 +37,28 @@ def rollup_partials(samples: Iterable[SampleFrame], width: int) -> dict[int, Sta
     buckets: dict[int, Stats] = {}
     for sample in samples:
         t = sample["t"]
-        stats_add(buckets.setdefault(t - t % width, {}), sample["values"])
+        stats_add(buckets.setdefault(t - t % width, {}), sample["values"], sample.get("flags"))
     return buckets
 
 
-def stats_add(stats: Stats, values: dict[str, Any]) -> None:
-    """Fold one sample's numeric values into a bucket's [min, max, sum, count] per field."""
+def stats_add(stats: Stats, values: dict[str, Any], flags: Iterable[str] | None = None) -> None:
+    """Fold one sample into a bucket: its numeric values per field, and its flags.
+
+    Samples come in seq order, so each one is the bucket's latest so far.
+    """
+    if flags:
+        counts = stats.get(FLAGS)
+        if counts is None:
+            counts = stats[FLAGS] = {}
+        for flag in flags:
+            counts[flag] = counts.get(flag, 0) + 1
     for name, value in values.items():
         kind = type(value)
         if kind is not float and kind is not int:  # bool is neither; faster than isinstance
             continue
         current = stats.get(name)
         if current is None:
-            stats[name] = [value, value, value, 1]
+            stats[name] = [value, value, value, 1, value, value]
         else:
             if value < current[0]:
                 current[0] = value
@@ -50,22 +66,38 @@ def stats_add(stats: Stats, values: dict[str, Any]) -> None:
                 current[1] = value
             current[2] += value
             current[3] += 1
+            current[5] = value
 
 
 def merge_stats(into: Stats, other: Stats) -> Stats:
-    """Return `into` with `other` merged in (both cover disjoint samples)."""
-    for name, (low, high, total, count) in other.items():
+    """Return `into` with `other` merged in: disjoint samples, `other`'s all later."""
+    for name, entry in other.items():
         current = into.get(name)
-        if current is None:
-            into[name] = [low, high, total, count]
+        if name == FLAGS:
+            counts = into.setdefault(FLAGS, {})
+            for flag, count in entry.items():
+                counts[flag] = counts.get(flag, 0) + count
+        elif current is None:
+            into[name] = list(entry)
         else:
+            low, high, total, count = entry[:4]
+            mean = total / count if count else None
             into[name] = [
                 min(current[0], low),
                 max(current[1], high),
                 current[2] + total,
                 current[3] + count,
+                current[4] if len(current) > 4 else current[2] / current[3],
+                entry[5] if len(entry) > 5 else mean,
             ]
     return into
+
+
+def field_stats(stats: Stats) -> Iterator[tuple[str, list[float]]]:
+    """Yield (field, [min, max, sum, count, first?, last?]) of a bucket, without its flags."""
+    for name, entry in stats.items():
+        if name != FLAGS:
+            yield name, entry
 
 
 def rollups_apply(stream_id: int, samples: list[SampleFrame]) -> None:

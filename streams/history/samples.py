@@ -62,3 +62,37 @@ def seq_bounds(stream_id: int, start: int, end: int) -> tuple[int, int] | None:
     if first is None or last is None or first > last:
         return None
     return first, last
+
+
+def samples_page(
+    stream_id: int,
+    *,
+    start: int,
+    end: int,
+    after_seq: int | None = None,
+    before_seq: int | None = None,
+    limit: int,
+) -> list[SampleFrame]:
+    """Return up to `limit` stored samples of [start, end) with every field, oldest first.
+
+    Forward after `after_seq`, or with `before_seq` the newest before it. Pages
+    walk the (stream, seq) index between the range's first and last seq, so a
+    page deep into a day of 1 kHz data costs what the first one does.
+    """
+    bounds = seq_bounds(stream_id, start, end)
+    if bounds is None:
+        return []
+    first, last = bounds
+    rows = Sample.objects.filter(stream_id=stream_id, seq__gte=first, seq__lte=last)
+    columns = ("seq", "t", "values", "flags")
+    if before_seq is not None:
+        newest = rows.filter(seq__lt=before_seq).order_by("-seq").values_list(*columns)
+        return _frames(reversed(list(newest[:limit])))
+    rows = rows.filter(seq__gt=after_seq or 0).order_by("seq")
+    return _frames(rows.values_list(*columns)[:limit])
+
+
+def history_first_t(stream_id: int) -> int | None:
+    """Return the time of a stream's oldest stored sample: raw history starts there."""
+    rows = Sample.objects.filter(stream_id=stream_id).order_by("seq")
+    return rows.values_list("t", flat=True).first()
