@@ -5,7 +5,7 @@ Pages, each watched for --seconds (default 30) after --warmup seconds:
   minimal      the same page drawing the 1 kHz sine from the batched baseline server
                (bench/baselines/ws_fanout.py --mode batched): one socket, one canvas
                line redrawn once per animation frame — the least a live page can do
-  pulseboard   logged in as demo/demo, `/` (the demo dashboard with every widget live;
+  pulseboard   logged in as demo (a password the bench sets), `/` (the demo dashboard with every widget live;
                `/streams/` when the dashboard page is not ready), served by
                `manage.py serve` with every seeded stream running
 
@@ -185,10 +185,24 @@ def record_error(errors: list[str], error: Any) -> None:
     errors.append(str(error)[:200])
 
 
+BENCH_PASSWORD = "bench-demo-password"
+
+
+def demo_password_set(server: Any) -> None:
+    """Give the demo user a password the bench knows (seed makes a random one off DEBUG)."""
+    server.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; "
+        "u = get_user_model().objects.get(username='demo'); "
+        f"u.set_password('{BENCH_PASSWORD}'); u.save()",
+    )
+
+
 def login(page: Any, base: str) -> None:
     page.goto(base + "/accounts/login/")
     page.fill("input[name=username]", "demo")
-    page.fill("input[name=password]", "demo")
+    page.fill("input[name=password]", BENCH_PASSWORD)
     with page.expect_navigation():
         page.click("[type=submit]")
 
@@ -275,6 +289,7 @@ def main() -> None:
                         try:
                             server_pb = PulseboardServer(database, log_dir=directory)
                             server_pb.prepare()
+                            demo_password_set(server_pb)
                             with server_pb:
                                 login(page, server_pb.base_url)
                                 used = open_dashboard(page, server_pb.base_url, errors)

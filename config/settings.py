@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -126,17 +127,26 @@ REDIS_CONNECTION_OPTIONS = {
     "socket_timeout": 3,
     "health_check_interval": 10,
 }
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_CONNECTION_OPTIONS}]},
+# Frames a socket may have waiting before the layer drops them (it refills from history).
+CHANNEL_CAPACITY = 500
+
+
+def channel_layers_for(redis_url: str) -> dict[str, Any]:
+    """Return CHANNEL_LAYERS: Redis pub/sub fan-out for a cluster, else the in-process layer."""
+    backend: dict[str, Any]
+    if not redis_url:
+        backend = {"BACKEND": "streams.live.layers.LocalChannelLayer", "CONFIG": {}}
+    else:
+        hosts = [{"address": redis_url, **REDIS_CONNECTION_OPTIONS}]
+        backend = {
+            "BACKEND": "streams.live.redis_layer.FanoutRedisLayer",
+            "CONFIG": {"hosts": hosts},
         }
-    }
-else:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "streams.live.layers.LocalChannelLayer", "CONFIG": {"capacity": 500}}
-    }
+    backend["CONFIG"]["capacity"] = CHANNEL_CAPACITY
+    return {"default": backend}
+
+
+CHANNEL_LAYERS = channel_layers_for(REDIS_URL)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -41,7 +41,7 @@ def link_stream_filter(dashboard_id: int) -> Q:
 
 def link_dashboard_id(token: str) -> int | None:
     """Return the id of the dashboard whose secret link is `token`, or None."""
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or not token.isascii() or not token.isprintable():
         return None
     return Dashboard.objects.filter(link_token=token).values_list("pk", flat=True).first()
 

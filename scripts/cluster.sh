@@ -49,7 +49,7 @@ fi
 export DATABASE_URL=${DATABASE_URL:-"sqlite:///$RUN_DIR/cluster.sqlite3"}
 
 "$PY" manage.py migrate --noinput -v 0
-"$PY" manage.py seed
+"$PY" manage.py seed --new-passwords
 # The first web process is Daphne, the others uvicorn, as in docker-compose.yml.
 server=daphne
 for port in $WEB_PORTS; do

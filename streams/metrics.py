@@ -63,6 +63,16 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "Samples sent from history to fill a hole in a client's live feed.",
         (),
     ),
+    "pulseboard_frames_dropped_total": (
+        "counter",
+        "Live frames dropped for a client whose queue was full (it refills from history).",
+        (),
+    ),
+    "pulseboard_clients_dropped_total": (
+        "counter",
+        "Clients closed for not answering pings (they stopped reading).",
+        (),
+    ),
     "pulseboard_errors_total": ("counter", "Error frames sent, by code.", ("code",)),
     "pulseboard_connections_refused_total": (
         "counter",
@@ -70,6 +80,17 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("reason",),
     ),
     "pulseboard_stream_running": ("gauge", "1 when the stream's source is running.", ("stream",)),
+    "pulseboard_cluster_connections": (
+        "gauge",
+        "Open WebSocket connections on every web process of the cluster.",
+        (),
+    ),
+    "pulseboard_cluster_users": ("gauge", "Distinct viewers connected to the cluster.", ()),
+    "pulseboard_cluster_subscriptions": (
+        "gauge",
+        "Stream subscriptions on every web process of the cluster.",
+        (),
+    ),
 }
 
 
@@ -169,6 +190,12 @@ def stream_activity_note(batches: dict[int, list[Any]]) -> list[Any]:
                 activity = _activity.setdefault(stream_id, StreamActivity())
                 activity.add(batch[-1]["seq"], len(batch), second)
     return []
+
+
+def stream_activity_known() -> list[int]:
+    """Return the streams this process has stored samples of."""
+    with _activity_lock:
+        return list(_activity)
 
 
 def stream_activity(stream_ids: Iterable[int]) -> dict[int, tuple[float, int]]:

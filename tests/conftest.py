@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 
 import pytest
 from channels.layers import channel_layers
 from django.conf import settings
 
+from config.settings import channel_layers_for
 from streams.models import ApiToken, SourceKind, Stream
-from tests.processes import ROOT, RedisServer
-
-SETTINGS_FILE = ROOT / "config" / "settings.py"
+from tests.processes import RedisServer
 
 # Tests reach the database from several threads; a connection kept open there
 # would outlive the test database and stop its teardown on PostgreSQL.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
-
-
-def channel_layers_for(redis_url: str) -> dict[str, Any]:
-    """Return CHANNEL_LAYERS exactly as config/settings.py builds them for `redis_url`.
-
-    The settings build the layer inline, so a private copy of them is read with
-    REDIS_URL set; the settings Django already loaded stay as they are.
-    """
-    spec = importlib.util.spec_from_file_location("config.settings_for_redis", SETTINGS_FILE)
-    assert spec is not None and spec.loader is not None
-    copy = importlib.util.module_from_spec(spec)
-    with mock.patch.dict(os.environ, {"REDIS_URL": redis_url}):
-        spec.loader.exec_module(copy)
-    return copy.CHANNEL_LAYERS
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET
 
 from streams.contract import health_check_message
 from streams.http.common import api_error
-from streams.metrics import CONTENT_TYPE, metrics_render
+from streams.live.census import census
+from streams.metrics import CONTENT_TYPE, metric_set, metrics_render
 
 BEARER = "Bearer "
 
@@ -74,4 +75,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
             return api_error(
                 "forbidden", "Only staff and the configured scraper may read metrics.", 403
             )
+    # Presence is cluster-wide: every process reports the same totals beside its own.
+    for name, value in census().totals().items():
+        metric_set(f"pulseboard_cluster_{name}", value)
     return HttpResponse(metrics_render(), content_type=CONTENT_TYPE)

@@ -8,8 +8,7 @@ from django.views.decorators.http import require_GET
 from streams.access import streams_readable_by
 from streams.clock import now_ms
 from streams.http.common import login_required_json
-from streams.live.presence import presence
-from streams.metrics import stream_activity
+from streams.live.census import census
 
 
 @require_GET
@@ -17,26 +16,26 @@ from streams.metrics import stream_activity
 def stats(request: HttpRequest) -> JsonResponse:
     """Return live counts, and per readable stream its rate over the last ten seconds.
 
-    Rates and last seqs are what this process stored, kept in memory: the answer
-    never reads history, whatever its size.
+    Counts, rates and last seqs are the cluster's (streams/live/census.py), kept
+    in memory and Redis: the answer never reads history, whatever its size.
     """
     streams = list(streams_readable_by(request.user))
-    activity = stream_activity(stream.pk for stream in streams)
+    activity = census().activity(stream.pk for stream in streams)
+    viewers = census().streams_counts(stream.slug for stream in streams)
     rows = [
         {
             "slug": stream.slug,
             "running": stream.running,
             "rate": activity[stream.pk][0],
             "last_seq": activity[stream.pk][1],
-            "viewers": presence.viewers(stream.slug),
+            "viewers": viewers[stream.slug],
         }
         for stream in streams
     ]
     return JsonResponse(
         {
             "server_time": now_ms(),
-            "connections": len(presence.connections),
-            "subscriptions": presence.subscription_count(),
+            **census().totals(),
             "streams": rows,
         }
     )

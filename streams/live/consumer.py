@@ -30,8 +30,9 @@ from streams.history.samples import (
     history_latest,
 )
 from streams.live.catchup import CatchUp, Subscription
+from streams.live.census import announcer, census
 from streams.live.limits import CommandBudget, limits_announced
-from streams.live.presence import announcer, presence
+from streams.live.presence import presence
 from streams.live.protocol import (
     CLOSE_FLOOD,
     CLOSE_IDLE,
@@ -54,6 +55,9 @@ from streams.producer.control import stream_start_stop
 from streams.sources import SOURCES
 
 log = logging.getLogger(__name__)
+
+# What the server's WebSocket keepalive reports when a client stopped answering pings.
+CLOSE_PING_TIMEOUT = 1011
 
 
 class LiveConsumer(CatchUp):
@@ -88,7 +92,10 @@ class LiveConsumer(CatchUp):
         self.last_activity = time.monotonic()
         self.idle_timer: asyncio.TimerHandle | None = None
         await self.accept()
-        if presence.connection_count(self.viewer) >= settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER:
+        if (
+            await census().viewer_connections(self.viewer)
+            >= settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER
+        ):
             metric_inc("pulseboard_connections_refused_total", reason="too_many")
             limit = settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER
             await self.send_error(
@@ -97,6 +104,8 @@ class LiveConsumer(CatchUp):
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
         presence.connect(self.channel_name, self.viewer)
+        await census().connection_changed(self.viewer)
+        census().ensure_heartbeat()
         for group in self.personal_groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.arm_idle_timer(settings.PULSEBOARD_IDLE_TIMEOUT)
@@ -111,6 +120,8 @@ class LiveConsumer(CatchUp):
         await self.send(text_data=encode(hello))
 
     async def disconnect(self, code: int) -> None:
+        if code == CLOSE_PING_TIMEOUT:
+            metric_inc("pulseboard_clients_dropped_total")
         await self.release()
 
     async def release(self) -> None:
@@ -125,7 +136,9 @@ class LiveConsumer(CatchUp):
             await self.channel_layer.group_discard(group, self.channel_name)
         for slug in list(self.subscriptions):
             await self.channel_layer.group_discard(stream_group(slug), self.channel_name)
-        for slug in presence.disconnect(self.channel_name):
+        left = presence.disconnect(self.channel_name)
+        await census().connection_changed(self.viewer)
+        for slug in left:
             await self.announce_presence(slug)
 
     # -- limits ---------------------------------------------------------------

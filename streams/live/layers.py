@@ -28,6 +28,8 @@ from typing import Any
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 
+from streams.metrics import metric_inc
+
 SWEEP_SECONDS = 1.0
 
 
@@ -50,7 +52,7 @@ class LocalChannelLayer(InMemoryChannelLayer):
         self.attached.add(channel)
         return self.queue(channel)
 
-    def detach(self, channel: str) -> None:
+    async def detach(self, channel: str) -> None:
         self.attached.discard(channel)
         self.channels.pop(channel, None)
         self._remove_from_groups(channel)
@@ -70,10 +72,11 @@ class LocalChannelLayer(InMemoryChannelLayer):
         expires = time.time() + self.expiry
         for channel in self.groups.get(group, ()):
             # (try/except, not contextlib.suppress: this loop runs per member per frame)
-            try:  # noqa: SIM105
+            try:
                 self.queue(channel).put_nowait((expires, message))
             except asyncio.QueueFull:
-                pass  # that member is behind; it refills from history
+                # That member is behind; it refills from history.
+                metric_inc("pulseboard_frames_dropped_total")
 
     async def receive(self, channel: str) -> dict[str, Any]:
         self.require_valid_channel_name(channel)

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
-from streams.contract import send_stream_presence
-from streams.history.stored import stored_listener_add
-from streams.metrics import metric_set, stream_activity_note
-
-log = logging.getLogger(__name__)
-
-# A stream's viewers hear about joins and leaves at most this often from one process.
-ANNOUNCE_INTERVAL = 0.5
+from streams.metrics import metric_set
 
 
 @dataclass
@@ -84,53 +73,4 @@ class Presence:
         metric_set("pulseboard_subscriptions", self.subscription_count())
 
 
-class Announcer:
-    """Tells a stream's viewers how many watch it, at most once per interval.
-
-    The first change after a quiet interval goes out at once; changes within the
-    interval are folded into one trailing announcement with the counts of that
-    moment. N viewers joining together cost about 2 N frames, not N².
-    """
-
-    def __init__(self, interval: float = ANNOUNCE_INTERVAL) -> None:
-        self.interval = interval
-        self.last: dict[str, float] = {}
-        self.pending: dict[str, asyncio.Task[None]] = {}
-
-    def reset(self) -> None:
-        for task in self.pending.values():
-            task.cancel()
-        self.pending.clear()
-        self.last.clear()
-
-    async def announce(self, layer: Any, slug: str) -> None:
-        loop = asyncio.get_running_loop()
-        task = self.pending.get(slug)
-        if task is not None and not task.done() and task.get_loop() is loop:
-            return  # the trailing announcement will carry this change
-        wait = self.last.get(slug, -math.inf) + self.interval - loop.time()
-        if wait <= 0:
-            self.last[slug] = loop.time()
-            await self.send(layer, slug)
-        else:
-            self.pending[slug] = loop.create_task(self.trailing(layer, slug, wait))
-
-    async def trailing(self, layer: Any, slug: str, wait: float) -> None:
-        await asyncio.sleep(wait)
-        self.pending.pop(slug, None)
-        self.last[slug] = asyncio.get_running_loop().time()
-        try:
-            await self.send(layer, slug)
-        except Exception:
-            log.warning("Presence of %s could not be announced", slug, exc_info=True)
-
-    @staticmethod
-    async def send(layer: Any, slug: str) -> None:
-        await send_stream_presence(layer, slug=slug, **presence.viewers(slug))
-
-
 presence = Presence()
-announcer = Announcer()
-# Each stream's rate and last seq for /api/stats, beside the live counts, without
-# reading history: noted as this process stores batches.
-stored_listener_add(stream_activity_note)

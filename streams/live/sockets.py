@@ -8,9 +8,14 @@ what Channels does around each message is paid hundreds of times per tick:
   handlers never touch the database (or do it through `database_sync_to_async`,
   which does its own connection upkeep).
 - The consumer loop waits on two tasks (client and layer) per message and starts
-  a new task for each. On the in-process `LocalChannelLayer` the consumer reads
-  its channel's queue itself instead, and a small task forwards what the client
-  sends into the same queue (`run_attached`). Other layers use Channels' loop.
+  a new task for each. On Pulseboard's layers (`LocalChannelLayer`, and
+  `FanoutRedisLayer` of a cluster) the consumer reads its channel's queue itself
+  instead, and a small task forwards what the client sends into the same queue
+  (`run_attached`). Other layers use Channels' loop.
+
+When the channel layer cannot give the socket a channel (Redis is away), the
+handshake is refused with close code 1013 (try again later) and counted; the
+client's reconnect with backoff finds it back.
 
 `release()` runs once however the consumer ends, including when the server
 cancels it a few seconds after its client left.
@@ -27,7 +32,10 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
-from streams.live.layers import LocalChannelLayer
+from streams.metrics import metric_inc
+
+# A WebSocket close code of RFC 6455's registry: the server is up but cannot serve now.
+CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class FanoutConsumer(AsyncWebsocketConsumer):
@@ -36,7 +44,7 @@ class FanoutConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
             layer = get_channel_layer(self.channel_layer_alias)
-            if isinstance(layer, LocalChannelLayer):
+            if hasattr(layer, "attach"):
                 await self.run_attached(layer, scope, receive, send)
             else:
                 await super().__call__(scope, receive, send)
@@ -53,13 +61,18 @@ class FanoutConsumer(AsyncWebsocketConsumer):
         else:
             await super().dispatch(message)
 
-    async def run_attached(
-        self, layer: LocalChannelLayer, scope: Any, receive: Any, send: Any
-    ) -> None:
+    async def run_attached(self, layer: Any, scope: Any, receive: Any, send: Any) -> None:
         """Channels' consumer loop, reading one queue that the client's messages join."""
         self.scope = scope
         self.channel_layer = layer
-        self.channel_name = await layer.new_channel()
+        try:
+            self.channel_name = await layer.new_channel()
+        except Exception:
+            metric_inc("pulseboard_connections_refused_total", reason="layer_down")
+            await receive()  # the handshake; accepted only to say why it closes
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+            return
         self.channel_receive = functools.partial(layer.receive, self.channel_name)
         self.base_send = send
         inbox = layer.attach(self.channel_name)
@@ -80,4 +93,4 @@ class FanoutConsumer(AsyncWebsocketConsumer):
             pass
         finally:
             reader.cancel()
-            layer.detach(self.channel_name)
+            await layer.detach(self.channel_name)

@@ -171,19 +171,31 @@ class Producer:
             log.exception("producer step %s failed; retrying next tick", step.__name__)
 
     async def listen_for_nudges(self, stop: asyncio.Event) -> None:
-        """Reconcile at once when a start/stop is announced, not at the next interval."""
-        channel = await self.layer.new_channel()
+        """Reconcile at once when a start/stop is announced, not at the next interval.
+
+        The receive is never cancelled while waiting (a cancelled receive gives the
+        channel up on Redis); it waits in a task of its own between group renewals.
+        """
+        channel, receiving = None, None
         while not stop.is_set():
             try:
+                if channel is None:
+                    channel = await self.layer.new_channel()
                 # Joined again each time: group membership can expire.
                 await self.layer.group_add(PRODUCERS_GROUP, channel)
-                message = await asyncio.wait_for(self.layer.receive(channel), timeout=30)
-            except TimeoutError:
-                continue
+                if receiving is None:
+                    receiving = asyncio.ensure_future(self.layer.receive(channel))
+                done, _ = await asyncio.wait({receiving}, timeout=30)
+                if not done:
+                    continue
+                message, receiving = receiving.result(), None
             except asyncio.CancelledError:
+                if receiving is not None:
+                    receiving.cancel()
                 raise
             except Exception:
                 log.warning("producer could not listen for start/stop messages", exc_info=True)
+                channel, receiving = None, None
                 await asyncio.sleep(1)
                 continue
             if message.get("type") == "producer.reconcile":

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from dashboards import services
 from dashboards.alerts import alerts_evaluate
 from dashboards.models import AlertEvent, AlertRule, Dashboard
-from streams.contract import sample_frame
+from streams.contract import UserAlertMessage, sample_frame
 from streams.models import Stream
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,8 @@ def test_a_shared_stream_fires_its_readers_rule(
     bobs_rule: AlertRule, private_stream: Stream
 ) -> None:
     notices = alerts_evaluate(warm(private_stream, 1))
-    assert [message["frame"]["state"] for _, message in notices] == ["firing"]
+    frames = [cast(UserAlertMessage, message)["frame"] for _, message in notices]
+    assert [frame["state"] for frame in frames] == ["firing"]
 
 
 def test_a_rule_goes_quiet_when_its_owner_loses_the_stream(

@@ -8,7 +8,7 @@ import pytest
 from channels.layers import channel_layers
 from django.test import Client
 
-from tests.conftest import channel_layers_for
+from config.settings import channel_layers_for
 from tests.processes import LOOPBACK, free_port
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ import pytest
 from channels.exceptions import ChannelFull
 
 from streams.live import layers
+from streams.live.census import Announcer
 from streams.live.layers import LocalChannelLayer
-from streams.live.presence import Announcer, Presence
+from streams.live.presence import Presence
 
 
 async def drain(layer: LocalChannelLayer, channel: str) -> list[dict[str, Any]]:
@@ -108,7 +109,7 @@ async def test_many_joins_at_once_cost_two_announcements_with_the_final_count(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     watching = Presence()
-    monkeypatch.setattr("streams.live.presence.presence", watching)
+    monkeypatch.setattr("streams.live.census.presence", watching)
     announcer, sent = Announcer(interval=0.2), GroupLog()
     for n in range(50):
         watching.watch("sine", f"c{n}", f"user:{n % 5}")

@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from tests.conftest import channel_layers_for
+from config.settings import channel_layers_for
 from tests.processes import RedisServer
 
 BOUND = django_settings.REDIS_CONNECTION_OPTIONS["socket_timeout"] + 2

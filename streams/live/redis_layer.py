@@ -1,0 +1,161 @@
+"""The Redis channel layer of a cluster: channels_redis' pub/sub layer, made for fan-out.
+
+channels_redis' `RedisPubSubChannelLayer` costs one PUBLISH per group message
+whatever the number of members (why it is the layer of a cluster), but inside a
+web process it hands every member the raw bytes to decode, keeps unbounded
+queues (a client that stops reading grows the server's memory) and needs
+Channels' two-task consumer loop. This layer keeps its wire format and changes
+what happens in the process:
+
+- a message from Redis is decoded once and the same object goes to every member
+  (handlers treat messages as read-only, as Pulseboard's do);
+- each channel's queue is bounded (`capacity`); a message for a full queue is
+  dropped and counted, and the consumer fills the hole from history;
+- a consumer may `attach` to its channel and read the queue itself, with its
+  client's messages in the same line, as on `LocalChannelLayer`;
+- a failed subscribe drops the shard's connection and subscribes again, on a
+  fresh one, to everything this process listened to, until Redis answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
+from channels_redis.utils import _wrap_close, decode_hosts
+
+from streams.metrics import metric_inc
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CAPACITY = 500
+RESUBSCRIBE_DELAY = 0.5
+Queue = asyncio.Queue[tuple[float, dict[str, Any]]]
+
+
+class FanoutShardConnection(RedisSingleShardConnection):
+    """One Redis connection of a process: decodes once, delivers into bounded queues."""
+
+    channel_layer: FanoutLoopLayer
+
+    def _receive_message(self, message: dict[str, Any] | None) -> None:
+        if message is None:
+            return
+        name = message["channel"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        layer = self.channel_layer
+        members = layer.groups.get(name) or ((name,) if name in layer.channels else ())
+        if not members:
+            return
+        decoded = layer.channel_layer.deserialize(message["data"])
+        item = (time.time(), decoded)
+        for channel in members:
+            queue = layer.channels.get(channel)
+            if queue is None:
+                continue
+            try:
+                queue.put_nowait(item)
+            except asyncio.QueueFull:
+                metric_inc("pulseboard_frames_dropped_total")
+
+    def __init__(self, host: Any, channel_layer: FanoutLoopLayer):
+        super().__init__(host, channel_layer)
+        self.lost: set[str] = set()  # subscriptions a failed connection took with it
+        self.resubscriber: asyncio.Task[None] | None = None
+
+    async def subscribe(self, channel: str) -> None:
+        try:
+            await super().subscribe(channel)
+        except Exception:
+            await self.reset()
+            raise
+
+    async def unsubscribe(self, channel: str) -> None:
+        self.lost.discard(channel)
+        await super().unsubscribe(channel)
+
+    async def reset(self) -> None:
+        """Drop a connection that failed and subscribe again, on a fresh one, to all it had."""
+        self.lost |= self._subscribed_to
+        await self.flush()
+        if self.resubscriber is None or self.resubscriber.done():
+            self.resubscriber = asyncio.ensure_future(self.resubscribe())
+
+    async def resubscribe(self) -> None:
+        while self.lost:
+            try:
+                for name in list(self.lost):
+                    await super().subscribe(name)
+                    self.lost.discard(name)
+            except Exception:
+                await self.flush()
+                await asyncio.sleep(RESUBSCRIBE_DELAY)
+
+
+class FanoutLoopLayer(RedisPubSubLoopLayer):
+    def __init__(
+        self, hosts: Any = None, *args: Any, capacity: int = DEFAULT_CAPACITY, **kwargs: Any
+    ) -> None:
+        super().__init__(hosts, *args, **kwargs)
+        self.capacity = capacity
+        self.channels: dict[str, Queue]
+        self.groups: dict[str, set[str]]
+        self._shards = [FanoutShardConnection(host, self) for host in decode_hosts(hosts)]
+
+    async def _subscribe_to_channel(self, channel: str) -> None:
+        self.channels[channel] = asyncio.Queue(maxsize=self.capacity)
+        try:
+            await self._get_shard(channel).subscribe(channel)
+        except Exception:
+            del self.channels[channel]
+            raise
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        if channel not in self.channels:
+            await self._subscribe_to_channel(channel)
+        try:
+            _, message = await self.channels[channel].get()
+        except (asyncio.CancelledError, TimeoutError, GeneratorExit):
+            await self.detach(channel)
+            raise
+        return message
+
+    def attach(self, channel: str) -> Queue:
+        """Return the channel's queue for its consumer to read; keep it until `detach`."""
+        return self.channels[channel]
+
+    async def detach(self, channel: str) -> None:
+        """Stop listening on the channel; its groups are left by the consumer."""
+        if self.channels.pop(channel, None) is None:
+            return
+        try:
+            await self._get_shard(channel).unsubscribe(channel)
+        except Exception:
+            log.warning("could not unsubscribe %s from Redis", channel, exc_info=True)
+
+
+class FanoutRedisLayer(RedisPubSubChannelLayer):
+    """The layer to name in CHANNEL_LAYERS; one `FanoutLoopLayer` per event loop."""
+
+    def _get_layer(self) -> FanoutLoopLayer:
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = FanoutLoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            self._layers[loop] = layer
+            _wrap_close(self, loop)
+        return layer
+
+    def attach(self, channel: str) -> Queue:
+        return self._get_layer().attach(channel)
+
+    async def detach(self, channel: str) -> None:
+        await self._get_layer().detach(channel)
