@@ -1,4 +1,4 @@
-"""The ASGI entry point (`manage.py serve` runs it with uvicorn)."""
+"""The ASGI entry point: `manage.py serve`, `manage.py runserver`, `daphne config.asgi:application`."""
 
 from __future__ import annotations
 
@@ -19,12 +19,15 @@ from streams.auth import (  # noqa: E402
     origin_validator,
 )
 from streams.live.routing import websocket_urlpatterns  # noqa: E402
+from streams.producer.embedded import EmbeddedProducer  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": ASGIStaticFilesHandler(django_application),
-        "websocket": origin_validator(
-            SessionAuthMiddleware(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
-        ),
-    }
+application = EmbeddedProducer(
+    ProtocolTypeRouter(
+        {
+            "http": ASGIStaticFilesHandler(django_application),
+            "websocket": origin_validator(
+                SessionAuthMiddleware(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            ),
+        }
+    )
 )

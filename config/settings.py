@@ -284,4 +284,7 @@ PULSEBOARD_MINUTE_ROLLUP_RETENTION_SECONDS = env_int(
 # The producer: how often batches go out, and how often it re-reads the database.
 PULSEBOARD_TICK_SECONDS = env_float("PULSEBOARD_TICK_SECONDS", 0.05, minimum=0.005)
 PULSEBOARD_RECONCILE_SECONDS = env_float("PULSEBOARD_RECONCILE_SECONDS", 2.0, minimum=0.1)
+# A web process started by `runserver` or a bare `daphne`/`uvicorn` runs the producer
+# itself (streams/producer/embedded.py); with Redis, `manage.py produce` workers do.
+PULSEBOARD_EMBEDDED_PRODUCER = env_bool("PULSEBOARD_EMBEDDED_PRODUCER", not REDIS_URL)
 PULSEBOARD_LEASE_SECONDS = env_float("PULSEBOARD_LEASE_SECONDS", 10.0, minimum=1.0)

@@ -16,6 +16,8 @@ from tests.processes import RedisServer
 # Tests reach the database from several threads; a connection kept open there
 # would outlive the test database and stop its teardown on PostgreSQL.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Tests run producers of their own where they need one, never one the application starts.
+settings.PULSEBOARD_EMBEDDED_PRODUCER = False
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,6 @@
-"""`daphne config.asgi:application`, the documented web process, serves pages, the API and sockets."""
+"""Daphne serves Pulseboard: `daphne config.asgi:application`, the documented web process,
+and `manage.py runserver`, the developer's, both with the producer inside on the
+in-process layer."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from tests.e2e.conftest import ServerProcess, drop_database, e2e_database
-from tests.processes import LOOPBACK, ROOT, server_env
+from tests.processes import LOOPBACK, PYTHON, ROOT, server_env
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +38,13 @@ class DaphneServer(ServerProcess):
             *("--websocket-max-message-size", "1048576", "--websocket-max-frame-size", "1048576"),
             "config.asgi:application",
         ]
+
+
+class RunServer(ServerProcess):
+    """`manage.py runserver`: Daphne's, as the first app in INSTALLED_APPS makes it."""
+
+    def command(self) -> list[str]:
+        return [PYTHON, "manage.py", "runserver", "--noreload", f"{LOOPBACK}:{self.port}"]
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +134,32 @@ async def test_a_socket_from_another_site_is_refused(daphne: DaphneServer) -> No
         ):
             pass
     assert refused.value.response.status_code == 403
+
+
+async def first_data(server: ServerProcess, stream: str) -> dict[str, Any]:
+    async with connect(f"{server.ws_url}/ws/live/?token={server.token()}") as ws:
+        await next_of(ws, "hello")
+        await ws.send(json.dumps({"type": "subscribe", "stream": stream}))
+        await next_of(ws, "subscribed")
+        return await next_of(ws, "data", timeout=20)
+
+
+async def test_bare_daphne_runs_the_producer_on_the_in_process_layer(
+    daphne: DaphneServer,
+) -> None:
+    data = await first_data(daphne, "sensors.lab-1")
+    assert data["samples"] and "temperature" in data["samples"][0]["values"]
+
+
+async def test_runserver_serves_sockets_with_live_data(tmp_path: Path) -> None:
+    database_url, pg_name = e2e_database(tmp_path)
+    server = RunServer(server_env(database_url), log_path=tmp_path / "runserver.log")
+    server.manage("migrate", "--noinput", "-v", "0")
+    server.manage("seed", "--no-history")
+    try:
+        with server:
+            data = await first_data(server, "sensors.lab-1")
+        assert data["samples"][0]["seq"] >= 1
+    finally:
+        if pg_name:
+            drop_database(pg_name)

@@ -12,6 +12,8 @@ from channels.routing import get_default_application
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from streams.producer.embedded import embedded_producer_disable
+
 log = logging.getLogger(__name__)
 
 SERVERS = ("uvicorn", "daphne")
@@ -74,6 +76,8 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, host: str, port: int, no_producer: bool, server: str, **options: Any
     ) -> None:
+        # This command runs the producer itself (or, with --no-producer, none).
+        embedded_producer_disable()
         if server == "daphne":
             self.serve_daphne(host, port, producer=not no_producer)
             return
