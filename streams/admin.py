@@ -6,7 +6,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from streams.models import ApiToken, Sample, Stream, StreamLease
@@ -100,13 +101,76 @@ class RecentFilter(admin.SimpleListFilter):
         return queryset.filter(t__gte=int((time.time() - seconds) * 1000))
 
 
+class SampleKeysetChangeList(ChangeList):
+    """The sample list a page at a time by (stream, seq), never counting, never OFFSET.
+
+    A table of 86 million samples answers its first page and its thousandth
+    alike: each page is an index range read from where the last one stopped
+    (`?after=<stream id>.<seq>`), LIMIT one page.
+    """
+
+    def get_results(self, request: HttpRequest) -> None:
+        rows = self.queryset
+        after = getattr(request, "sample_after", None)
+        if after is not None:
+            stream_id, seq = after
+            rows = rows.filter(Q(stream_id__gt=stream_id) | Q(stream_id=stream_id, seq__lt=seq))
+        page = list(rows[: self.list_per_page + 1])
+        self.has_more = len(page) > self.list_per_page
+        self.result_list = page[: self.list_per_page]
+        last = self.result_list[-1] if self.result_list else None
+        self.next_after = f"{last.stream_id}.{last.seq}" if self.has_more and last else None
+        self.result_count = len(self.result_list)
+        self.full_result_count = None
+        self.show_full_result_count = False
+        self.show_admin_actions = False
+        self.can_show_all = False
+        self.multi_page = False
+        self.paginator = self.model_admin.get_paginator(request, self.queryset, self.list_per_page)
+
+    def next_page_url(self) -> str | None:
+        """Return the URL of the next page, with the filters kept."""
+        if not self.next_after:
+            return None
+        return self.get_query_string({AFTER: self.next_after})
+
+
+AFTER = "after"
+
+
+def parse_after(text: str) -> tuple[int, int] | None:
+    """Return (stream id, seq) from `after`'s "<stream id>.<seq>", or None when it is not that."""
+    stream_id, _, seq = text.partition(".")
+    if not (stream_id.isdigit() and seq.isdigit()):
+        return None
+    return int(stream_id), int(seq)
+
+
 @admin.register(Sample)
 class SampleAdmin(admin.ModelAdmin):
     list_display = ["stream", "seq", "t", "values", "flags"]
     list_filter = ["stream", RecentFilter]
     list_select_related = ["stream"]
-    ordering = ["-t"]
+    # Newest first within each stream: the (stream, seq) unique index, walked backwards.
+    ordering = ["stream", "-seq"]
+    sortable_by: list[str] = []  # another order would need OFFSET or a sort of the table
     show_full_result_count = False
+    change_list_template = "admin/streams/sample/change_list.html"
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return SampleKeysetChangeList
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        # The page's position is not a filter: take it out before the list reads the query.
+        after = request.GET.get(AFTER)
+        if after is not None:
+            request.GET = request.GET.copy()
+            del request.GET[AFTER]
+            request.sample_after = parse_after(after)
+        return super().changelist_view(request, extra_context)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        return {}
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

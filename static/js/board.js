@@ -33,10 +33,12 @@ function main() {
     reconnects: document.getElementById("stat-reconnects"),
   });
 
+  // A secret link's holder reads the past of what the link shows, through its token.
+  const share = page.share ?? null;
   const hub = new StreamHub({
     client,
     maxBackfill: page.max_backfill,
-    fetchHistory: page.history ? fetchHistory : null,
+    fetchHistory: (slug, range) => fetchHistory(slug, range, globalThis.fetch, share),
   });
   const grid = createBoardGrid({
     container: gridElement,
@@ -69,8 +71,11 @@ function main() {
     note: document.getElementById("range-note"),
     onRange: (range) => document.getElementById("board").classList.toggle("is-history", range !== null),
     onError: (error) => console.warn(error),
+    share,
   });
-  setupExport({ host, timeRange: time.range });
+  setupExport({ host, timeRange: time.range, share });
+  // For tests and tools: the widgets' spans and the playback's state.
+  gridElement.board = { host, playback: time.playback };
   if (page.alerts) setupAlerts({ client });
 
   // The editor answers a save with the widget as stored; draw it without a reload.

@@ -13,6 +13,7 @@ export class SampleWindow {
   // Sorted by seq; a late sample that fills a hole is slotted in place.
   #rows = [];
   #numericFields = new Set();
+  #extents = false;
 
   /**
    * Keep the latest `capacity` samples of `fields` ([{name, unit}]), and with
@@ -28,6 +29,19 @@ export class SampleWindow {
     return this.#rows.length;
   }
 
+  /** Whether some row stands for a bucket of samples (its min and max beside its mean). */
+  get hasExtents() {
+    return this.#extents;
+  }
+
+  /** Return the oldest and newest held samples' t and seq, {from, to, firstSeq, lastSeq}, or null. */
+  span() {
+    const first = this.#rows[0];
+    const last = this.#rows.at(-1);
+    if (!first) return null;
+    return { from: first.t, to: last.t, firstSeq: first.seq, lastSeq: last.seq, buckets: this.#extents };
+  }
+
   /** Return the indexes of the fields that have carried a number, in field order. */
   numericFields() {
     return [...this.#numericFields].sort((a, b) => a - b);
@@ -35,6 +49,7 @@ export class SampleWindow {
 
   clear() {
     this.#rows = [];
+    this.#extents = false;
   }
 
   /** Add `samples`; return whether a field carried a number for the first time. */
@@ -73,12 +88,22 @@ export class SampleWindow {
       const value = sample.values?.[field.name];
       return typeof value === "number" && Number.isFinite(value) ? value : null;
     });
-    return {
+    const row = {
       seq: Number.isSafeInteger(sample.seq) ? sample.seq : null,
       t: sample.t,
       values,
       anomaly: Array.isArray(sample.flags) && sample.flags.includes("anomaly"),
+      low: null,
+      high: null,
     };
+    if (sample.min || sample.max) {
+      // A bucket of the history API: its extent, so no spike is averaged away.
+      const extent = (bound) => this.#fields.map((field, index) => (typeof bound?.[field.name] === "number" ? bound[field.name] : values[index]));
+      row.low = extent(sample.min);
+      row.high = extent(sample.max);
+      this.#extents = true;
+    }
+    return row;
   }
 
   #noteNumbers(row) {
@@ -120,30 +145,44 @@ export class SampleWindow {
   }
 
   /**
-   * Return uPlot columns for `fieldIndexes`: [x seconds, ...y], and the column
-   * indexes of anomalous samples. A null point between two neighbours breaks
+   * Return uPlot columns for `fieldIndexes`: [x seconds, ...y] and, with
+   * `extents`, [...lows, ...highs] after them (a plain sample's value stands for
+   * both); the column indexes of anomalous samples, and for each the value per
+   * field to ring (a bucket's extreme furthest from its mean). A null point between two neighbours breaks
    * the line rather than drawing across data that does not exist: a seq jump
    * nobody could fill, or a pause (the source was stopped) far longer than the
    * stream's usual pace.
    */
-  columns(fieldIndexes) {
+  columns(fieldIndexes, { extents = false } = {}) {
     const xs = [];
     const ys = fieldIndexes.map(() => []);
+    const lows = extents ? fieldIndexes.map(() => []) : [];
+    const highs = extents ? fieldIndexes.map(() => []) : [];
     const anomalies = [];
+    const anomalyValues = [];
     const pause = this.#pauseThreshold();
     let previous = null;
     for (const row of this.#rows) {
       const hole = previous?.seq != null && row.seq !== null && row.seq > previous.seq + 1;
       if (previous && (hole || row.t - previous.t > pause)) {
         xs.push((previous.t + row.t) / 2000);
-        for (const column of ys) column.push(null);
+        for (const column of [...ys, ...lows, ...highs]) column.push(null);
       }
-      if (row.anomaly) anomalies.push(xs.length);
+      if (row.anomaly) {
+        anomalies.push(xs.length);
+        anomalyValues.push(fieldIndexes.map((fieldIndex) => ringValue(row, fieldIndex)));
+      }
       xs.push(row.t / 1000);
-      fieldIndexes.forEach((fieldIndex, column) => ys[column].push(row.values[fieldIndex]));
+      fieldIndexes.forEach((fieldIndex, column) => {
+        const value = row.values[fieldIndex];
+        ys[column].push(value);
+        if (!extents) return;
+        lows[column].push(row.low ? row.low[fieldIndex] : value);
+        highs[column].push(row.high ? row.high[fieldIndex] : value);
+      });
       previous = row;
     }
-    return { data: [xs, ...ys], anomalies };
+    return { data: [xs, ...ys, ...lows, ...highs], anomalies, anomalyValues };
   }
 
   #insert(row) {
@@ -170,4 +209,14 @@ export class SampleWindow {
     const averageInterval = (rows.at(-1).t - rows[0].t) / (rows.length - 1);
     return Math.max(PAUSE_MIN_MS, PAUSE_INTERVALS * averageInterval);
   }
+}
+
+// A flagged bucket is ringed at its extreme furthest from the mean: that is
+// where the flagged sample lies (an anomaly is a departure from the usual).
+function ringValue(row, fieldIndex) {
+  const value = row.values[fieldIndex];
+  if (!row.low || value === null) return value;
+  const low = row.low[fieldIndex];
+  const high = row.high[fieldIndex];
+  return high - value >= value - low ? high : low;
 }

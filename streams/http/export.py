@@ -14,24 +14,35 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
 from streams.history.samples import seq_bounds
-from streams.http.common import BadParameter, api_error, login_required_json, readable, time_range
+from streams.http.common import api_error
+from streams.http.params import BadParameter, IntQuery, time_range
+from streams.http.viewer import viewer_required_json, viewer_stream
 from streams.models import Sample, Stream
 
 EXPORT_PAGE = 5_000
+MAX_SEQ = 2**63 - 1
+FIRST_SEQ = IntQuery(
+    "first_seq", "Only samples from this seq on (what a widget shows).", 0, MAX_SEQ
+)
+LAST_SEQ = IntQuery("last_seq", "Only samples up to this seq (inclusive).", 0, MAX_SEQ)
+SeqRange = tuple[int, int]
 
 
 async def export_pages(
-    stream_id: int, start: int, end: int
+    stream_id: int, start: int, end: int, seqs: SeqRange | None = None
 ) -> AsyncIterator[list[tuple[Any, ...]]]:
     """Yield the raw range a page at a time, so memory stays flat whatever its length.
 
     Pages walk the (stream, seq) index between the range's first and last seq,
-    so each page costs the same however deep into a long range it is.
+    so each page costs the same however deep into a long range it is. `seqs`
+    narrows it to [first, last] seq: exactly the samples a widget holds.
     """
     bounds = await database_sync_to_async(seq_bounds)(stream_id, start, end)
     if bounds is None:
         return
     after, last = bounds[0] - 1, bounds[1]
+    if seqs is not None:
+        after, last = max(after, seqs[0] - 1), min(last, seqs[1])
 
     def page() -> list[tuple[Any, ...]]:
         rows = Sample.objects.filter(stream_id=stream_id, seq__gt=after, seq__lte=last)
@@ -49,12 +60,14 @@ def iso(t: int) -> str:
     return datetime.fromtimestamp(t / 1000, tz=UTC).isoformat(timespec="milliseconds")
 
 
-async def csv_body(stream: Stream, start: int, end: int) -> AsyncIterator[bytes]:
+async def csv_body(
+    stream: Stream, start: int, end: int, seqs: SeqRange | None = None
+) -> AsyncIterator[bytes]:
     names = [field["name"] for field in stream.fields]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["seq", "t", "time", *names, "flags"])
-    async for rows in export_pages(stream.pk, start, end):
+    async for rows in export_pages(stream.pk, start, end, seqs):
         for seq, t, values, flags in rows:
             cells = [_cell(values.get(name)) for name in names]
             writer.writerow([seq, t, iso(t), *cells, " ".join(flags)])
@@ -71,11 +84,13 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-async def json_body(stream: Stream, start: int, end: int) -> AsyncIterator[bytes]:
+async def json_body(
+    stream: Stream, start: int, end: int, seqs: SeqRange | None = None
+) -> AsyncIterator[bytes]:
     header = {"stream": stream.slug, "from": start, "to": end, "fields": stream.fields}
     yield orjson.dumps(header)[:-1] + b',"samples":['
     first = True
-    async for rows in export_pages(stream.pk, start, end):
+    async for rows in export_pages(stream.pk, start, end, seqs):
         parts = []
         for seq, t, values, flags in rows:
             sample: dict[str, Any] = {"seq": seq, "t": t, "values": values}
@@ -89,19 +104,20 @@ async def json_body(stream: Stream, start: int, end: int) -> AsyncIterator[bytes
 
 
 @require_GET
-@login_required_json
+@viewer_required_json
 def stream_export(request: HttpRequest, slug: str, extension: str) -> Any:
-    """Stream the raw samples of [from, to) as CSV or JSON."""
+    """Stream the raw samples of [from, to) as CSV or JSON (of seq first_seq to last_seq)."""
     if extension not in ("csv", "json"):
         return api_error("unknown_format", "Export as .csv or .json.", 404)
-    stream = readable(request, slug)
+    stream = viewer_stream(request, slug)
     if stream is None:
         return api_error("unknown_stream", f"There is no stream {slug!r} you may see.", 404)
     try:
         start, end = time_range(request)
+        seqs = (FIRST_SEQ.parse(request, 0), LAST_SEQ.parse(request, MAX_SEQ))
     except BadParameter as error:
         return api_error("invalid_field", str(error), 400)
-    body = csv_body(stream, start, end) if extension == "csv" else json_body(stream, start, end)
+    body = (csv_body if extension == "csv" else json_body)(stream, start, end, seqs)
     content_type = "text/csv; charset=utf-8" if extension == "csv" else "application/json"
     response = StreamingHttpResponse(body, content_type=content_type)
     filename = f"{slug}-{start}-{end}.{extension}"

@@ -6,24 +6,18 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from streams.history.query import history_buckets
-from streams.http.common import (
-    BadParameter,
-    api_error,
-    int_param,
-    login_required_json,
-    readable,
-    time_range,
-)
+from streams.http.common import BadParameter, api_error, int_param, time_range
+from streams.http.viewer import viewer_required_json, viewer_stream
 
 DEFAULT_POINTS = 1_000
 MAX_POINTS = 10_000
 
 
 @require_GET
-@login_required_json
+@viewer_required_json
 def stream_history(request: HttpRequest, slug: str) -> JsonResponse:
     """Return [from, to) reduced to at most `points` buckets of min, max and mean per field."""
-    stream = readable(request, slug)
+    stream = viewer_stream(request, slug)
     if stream is None:
         return api_error("unknown_stream", f"There is no stream {slug!r} you may see.", 404)
     try:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from streams.http import export, health, history, pages, samples, stats, streams
+from streams.http import export, health, history, pages, raw, stats, streams
 
 urlpatterns = [
     path("streams/", pages.overview, name="overview"),
     path("api/streams/", streams.streams_list, name="api-streams"),
-    path("api/streams/<str:slug>/samples", samples.samples_ingest, name="api-samples"),
+    path("api/streams/<str:slug>/samples", raw.samples, name="api-samples"),
     path("api/streams/<str:slug>/history", history.stream_history, name="api-history"),
     path(
         "api/streams/<str:slug>/export.<str:extension>",

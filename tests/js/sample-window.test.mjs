@@ -90,3 +90,18 @@ test("older history slots in before the live samples, and nothing newer is taken
   assert.deepEqual(window.columns([0]).data[1].filter((value) => value !== null), [4, 5, 10, 11]);
   assert.deepEqual(window.latestValues([0]), [11]);
 });
+
+test("buckets bring their extent as columns, and a flagged one is ringed at its extreme", () => {
+  const window = new SampleWindow([{ name: "value", unit: "" }], 100);
+  window.push([
+    { t: 1000, values: { value: 50 }, min: { value: 45 }, max: { value: 55 }, count: 10 },
+    { t: 2000, values: { value: 52 }, min: { value: 46 }, max: { value: 75 }, count: 10, flags: ["anomaly"] },
+    { t: 3000, values: { value: 48 }, min: { value: 25 }, max: { value: 54 }, count: 10, flags: ["anomaly"] },
+  ]);
+  assert.equal(window.hasExtents, true);
+  const { data, anomalies, anomalyValues } = window.columns([0], { extents: true });
+  assert.deepEqual(data, [[1, 2, 3], [50, 52, 48], [45, 46, 25], [55, 75, 54]]);
+  assert.deepEqual(anomalies, [1, 2]);
+  assert.deepEqual(anomalyValues, [[75], [25]]);
+  assert.deepEqual(window.span(), { from: 1000, to: 3000, firstSeq: null, lastSeq: null, buckets: true });
+});

@@ -5,7 +5,6 @@ import { test } from "node:test";
 import { CandleBuilder } from "../../static/js/data/candles.js";
 import { historySamples, historyUrl } from "../../static/js/data/history.js";
 import { bookDepth } from "../../static/js/data/orderbook.js";
-import { Playback, samplesBetween } from "../../static/js/data/playback.js";
 import { widgetPlan } from "../../static/js/data/plans.js";
 import { liveSpanMs, rangeFromQuery, rangeToQuery, resolveRange } from "../../static/js/data/range.js";
 import { StatWindow } from "../../static/js/data/stats.js";
@@ -84,16 +83,17 @@ test("an empty or broken book has no spread", () => {
   assert.deepEqual([view.bids, view.asks, view.spread, view.maxTotal], [[], [], null, 0]);
 });
 
-test("history answers become samples with their bucket's min, max and count", () => {
+test("history answers become samples with their bucket's extent, edges, count and flags", () => {
   const samples = historySamples({
     bucket_ms: 1000,
     t: [T0, T0 + 1000, T0 + 2000],
     count: [2, 0, 1],
-    fields: { value: { min: [1, null, 5], max: [3, null, 5], mean: [2, null, 5] } },
+    fields: { value: { min: [1, null, 5], max: [3, null, 5], mean: [2, null, 5], first: [3, null, 5], last: [1, null, 5] } },
+    flags: { anomaly: [1, 0, 0] },
   });
   assert.deepEqual(samples, [
-    { t: T0, values: { value: 2 }, min: { value: 1 }, max: { value: 3 }, count: 2, bucketMs: 1000 },
-    { t: T0 + 2000, values: { value: 5 }, min: { value: 5 }, max: { value: 5 }, count: 1, bucketMs: 1000 },
+    { t: T0, values: { value: 2 }, min: { value: 1 }, max: { value: 3 }, first: { value: 3 }, last: { value: 1 }, count: 2, bucketMs: 1000, flags: ["anomaly"] },
+    { t: T0 + 2000, values: { value: 5 }, min: { value: 5 }, max: { value: 5 }, first: { value: 5 }, last: { value: 5 }, count: 1, bucketMs: 1000 },
   ]);
   assert.equal(historyUrl("a.b", { from: 1.5, to: 10.2, points: 5 }), "/api/streams/a.b/history?from=1&to=11&points=5");
 });
@@ -108,21 +108,6 @@ test("ranges resolve against now and survive the URL", () => {
   assert.deepEqual(rangeFromQuery("?range=1y"), { choice: "live" });
   assert.equal(liveSpanMs([{ window_seconds: 60 }, { window_points: 10 }, { window_seconds: 600 }]), 600_000);
   assert.equal(liveSpanMs([{}]), 300_000);
-});
-
-test("playback moves at its speed and stops at the end", () => {
-  const playback = new Playback({ from: 0, to: 10_000 });
-  playback.speed = 5;
-  playback.playing = true;
-  assert.deepEqual(playback.advance(1000), { from: 0, to: 5000 });
-  assert.equal(playback.fraction, 0.5);
-  playback.advance(5000);
-  assert.equal(playback.position, 10_000);
-  assert.equal(playback.playing, false);
-  playback.seekFraction(0.25);
-  assert.equal(playback.position, 2500);
-  const samples = [1, 2, 3, 4].map((t) => ({ t }));
-  assert.deepEqual(samplesBetween(samples, 1, 3).map((s) => s.t), [2, 3]);
 });
 
 test("plans ask for the backfill each kind needs, within the server's limit", () => {

@@ -1,16 +1,37 @@
 // The time range of the dashboard (live, the last 5 min / hour / day, custom)
-// and the playback of a past range at 0.5×–10×, with pause and scrub.
+// and the playback of a past range: its stored samples, paced by their time at
+// 0.5×–10× or as fast as they load, with pause, speed and scrub.
 
-import { fetchHistory } from "../data/history.js";
-import { Playback, samplesBetween } from "../data/playback.js";
-import { fromLocalInput, rangeFromQuery, rangeToQuery, resolveRange, pointsFor, toLocalInput } from "../data/range.js";
+import { fetchAllSamples, fetchBuckets, fetchSamples } from "../data/history.js";
+import { Player } from "../data/playback.js";
+import { fromLocalInput, pointsFor, rangeFromQuery, rangeToQuery, resolveRange, toLocalInput } from "../data/range.js";
 import { formatDateTime } from "../format.js";
+
+// A range with at most this many samples per stream is shown raw (every
+// sample, every field); a longer one as buckets from the coarsest tier that fits.
+const RAW_RANGE_MAX = 20_000;
+// Widgets that show the newest samples of a range (feeds, trades, books) get this many.
+const TAIL_SAMPLES = 500;
+const MAX_SEQ = 2 ** 62;
+
+/** Return what a stream shows over a past range: {series, tail, tier, count}. */
+async function loadRange(slug, range, points, share) {
+  const buckets = await fetchBuckets(slug, { ...range, points }, { share });
+  const count = buckets.samples.reduce((total, sample) => total + (sample.count ?? 0), 0);
+  if (buckets.tier === "raw" && count <= RAW_RANGE_MAX) {
+    const raw = await fetchAllSamples(slug, { ...range, max: RAW_RANGE_MAX }, { share });
+    return { series: raw, tail: raw, tier: "raw", count };
+  }
+  const tail = await fetchSamples(slug, { ...range, beforeSeq: MAX_SEQ, limit: TAIL_SAMPLES }, { share });
+  return { series: buckets.samples, tail: tail.samples, tier: buckets.tier, count };
+}
 
 /**
  * Wire the range and playback controls to `host` (a WidgetHost). `onRange(range | null)`
- * is told the range shown, null for live. Return {range()} for exports.
+ * is told the range shown, null for live. `share` is a secret link's token.
+ * Return {range()} for exports.
  */
-export function setupTimeControls({ host, note, onRange, onError }) {
+export function setupTimeControls({ host, note, onRange, onError, share = null }) {
   const select = document.getElementById("range-select");
   const custom = document.getElementById("custom-range");
   const fromInput = document.getElementById("range-from");
@@ -21,27 +42,38 @@ export function setupTimeControls({ host, note, onRange, onError }) {
   const scrub = document.getElementById("playback-scrub");
   const clock = document.getElementById("playback-time");
   let range = null;
-  let loaded = null;
-  let playback = null;
+  let player = null;
   let frame = null;
-  let lastTick = 0;
   let loading = 0;
+  let baseNote = "";
+  const coarse = new Map();
 
   if (!select) return { range: () => null };
 
   function showNote(text) {
-    note.textContent = text ?? "";
+    baseNote = text ?? "";
+    renderNote();
+  }
+
+  function renderNote() {
+    const parts = [baseNote];
+    if (coarse.size) {
+      const older = [...coarse].map(([slug, rawFrom]) => (rawFrom === null ? `${slug} (all of it)` : `${slug} before ${formatDateTime(rawFrom)}`));
+      parts.push(`Older than raw retention, so played from the finest rollup tier left: ${older.join(", ")}.`);
+    }
+    const text = parts.filter(Boolean).join(" ");
+    note.textContent = text;
     note.hidden = !text;
   }
 
   async function apply(choice, customRange) {
-    stopPlaying();
+    stopPlayer();
     range = resolveRange(choice, Date.now(), customRange);
     history.replaceState(null, "", `${location.pathname}${rangeToQuery(location.search, choice, range)}${location.hash}`);
     playbackBox.hidden = range === null;
     onRange(range);
+    coarse.clear();
     if (range === null) {
-      loaded = null;
       showNote("");
       host.setMode({ mode: "live" });
       return;
@@ -49,12 +81,15 @@ export function setupTimeControls({ host, note, onRange, onError }) {
     const ticket = ++loading;
     showNote(`Loading ${formatDateTime(range.from)} – ${formatDateTime(range.to)}…`);
     const points = pointsFor(document.getElementById("board-grid")?.clientWidth);
-    const samples = new Map();
+    const loaded = new Map();
     const failures = [];
+    const tiers = new Set();
     await Promise.all(
       host.streamSlugs().map(async (slug) => {
         try {
-          samples.set(slug, await fetchHistory(slug, { ...range, points }));
+          const data = await loadRange(slug, range, points, share);
+          loaded.set(slug, data);
+          if (data.count) tiers.add(data.tier);
         } catch (error) {
           failures.push(slug);
           onError?.(error);
@@ -62,13 +97,12 @@ export function setupTimeControls({ host, note, onRange, onError }) {
       }),
     );
     if (ticket !== loading) return; // a newer choice took over
-    loaded = samples;
-    playback = new Playback(range);
-    playback.speed = Number(speed.value) || 1;
+    player = newPlayer(range);
     updateClock();
-    host.setMode({ mode: "history", range, samples });
+    host.setMode({ mode: "history", range, samples: loaded });
     const missing = failures.length ? ` Could not load ${failures.join(", ")}.` : "";
-    showNote(`History from ${formatDateTime(range.from)} to ${formatDateTime(range.to)}, in buckets.${missing} Play replays it.`);
+    const shape = tiers.size === 1 && tiers.has("raw") ? "every sample" : "each bucket's mean inside its min–max band";
+    showNote(`History from ${formatDateTime(range.from)} to ${formatDateTime(range.to)}: ${shape}.${missing} Play replays the stored samples.`);
   }
 
   select.addEventListener("change", () => {
@@ -98,59 +132,67 @@ export function setupTimeControls({ host, note, onRange, onError }) {
 
   // -- playback -----------------------------------------------------------------
 
+  function newPlayer({ from, to }) {
+    const points = pointsFor(document.getElementById("board-grid")?.clientWidth);
+    const made = new Player({
+      from,
+      to,
+      slugs: host.streamSlugs(),
+      fetchPage: (slug, page) => fetchSamples(slug, page, { share }),
+      // The finest tier left: one bucket per second where it still has them.
+      fetchBuckets: async (slug, part) =>
+        (await fetchBuckets(slug, { ...part, points: Math.max(points, Math.min(10_000, Math.ceil((part.to - part.from) / 1000))) }, { share })).samples,
+      onSamples: (slug, samples) => host.push(slug, samples),
+      // Playback shows the range as it looked live: each widget's own window, moving.
+      onReset: () => host.setMode({ mode: "playback" }),
+      onCoarse: (slug, rawFrom) => {
+        coarse.set(slug, rawFrom);
+        renderNote();
+      },
+      onError: (error) => onError?.(error),
+    });
+    made.setSpeed(speed.value);
+    return made;
+  }
+
   function updateClock() {
-    if (!playback) return;
-    clock.textContent = formatDateTime(playback.position);
-    scrub.value = String(Math.round(playback.fraction * 1000));
-    toggle.textContent = playback.playing ? "Pause replay" : playback.done ? "Replay" : "Play";
-    toggle.setAttribute("aria-pressed", String(playback.playing));
+    if (!player) return;
+    clock.textContent = formatDateTime(player.position);
+    if (document.activeElement !== scrub) scrub.value = String(Math.round(player.fraction * 1000));
+    const started = host.mode.mode === "playback";
+    toggle.textContent = player.playing ? "Pause replay" : started && player.done ? "Replay" : started ? "Resume" : "Play";
+    toggle.setAttribute("aria-pressed", String(player.playing));
+    document.getElementById("board")?.setAttribute("data-playback", player.playing ? "playing" : started ? "paused" : "");
   }
 
-  function feedUpTo(after, upTo) {
-    for (const [slug, samples] of loaded) host.push(slug, samplesBetween(samples, after, upTo));
-  }
-
-  function tick(now) {
+  function loop(now) {
     frame = null;
-    if (!playback?.playing) return;
-    const { from, to } = playback.advance(now - lastTick);
-    lastTick = now;
-    feedUpTo(from, to);
+    if (!player?.playing) return updateClock();
+    player.tick(now);
     updateClock();
-    if (playback.playing) frame = requestAnimationFrame(tick);
+    frame = requestAnimationFrame(loop);
   }
 
-  function startPlaying() {
-    if (!playback || !loaded) return;
-    if (playback.done) playback.seek(playback.from);
-    // Playback shows the range as it looked live: each widget's own window, moving.
-    if (host.mode.mode !== "playback") {
-      host.setMode({ mode: "playback" });
-      feedUpTo(-Infinity, playback.position);
-    }
-    playback.playing = true;
-    lastTick = performance.now();
-    frame = requestAnimationFrame(tick);
+  function startPlayer() {
+    if (!player) return;
+    player.play(performance.now());
+    if (frame === null) frame = requestAnimationFrame(loop);
     updateClock();
   }
 
-  function stopPlaying() {
+  function stopPlayer() {
     if (frame !== null) cancelAnimationFrame(frame);
     frame = null;
-    if (playback) playback.playing = false;
+    player?.pause();
     updateClock();
   }
 
-  toggle?.addEventListener("click", () => (playback?.playing ? stopPlaying() : startPlaying()));
-  speed?.addEventListener("change", () => {
-    if (playback) playback.speed = Number(speed.value) || 1;
-  });
+  toggle?.addEventListener("click", () => (player?.playing ? stopPlayer() : startPlayer()));
+  speed?.addEventListener("change", () => player?.setSpeed(speed.value));
   scrub?.addEventListener("input", () => {
-    if (!playback || !loaded) return;
-    playback.seekFraction(Number(scrub.value) / 1000);
-    if (host.mode.mode !== "playback") host.setMode({ mode: "playback" });
-    else host.clear();
-    feedUpTo(-Infinity, playback.position);
+    if (!player) return;
+    player.seekFraction(Number(scrub.value) / 1000);
+    player.tick(performance.now()); // the samples at the new point, at once
     updateClock();
   });
 
@@ -165,5 +207,9 @@ export function setupTimeControls({ host, note, onRange, onError }) {
     apply(initial.choice);
   }
 
-  return { range: () => range };
+  return {
+    range: () => range,
+    /** The playback's state, for the page's tests: {position, playing, speed, buffered}. */
+    playback: () => (player ? { position: player.position, playing: player.playing, speed: player.speed, buffered: player.buffered, mode: host.mode.mode } : null),
+  };
 }

@@ -3,7 +3,7 @@
 // they are made anew and fed by whoever loaded that range.
 
 import { widgetPlan } from "../data/plans.js";
-import { createWidget } from "../widgets/index.js";
+import { createWidget, historyFill } from "../widgets/index.js";
 
 /** Return the widget kinds the page was sent: kind → its row of the server's table. */
 export function pageKinds(doc = globalThis.document) {
@@ -94,7 +94,10 @@ export class WidgetHost {
 
   /**
    * Switch every widget to `mode`: {mode: "live"}, {mode: "history", range,
-   * samples: Map slug → samples} or {mode: "playback"} (fed by `push`).
+   * samples: Map slug → {series, tail}} or {mode: "playback"} (fed by `push`).
+   * In history, kinds that draw reduced history get `series` (buckets, or the
+   * raw samples when the range is short), the others `tail` (the newest raw
+   * samples of the range, every field).
    */
   setMode(mode) {
     this.#mode = mode;
@@ -110,6 +113,11 @@ export class WidgetHost {
     for (const entry of this.#mounted.values()) {
       if (entry.widget.stream === slug) entry.instance?.push(samples);
     }
+  }
+
+  /** Return each widget with what it shows: [{widget, span: {from, to, firstSeq, lastSeq} | null}]. */
+  spans() {
+    return [...this.#mounted.values()].map(({ widget, instance }) => ({ widget, span: instance?.span?.() ?? null }));
   }
 
   clear() {
@@ -146,7 +154,8 @@ export class WidgetHost {
       const plan = widgetPlan(spec, widget.config, this.#maxBackfill);
       entry.detach = this.#hub.attach(widget.stream, entry.instance, plan);
     } else if (mode === "history") {
-      const samples = this.#mode.samples.get(widget.stream) ?? [];
+      const loaded = this.#mode.samples.get(widget.stream);
+      const samples = (historyFill(widget.kind) === "buckets" ? loaded?.series : loaded?.tail) ?? [];
       if (samples.length) entry.instance.push(samples);
     }
   }

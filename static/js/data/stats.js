@@ -29,6 +29,7 @@ export class StatWindow {
     if (typeof entry.value !== "number" || !Number.isFinite(entry.value)) return;
     const item = {
       t: entry.t,
+      seq: entry.seq ?? null,
       value: entry.value,
       count: entry.count ?? 1,
       min: entry.min ?? entry.value,
@@ -60,6 +61,12 @@ export class StatWindow {
       while (drop < entries.length && entries[drop].t < oldest) drop += 1;
       if (drop) entries.splice(0, drop);
     }
+  }
+
+  /** Return the oldest and newest entries' t and seq, {from, to, firstSeq, lastSeq}, or null. */
+  span() {
+    const [first, last] = [this.#entries[0], this.#entries.at(-1)];
+    return first ? { from: first.t, to: last.t, firstSeq: first.seq, lastSeq: last.seq } : null;
   }
 
   /** Return the figure `kind` ("latest", "average", "min", "max", "rate"), or null without data. */

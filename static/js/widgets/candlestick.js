@@ -7,6 +7,8 @@ import { formatNumber, formatTime, formatWithUnit } from "../format.js";
 import { element, readPalette } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
+// A past range is drawn from reduced history (docs/widgets.md).
+export const HISTORY_FILL = "buckets";
 const CANDLES_SHOWN = 60;
 const MAX_CANDLES = 400;
 
@@ -142,10 +144,12 @@ export function create(el, config = {}) {
     const price = sample.values?.[field.name];
     if (typeof price !== "number") return;
     if (sample.count !== undefined) {
-      // A history bucket: its mean stands for open and close, its extremes for high and low.
+      // A history bucket: its first and last samples open and close it, its extremes bound it.
       const high = sample.max?.[field.name] ?? price;
       const low = sample.min?.[field.name] ?? price;
-      builder.addRange(sample.t, { open: price, high, low, close: price, count: sample.count });
+      const open = sample.first?.[field.name] ?? price;
+      const close = sample.last?.[field.name] ?? price;
+      builder.addRange(sample.t, { open, high, low, close, count: sample.count });
     } else {
       builder.addTick(sample.t, price);
     }
@@ -166,6 +170,12 @@ export function create(el, config = {}) {
     prepend: addAll,
     clear() {
       builder.clear();
+    },
+    // Candles hold no samples, only their times: the export is every tick in them.
+    span() {
+      const held = builder.candles();
+      if (config.range || !held.length) return config.range ?? null;
+      return { from: held[0].t, to: held.at(-1).t + builder.bucketMs - 1 };
     },
   });
 }

@@ -160,6 +160,14 @@ export function compactTable(columns, className = "") {
   return { table, body };
 }
 
+/** Return the span of a list of samples held oldest first (or newest first), for an export. */
+export function spanOf(samples) {
+  if (!samples.length) return null;
+  const [a, b] = [samples[0], samples.at(-1)];
+  const [first, last] = a.t <= b.t ? [a, b] : [b, a];
+  return { from: first.t, to: last.t, firstSeq: first.seq ?? null, lastSeq: last.seq ?? null };
+}
+
 /** Add a "live only" note to a widget that cannot show a past range. */
 export function liveOnlyNote(root, config) {
   if (!config.range) return false;

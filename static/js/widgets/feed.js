@@ -1,7 +1,7 @@
 // Live feed: the newest items of a stream on top, one line each.
 
 import { describeValue, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, element, liveOnlyNote, newestFirst } from "./common.js";
+import { TEXT_INTERVAL_MS, element, newestFirst, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ITEMS = 50;
@@ -17,7 +17,6 @@ export function create(el, config = {}) {
   list.setAttribute("aria-live", "off");
   const empty = element("p", "widget-empty", "Waiting for data…");
   root.append(empty, list);
-  const historic = liveOnlyNote(root, config);
 
   function itemOf(sample) {
     const item = element("li", "feed-item");
@@ -37,16 +36,16 @@ export function create(el, config = {}) {
 
   return mountWidget(el, root, {
     render() {
-      empty.hidden = items.length > 0 || historic;
+      empty.hidden = items.length > 0;
       list.replaceChildren(...items.map(itemOf));
     },
     minInterval: TEXT_INTERVAL_MS,
-    historic,
     push(samples) {
       items = newestFirst(items, samples, limit);
     },
     clear() {
       items = [];
     },
+    span: () => spanOf(items),
   });
 }

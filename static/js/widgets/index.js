@@ -16,6 +16,15 @@ import * as viewers from "./viewers.js";
 
 const KINDS = { timeseries, gauge, stat, counter, feed, viewers, table, candlestick, orderbook, trades };
 
+/**
+ * Return what a widget of `kind` shows of a past range: "buckets" (its module
+ * draws reduced history: means inside their min–max extent) or "raw" (the
+ * stored samples at the range's end, every field: feeds, tables, trades, books).
+ */
+export function historyFill(kind) {
+  return KINDS[kind]?.HISTORY_FILL ?? "raw";
+}
+
 /** Return a widget of `kind` drawn into `el`; an unknown kind says so instead of failing. */
 export function createWidget(kind, el, config) {
   const module = KINDS[kind];
@@ -24,5 +33,5 @@ export function createWidget(kind, el, config) {
   note.className = "widget-note";
   note.textContent = `This page cannot draw “${kind}” widgets.`;
   el.append(note);
-  return { push() {}, clear() {}, resize() {}, destroy: () => note.remove() };
+  return { push() {}, clear() {}, resize() {}, span: () => null, destroy: () => note.remove() };
 }

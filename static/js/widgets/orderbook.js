@@ -3,7 +3,7 @@
 
 import { bookDepth } from "../data/orderbook.js";
 import { formatNumber } from "../format.js";
-import { TEXT_INTERVAL_MS, element, liveOnlyNote } from "./common.js";
+import { TEXT_INTERVAL_MS, element } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 /** config: fields [{name}] (the first holds the book, "book"), depth (10 levels per side). */
@@ -11,6 +11,7 @@ export function create(el, config = {}) {
   const name = config.fields?.[0]?.name ?? "book";
   const depth = config.depth ?? 10;
   let book = null;
+  let bookSample = null;
 
   const root = element("div", "orderbook");
   const head = element("div", "book-row book-head");
@@ -19,7 +20,6 @@ export function create(el, config = {}) {
   const spread = element("div", "book-spread", "–");
   const bids = element("div", "book-side book-bids");
   root.append(head, asks, spread, bids);
-  const historic = liveOnlyNote(root, config);
 
   function levelRow(level, maxTotal, side) {
     const row = element("div", `book-row book-${side}`);
@@ -49,18 +49,20 @@ export function create(el, config = {}) {
   return mountWidget(el, root, {
     render,
     minInterval: TEXT_INTERVAL_MS,
-    historic,
     push(samples) {
       for (let index = samples.length - 1; index >= 0; index -= 1) {
         const candidate = samples[index].values?.[name];
         if (candidate && (candidate.bids || candidate.asks)) {
           book = candidate;
+          bookSample = samples[index];
           break;
         }
       }
     },
     clear() {
       book = null;
+      bookSample = null;
     },
+    span: () => (bookSample ? { from: bookSample.t, to: bookSample.t, firstSeq: bookSample.seq ?? null, lastSeq: bookSample.seq ?? null } : null),
   });
 }

@@ -21,8 +21,10 @@ const UPDATES = ["push", "prepend", "presence", "clear"];
  * - `historic`: the widget shows live data only and has a past range, so it
  *   ignores pushed samples (its note says so).
  * - `onDestroy()` frees what the kind holds beyond its root (a chart, a timer).
+ * - `span()` returns what it shows, {from, to, firstSeq, lastSeq} (t in ms,
+ *   seq of its oldest and newest sample), or null: its export is exactly that.
  */
-export function mountWidget(el, root, { render, minInterval = 0, watch = null, historic = false, onDestroy = () => {}, ...updates }) {
+export function mountWidget(el, root, { render, minInterval = 0, watch = null, historic = false, onDestroy = () => {}, span = null, ...updates }) {
   const unknown = Object.keys(updates).filter((name) => !UPDATES.includes(name));
   if (unknown.length) throw new TypeError(`mountWidget: unknown parts ${unknown.join(", ")}`);
   el.append(root);
@@ -41,6 +43,7 @@ export function mountWidget(el, root, { render, minInterval = 0, watch = null, h
       watch.onResize();
       redraw();
     },
+    span: () => span?.() ?? null,
     destroy() {
       loop.stop();
       stopWatching();

@@ -6,6 +6,8 @@ import { formatNumber } from "../format.js";
 import { TEXT_INTERVAL_MS, element, firstField, thresholdTone } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
+// A past range is drawn from reduced history (docs/widgets.md).
+export const HISTORY_FILL = "buckets";
 const SVG = "http://www.w3.org/2000/svg";
 const SPARK_POINTS = 120;
 const LABELS = { latest: "latest", average: "average", min: "minimum", max: "maximum", rate: "samples / s" };
@@ -44,7 +46,9 @@ export function create(el, config = {}) {
   function add(sample) {
     const value = sample.values?.[field.name];
     if (typeof value !== "number") return;
-    stats.add({ t: sample.t, value, count: sample.count, min: sample.min?.[field.name], max: sample.max?.[field.name] });
+    // A bucket's latest value is its last sample, not its mean.
+    const latest = kind === "latest" ? (sample.last?.[field.name] ?? value) : value;
+    stats.add({ t: sample.t, seq: sample.seq, value: latest, count: sample.count, min: sample.min?.[field.name], max: sample.max?.[field.name] });
     spark.push(value);
   }
 
@@ -69,6 +73,7 @@ export function create(el, config = {}) {
       stats.clear();
       spark = [];
     },
+    span: () => config.range ?? stats.span(),
   });
 }
 

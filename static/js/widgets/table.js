@@ -1,7 +1,7 @@
 // Table widget: the last rows of a stream, newest first, one column per field.
 
 import { describeValue, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, compactTable, element, newestFirst } from "./common.js";
+import { TEXT_INTERVAL_MS, compactTable, element, newestFirst, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ROWS = 20;
@@ -35,6 +35,7 @@ export function create(el, config = {}) {
       body.replaceChildren(...rows.map(rowOf));
     },
     minInterval: TEXT_INTERVAL_MS,
+    span: () => spanOf(rows),
     push(samples) {
       rows = newestFirst(rows, samples, limit);
     },

@@ -1,6 +1,8 @@
 // Time-series widget: numeric fields of one stream as lines, areas, bars or
 // points; y axes per unit and side; warning and critical thresholds as dashed
-// lines; anomalies ringed; holes left as breaks in the line.
+// lines; anomalies ringed; holes left as breaks in the line. Buckets of the
+// history API are drawn as their mean inside a band from their min to their
+// max, so a reduced view keeps every spike a live one shows.
 
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { formatTime, formatWithUnit } from "../format.js";
@@ -8,6 +10,8 @@ import { SampleWindow } from "../sample-window.js";
 import { element, readPalette, withAlpha } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
+// A past range is drawn from reduced history (docs/widgets.md).
+export const HISTORY_FILL = "buckets";
 const DEFAULT_WINDOW = 600;
 // A window in seconds keeps whatever arrives in that time, up to this many points.
 const SECONDS_WINDOW_CAPACITY = 100_000;
@@ -31,7 +35,9 @@ export function create(el, config = {}) {
   const samples = new SampleWindow(fields, capacity, { maxAgeMs: seconds ? seconds * 1000 : null });
   // Fields that have carried a number; the chart is rebuilt when there are more.
   let chartedFields = [];
+  let chartedExtents = false;
   let anomalyIndices = [];
+  let anomalyValues = [];
   let plot = null;
   let rebuild = false;
   let resized = false;
@@ -54,8 +60,9 @@ export function create(el, config = {}) {
   root.append(plotBox, legend);
 
   function buildData() {
-    const { data, anomalies } = samples.columns(chartedFields);
+    const { data, anomalies, anomalyValues: rings } = samples.columns(chartedFields, { extents: chartedExtents });
     anomalyIndices = anomalies;
+    anomalyValues = rings;
     return data;
   }
 
@@ -73,12 +80,20 @@ export function create(el, config = {}) {
       plot?.destroy();
       plot = null;
       chartedFields = samples.numericFields();
+      chartedExtents = samples.hasExtents;
       if (chartedFields.length) {
         palette = readPalette(el);
         buildLegend();
         plot = new uPlot(plotOptions(), buildData(), plotBox);
       }
+      // For the page's tests and tools: the chart drawn, its data and scales.
+      root.chart = plot;
     } else if (plot) {
+      if (samples.hasExtents !== chartedExtents) {
+        rebuild = true;
+        render();
+        return;
+      }
       if (resized) {
         resized = false;
         plot.setSize(size());
@@ -122,7 +137,8 @@ export function create(el, config = {}) {
       legend: { show: false },
       cursor: { points: { size: 7 }, drag: { x: false, y: false } },
       scales: scaleOptions,
-      series: [{}, ...chartedFields.map((fieldIndex, position) => seriesOptions(fieldIndex, colourOf(position)))],
+      series: [{}, ...chartedFields.map((fieldIndex, position) => seriesOptions(fieldIndex, colourOf(position))), ...extentSeries()],
+      bands: extentBands(),
       axes: [
         // Sized for one line of labels: the default leaves a blank band below.
         { ...axisStyle, space: timeTickSpace, size: 30, values: timeLabels },
@@ -168,6 +184,30 @@ export function create(el, config = {}) {
     return series;
   }
 
+  // Per field, a thin line along the bucket minima and one along the maxima,
+  // after the means; the band between them is filled.
+  function extentSeries() {
+    if (!chartedExtents) return [];
+    const edge = (bound) =>
+      chartedFields.map((fieldIndex, position) => ({
+        label: `${fields[fieldIndex].name} ${bound}`,
+        scale: scaleOf(fieldIndex),
+        stroke: withAlpha(colourOf(position), 0.55),
+        width: 1,
+        points: { show: false },
+      }));
+    return [...edge("min"), ...edge("max")];
+  }
+
+  function extentBands() {
+    if (!chartedExtents) return [];
+    const count = chartedFields.length;
+    return chartedFields.map((_, position) => ({
+      series: [1 + 2 * count + position, 1 + count + position],
+      fill: withAlpha(colourOf(position), 0.22),
+    }));
+  }
+
   function drawThresholds(u) {
     const thresholds = config.thresholds ?? {};
     const scale = u.series[1]?.scale;
@@ -205,17 +245,17 @@ export function create(el, config = {}) {
     ctx.lineWidth = 2 * ratio;
     ctx.strokeStyle = palette.anomaly;
     ctx.fillStyle = palette.anomalyFill;
-    for (const index of anomalyIndices) {
+    anomalyIndices.forEach((index, ring) => {
       const x = u.valToPos(u.data[0][index], "x", true);
-      for (let series = 1; series < u.series.length; series += 1) {
-        const value = u.data[series][index];
+      for (let series = 1; series <= chartedFields.length; series += 1) {
+        const value = anomalyValues[ring]?.[series - 1];
         if (value == null) continue;
         ctx.beginPath();
         ctx.arc(x, u.valToPos(value, u.series[series].scale, true), 5 * ratio, 0, 2 * Math.PI);
         ctx.fill();
         ctx.stroke();
       }
-    }
+    });
     ctx.restore();
   }
 
@@ -226,9 +266,16 @@ export function create(el, config = {}) {
       return;
     }
     const lines = [formatTime(u.data[0][index] * 1000)];
+    const count = chartedFields.length;
     chartedFields.forEach((fieldIndex, column) => {
       const field = fields[fieldIndex];
-      lines.push(`${field.name} ${formatWithUnit(u.data[column + 1][index], field.unit)}`);
+      let line = `${field.name} ${formatWithUnit(u.data[column + 1][index], field.unit)}`;
+      if (chartedExtents) {
+        const low = u.data[1 + count + column][index];
+        const high = u.data[1 + 2 * count + column][index];
+        if (low !== high) line += ` (${formatWithUnit(low, field.unit)} – ${formatWithUnit(high, field.unit)})`;
+      }
+      lines.push(line);
     });
     if (anomalyIndices.includes(index)) lines.push("⚠ anomaly");
     readout.textContent = lines.join("\n");
@@ -302,7 +349,9 @@ export function create(el, config = {}) {
     clear() {
       samples.clear();
       anomalyIndices = [];
+      anomalyValues = [];
     },
+    span: () => (config.range ? { ...config.range, buckets: samples.hasExtents } : samples.span()),
   });
 }
 

@@ -1,7 +1,7 @@
 // Trades widget: the newest trades ({price, size, side}) on top, buys and sells in their colours.
 
 import { formatNumber, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, compactTable, element, liveOnlyNote, newestFirst } from "./common.js";
+import { TEXT_INTERVAL_MS, compactTable, element, newestFirst, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ROWS = 30;
@@ -18,7 +18,6 @@ export function create(el, config = {}) {
     "trades-table",
   );
   root.append(table);
-  const historic = liveOnlyNote(root, config);
 
   function rowOf({ t, trade }) {
     const row = element("tr", `trade trade-${trade.side === "sell" ? "sell" : "buy"}`);
@@ -36,17 +35,17 @@ export function create(el, config = {}) {
       body.replaceChildren(...trades.map(rowOf));
     },
     minInterval: TEXT_INTERVAL_MS,
-    historic,
     push(samples) {
       const added = [];
       for (const sample of samples) {
         const trade = sample.values?.[name];
-        if (trade && typeof trade.price === "number") added.push({ t: sample.t, trade });
+        if (trade && typeof trade.price === "number") added.push({ t: sample.t, seq: sample.seq, trade });
       }
       trades = newestFirst(trades, added, limit);
     },
     clear() {
       trades = [];
     },
+    span: () => spanOf(trades),
   });
 }
