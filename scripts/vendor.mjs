@@ -17,6 +17,10 @@ const FILES = [
   ["htmx.org/LICENSE", "htmx/LICENSE"],
   ["gridstack/dist/gridstack.min.css", "gridstack/gridstack.min.css"],
   ["gridstack/LICENSE", "gridstack/LICENSE"],
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"],
+  ["swagger-ui-dist/LICENSE", "swagger-ui/LICENSE"],
+  ["swagger-ui-dist/NOTICE", "swagger-ui/NOTICE"],
 ];
 
 // GridStack's ES modules import each other without the `.js` extension, which

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 
 from streams.history.samples import seq_bounds
 from streams.http.common import api_error
-from streams.http.params import BadParameter, IntQuery, time_range
+from streams.http.params import TIME_RANGE, BadParameter, IntQuery, time_range
 from streams.http.viewer import viewer_required_json, viewer_stream
 from streams.models import Sample, Stream
 
@@ -25,6 +25,7 @@ FIRST_SEQ = IntQuery(
     "first_seq", "Only samples from this seq on (what a widget shows).", 0, MAX_SEQ
 )
 LAST_SEQ = IntQuery("last_seq", "Only samples up to this seq (inclusive).", 0, MAX_SEQ)
+PARAMETERS = (*TIME_RANGE, FIRST_SEQ, LAST_SEQ)
 SeqRange = tuple[int, int]
 
 

@@ -6,11 +6,19 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from streams.history.query import history_buckets
-from streams.http.common import BadParameter, api_error, int_param, time_range
+from streams.http.common import api_error
+from streams.http.params import TIME_RANGE, BadParameter, IntQuery, time_range
 from streams.http.viewer import viewer_required_json, viewer_stream
 
 DEFAULT_POINTS = 1_000
 MAX_POINTS = 10_000
+POINTS = IntQuery(
+    "points",
+    f"At most this many buckets per field (default {DEFAULT_POINTS}).",
+    1,
+    MAX_POINTS,
+)
+PARAMETERS = (*TIME_RANGE, POINTS)
 
 
 @require_GET
@@ -22,7 +30,7 @@ def stream_history(request: HttpRequest, slug: str) -> JsonResponse:
         return api_error("unknown_stream", f"There is no stream {slug!r} you may see.", 404)
     try:
         start, end = time_range(request)
-        points = int_param(request, "points", DEFAULT_POINTS, low=1, high=MAX_POINTS)
+        points = POINTS.parse(request, DEFAULT_POINTS)
     except BadParameter as error:
         return api_error("invalid_field", str(error), 400)
     answer = history_buckets(stream.pk, start, end, points)

@@ -21,7 +21,7 @@ class BadParameter(Exception):
 
 @dataclass(frozen=True)
 class IntQuery:
-    """A whole-number query parameter from `low` to `high`; absent or empty means the default."""
+    """A whole-number query parameter from `low` to `high`, at most once; absent: the default."""
 
     name: str
     description: str
@@ -30,9 +30,12 @@ class IntQuery:
 
     def parse(self, request: HttpRequest, default: int) -> int:
         """Return the parameter's value, or raise BadParameter saying what is wrong."""
-        raw = request.GET.get(self.name)
-        if raw is None or raw == "":
+        given = request.GET.getlist(self.name)
+        if not given:
             return default
+        if len(given) > 1:
+            raise BadParameter(f"`{self.name}` may be given once.")
+        raw = given[0]
         if not WHOLE_NUMBER.fullmatch(raw):
             raise BadParameter(f"`{self.name}` must be a whole number, got {raw[:40]!r}.")
         value = int(raw)

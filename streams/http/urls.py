@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from streams.http import export, health, history, pages, raw, stats, streams
+from streams.http import docs, export, health, history, pages, raw, stats, streams
 
 urlpatterns = [
     path("streams/", pages.overview, name="overview"),
@@ -19,4 +19,7 @@ urlpatterns = [
     path("api/stats", stats.stats, name="api-stats"),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", health.metrics, name="metrics"),
+    path("api/schema.json", docs.openapi_schema, name="api-schema"),
+    path("api/asyncapi.json", docs.asyncapi_schema, name="api-asyncapi"),
+    path("api/docs/", docs.api_docs, name="api-docs"),
 ]

@@ -179,7 +179,12 @@ class LiveConsumer(CatchUp):
             await self.dispatch_command(command)
         except ProtocolError as error:
             await self.send_error(error)
-        except Exception:
+        except Exception as error:
+            if isinstance(error, OSError) and not isinstance(error, TimeoutError):
+                # The client left while its answer was sent (uvicorn's ClientDisconnected):
+                # a normal end, with nobody left to tell.
+                log.info("client of %s left during a command", self.user)
+                return
             log.exception("command failed for %s", self.user)
             await self.send_error(
                 ProtocolError("internal", "The server could not complete the command.")
