@@ -242,6 +242,24 @@ class WebServer(ListeningProcess):
         return run_manage(self.env, *args, timeout=timeout)
 
 
+class DaphneWebServer(WebServer):
+    """`daphne config.asgi:application`, the documented web process, with serve's limits.
+
+    It runs no producer of its own where there is Redis (workers do); on the
+    in-process layer it starts one inside (streams/producer/embedded.py).
+    """
+
+    def command(self) -> list[str]:
+        return [
+            str(ROOT / ".venv" / "bin" / "daphne"),
+            *("--bind", LOOPBACK, "--port", str(self.port)),
+            *("--ping-interval", "2", "--ping-timeout", "2"),
+            *("--websocket_timeout", "-1", "--websocket_connect_timeout", "20"),
+            *("--websocket-max-message-size", "1048576", "--websocket-max-frame-size", "1048576"),
+            "config.asgi:application",
+        ]
+
+
 class ScriptServer(ListeningProcess):
     """A Python script that serves on the port given as `--port`."""
 

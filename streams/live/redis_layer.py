@@ -30,6 +30,7 @@ from channels_redis.pubsub import (
     RedisSingleShardConnection,
 )
 from channels_redis.utils import _wrap_close, decode_hosts
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from streams.metrics import metric_inc
 
@@ -74,9 +75,21 @@ class FanoutShardConnection(RedisSingleShardConnection):
     async def subscribe(self, channel: str) -> None:
         try:
             await super().subscribe(channel)
+        except RedisConnectionError:
+            await self.reset()
+            await super().subscribe(channel)
         except Exception:
             await self.reset()
             raise
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        try:
+            await super().publish(channel, message)
+        except RedisConnectionError:
+            # A connection from before a Redis restart fails once: retry on a fresh one.
+            # (A timeout is a Redis that hangs: waiting twice would not help.)
+            await self.reset()
+            await super().publish(channel, message)
 
     async def unsubscribe(self, channel: str) -> None:
         self.lost.discard(channel)

@@ -1,4 +1,4 @@
-"""Several processes on one Redis: two web processes, workers that die, a Redis that restarts."""
+"""Several processes on one Redis: Daphne and uvicorn web processes, workers that die, a Redis that restarts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from tests.e2e.conftest import drop_database, e2e_database
 from tests.processes import (
     PYTHON,
+    DaphneWebServer,
     RedisServer,
     WebServer,
     kill_process,
@@ -41,8 +43,8 @@ class Cluster:
     webs: dict[str, WebServer] = field(default_factory=dict)
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def web(self, name: str) -> WebServer:
-        web = WebServer(self.env, log_path=self.log_dir / f"{name}.log", producer=False)
+    def web(self, name: str, server: type[WebServer] = WebServer) -> WebServer:
+        web = server(self.env, log_path=self.log_dir / f"{name}.log", producer=False)
         web.start()
         self.webs[name] = web
         return web
@@ -89,8 +91,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         )
         cluster = Cluster(redis=redis, env=env, log_dir=tmp)
         try:
-            cluster.web("web-1")
-            cluster.web("web-2")
+            cluster.web("web-1", DaphneWebServer)  # daphne config.asgi:application
+            cluster.web("web-2")  # manage.py serve --no-producer (uvicorn)
             cluster.worker("worker-a")
             yield cluster
         finally:
@@ -175,6 +177,58 @@ async def test_the_stream_goes_on_without_a_hole_after_redis_restarts(cluster: C
     await watcher.wait_for_more(30, within=25)
     await watcher.stop()
     assert_each_once(watcher.seqs)
+
+
+def stats_of(cluster: Cluster, name: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        cluster.webs[name].base_url + "/api/stats",
+        headers={"Authorization": f"Token {cluster.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+async def test_presence_is_the_same_from_either_process(cluster: Cluster) -> None:
+    watchers = [
+        Watcher(cluster.live_url("web-1"), "sensors.lab-1"),
+        Watcher(cluster.live_url("web-1"), "sensors.lab-1"),
+        Watcher(cluster.live_url("web-2"), "sensors.lab-1"),
+    ]
+    for watcher in watchers:
+        await watcher.wait_for_more(1, within=15)
+    expected = {"connections": 3, "users": 1}
+    deadline = time.monotonic() + 10
+    while True:
+        seen = []
+        for name in ("web-1", "web-2"):
+            stats = await asyncio.to_thread(stats_of, cluster, name)
+            seen += [s["viewers"] for s in stats["streams"] if s["slug"] == "sensors.lab-1"]
+        if seen == [expected, expected] or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    for watcher in watchers:
+        await watcher.stop()
+    assert seen == [expected, expected]
+
+
+async def hello_and_data(url: str, stream: str) -> None:
+    async with connect(url, open_timeout=5) as ws:
+        assert json.loads(await ws.recv())["type"] == "hello"
+        await ws.send(json.dumps({"type": "subscribe", "stream": stream, "backfill": 0}))
+        async with asyncio.timeout(10):
+            async for text in ws:
+                if json.loads(text)["type"] == "data":
+                    return
+
+
+async def test_once_redis_is_back_no_connection_is_refused(cluster: Cluster) -> None:
+    cluster.redis.kill()
+    await asyncio.sleep(1.0)
+    cluster.redis.start()
+    await asyncio.sleep(2.0)
+    for name in ("web-1", "web-2"):
+        for _ in range(3):
+            await hello_and_data(cluster.live_url(name), "price.BTC-USD")
 
 
 async def test_clients_of_a_killed_web_process_resume_on_another(cluster: Cluster) -> None:

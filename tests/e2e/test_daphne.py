@@ -18,26 +18,15 @@ from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from tests.e2e.conftest import ServerProcess, drop_database, e2e_database
-from tests.processes import LOOPBACK, PYTHON, ROOT, server_env
+from tests.processes import LOOPBACK, PYTHON, DaphneWebServer, server_env
 
 pytestmark = pytest.mark.e2e
 
-DAPHNE = ROOT / ".venv" / "bin" / "daphne"
 METRICS_SECRET = "scrape-secret-for-the-daphne-test"
 
 
-class DaphneServer(ServerProcess):
-    """The web process of docs/operations.md: Daphne with the limits `manage.py serve` applies."""
-
-    def command(self) -> list[str]:
-        return [
-            str(DAPHNE),
-            *("--bind", LOOPBACK, "--port", str(self.port)),
-            *("--ping-interval", "2", "--ping-timeout", "2"),
-            *("--websocket_timeout", "-1", "--websocket_connect_timeout", "20"),
-            *("--websocket-max-message-size", "1048576", "--websocket-max-frame-size", "1048576"),
-            "config.asgi:application",
-        ]
+class DaphneServer(DaphneWebServer, ServerProcess):
+    """Daphne with the end-to-end tests' helpers (tokens, GETs)."""
 
 
 class RunServer(ServerProcess):
