@@ -18,6 +18,9 @@ from streams.history.stored import samples_stored
 from streams.models import Sample, SourceKind, Stream
 
 MAX_TEXT_VALUE = 200
+# Rollups add values up: a day of 1 kHz sums 86.4 million of them, which stays
+# finite for magnitudes up to this.
+MAX_MAGNITUDE = 1e300
 MAX_FLAGS = 8
 # Pushed timestamps may run a little ahead of this server's clock, not more.
 MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
@@ -35,7 +38,11 @@ def _value_error(where: str, value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return f"{where} must be a number or text"
     if isinstance(value, int | float):
-        return None if math.isfinite(value) else f"{where} must be a finite number"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{where} must be a finite number"
+        if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+            return f"{where} must be from -1e300 to 1e300 (sums of larger values overflow)"
+        return None
     if isinstance(value, str):
         return (
             None

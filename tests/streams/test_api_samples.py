@@ -105,6 +105,15 @@ def test_a_script_with_a_token_needs_no_csrf_token(owner_token: str, push_stream
         ({"samples": [{"values": {"value": 1}, "colour": "red"}]}, 400, "invalid_field"),
         ({"samples": [{"values": {"humidity": 1}}]}, 400, "invalid_field"),
         ({"samples": [{"values": {"value": True}}]}, 400, "invalid_field"),
+        (
+            {"samples": [{"values": {"value": 1e308}}, {"values": {"value": 1e308}}]},
+            400,
+            "invalid_field",
+        ),
+        ({"samples": [{"values": {"value": 1e301}}]}, 400, "invalid_field"),
+        (b'{"samples": [{"values": {"value": -1' + b"0" * 400 + b"}}]}", 400, "invalid_json"),
+        (b'{"samples": [{"values": {"value": Infinity}}]}', 400, "invalid_json"),
+        (b'{"samples": [{"values": {"value": 1e999}}]}', 400, "invalid_json"),
         ({"samples": [{"values": {"value": None}}]}, 400, "invalid_field"),
         ({"samples": [{"values": {"value": [1]}}]}, 400, "invalid_field"),
         ({"samples": [{"values": {"value": {"a": 1}}}]}, 400, "invalid_field"),
@@ -229,5 +238,5 @@ def test_ingest_with_a_bad_token_is_refused(owner_token: str, push_stream: Strea
     assert stored_samples(push_stream) == []
 
 
-def test_ingest_only_takes_posts(owner_token: str, push_stream: Stream) -> None:
-    assert token_client(owner_token).get(INGEST).status_code == 405
+def test_ingest_takes_posts_and_reads_take_gets(owner_token: str, push_stream: Stream) -> None:
+    assert token_client(owner_token).put(INGEST).status_code == 405
