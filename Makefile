@@ -9,7 +9,7 @@ PORT ?= 8000
 export HOST PORT
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup setup-dev system-packages demo test lint test-python test-js cluster clean
+.PHONY: setup setup-dev system-packages demo test lint test-python test-js test-contracts cluster clean
 
 ## setup: create .venv, install Python and npm packages, copy front-end files (idempotent)
 setup: $(STAMPS)/python $(STAMPS)/npm
@@ -66,6 +66,13 @@ test-js:
 PYTEST_ARGS ?= -n auto
 test-python:
 	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+## test-contracts: the contract checks alone (test-python runs them too): OpenAPI and
+## AsyncAPI documents, schemathesis (≤ 60 s) and a socket fuzz against a real server,
+## html-validate on every page
+CONTRACT_TESTS := tests/test_openapi.py tests/test_asyncapi.py tests/test_html_valid.py tests/e2e/test_fuzz.py
+test-contracts: setup-dev
+	$(VENV)/bin/pytest -p no:cacheprovider $(CONTRACT_TESTS)
 
 ## cluster: Redis + two web processes + a worker on this machine (see docs/operations.md)
 cluster: setup

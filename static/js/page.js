@@ -44,7 +44,7 @@ drawer?.addEventListener("click", (event) => {
 
 drawer?.addEventListener("close", () => drawerBody.replaceChildren());
 
-// htmx asks before a request with hx-confirm; answer with our dialog, not the browser's.
+// htmx asks before a request with data-hx-confirm; answer with our dialog, not the browser's.
 document.body.addEventListener("htmx:confirm", (event) => {
   if (!event.detail.question || !confirmDialog) return;
   event.preventDefault();

@@ -11,7 +11,7 @@ const STACK_BELOW_PX = 720;
 const SAVE_AFTER_MS = 500;
 
 function csrfToken() {
-  const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+  const headers = JSON.parse(document.body.getAttribute("data-hx-headers") || "{}");
   return headers["X-CSRFToken"] ?? "";
 }
 
@@ -87,12 +87,12 @@ export function createBoardGrid({ container, template, canEdit, urls, onSaveErro
     const edit = item.querySelector("[data-widget-edit]");
     const remove = item.querySelector("[data-widget-delete]");
     if (edit) {
-      edit.setAttribute("hx-get", urlFor(urls.widget_edit, widget.id));
-      edit.setAttribute("hx-target", "#drawer-body");
+      edit.setAttribute("data-hx-get", urlFor(urls.widget_edit, widget.id));
+      edit.setAttribute("data-hx-target", "#drawer-body");
     }
     if (remove) {
-      remove.setAttribute("hx-post", urlFor(urls.widget_delete, widget.id));
-      remove.setAttribute("hx-swap", "none");
+      remove.setAttribute("data-hx-post", urlFor(urls.widget_delete, widget.id));
+      remove.setAttribute("data-hx-swap", "none");
     }
     container.append(item);
     grid.makeWidget(item, { id: String(widget.id), x: widget.x, y: widget.y, w: widget.w, h: widget.h });
@@ -110,7 +110,7 @@ export function createBoardGrid({ container, template, canEdit, urls, onSaveErro
     const remove = item.querySelector("[data-widget-delete]");
     if (remove) {
       remove.setAttribute("aria-label", `Remove ${title}`);
-      remove.setAttribute("hx-confirm", `Remove the widget “${title}”?`);
+      remove.setAttribute("data-hx-confirm", `Remove the widget “${title}”?`);
       remove.dataset.confirmLabel = "Remove";
     }
   }
