@@ -14,7 +14,12 @@ Then, on each database:
   `manage.py serve --no-producer` on that database;
 - a streamed CSV export of the whole range, `GET /api/streams/bench.day/export.csv`:
   rows/s, bytes, and the server's peak RSS growth while streaming (it must stay
-  flat whatever the size of the data); bounded by --export-seconds.
+  flat whatever the size of the data); bounded by --export-seconds;
+- the admin's sample list, in-process through Django's test client: its first
+  page, the page in the middle of the stream (by its keyset position), filtered
+  by stream, and by the last hour; against, as the baseline in the same run,
+  what Django's stock list did there (a COUNT of the rows and an OFFSET page).
+  Target: every page ≤ 200 ms.
 
 Targets: the whole range within 2× the one-minute query, and under 100 ms (they
 are about a day at --scale 1; at the quick default the "whole range" is 72 minutes).
@@ -313,6 +318,64 @@ def query_times(info: dict[str, Any], repeat: int, points: int) -> list[dict[str
     return out
 
 
+ADMIN_PAGE = 100  # rows per page of the admin's sample list (Django's default)
+
+
+def admin_times(info: dict[str, Any], repeat: int) -> list[dict[str, Any]]:
+    """Time pages of /admin/streams/sample/ and, as the baseline, Django's stock COUNT + OFFSET."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from streams.models import Sample
+
+    User = get_user_model()
+    admin = User.objects.filter(username="bench-admin").first() or User.objects.create_superuser(
+        "bench-admin", "bench@example.com", "bench-admin"
+    )
+    client = Client()
+    client.force_login(admin)
+    stream_id, rows = info["stream_id"], info["rows"]
+    middle = f"{stream_id}.{rows // 2}"
+    pages = [
+        ("first page", ""),
+        ("page in the middle", f"?after={middle}"),
+        ("one stream", f"?stream__id__exact={stream_id}"),
+        ("one stream, middle", f"?stream__id__exact={stream_id}&after={middle}"),
+        ("last hour", "?within=1h"),
+    ]
+
+    def timed(call: Any) -> tuple[float, float]:
+        times = []
+        for _ in range(repeat):
+            began = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - began)
+        return 1000 * times[0], 1000 * statistics.median(times)
+
+    out = []
+    for name, query in pages:
+
+        def get(query: str = query) -> None:
+            response = client.get(f"/admin/streams/sample/{query}", HTTP_HOST="127.0.0.1")
+            assert response.status_code == 200, response.status_code
+
+        first, median = timed(get)
+        out.append({"page": name, "first_ms": first, "median_ms": median})
+    # The baseline: what the stock list paid for the same middle page.
+    stock = Sample.objects.filter(stream_id=stream_id).order_by("-t")
+
+    def stock_page() -> None:
+        stock.count()
+        offset = (rows // 2) // ADMIN_PAGE * ADMIN_PAGE
+        list(stock.values_list("seq", "t", "values", "flags")[offset : offset + ADMIN_PAGE])
+
+    first, median = timed(stock_page)
+    out.append({"page": "baseline: COUNT + OFFSET, middle", "first_ms": first, "median_ms": median})
+    connection.close()
+    return out
+
+
 def child(url: str, span: int, scale: float, repeat: int, points: int, reuse: bool) -> None:
     from common import setup_django
 
@@ -322,6 +385,7 @@ def child(url: str, span: int, scale: float, repeat: int, points: int, reuse: bo
         info = seed(span, scale)
         info["seeded_now"] = True
     info["queries"] = query_times(info, repeat, points)
+    info["admin"] = admin_times(info, repeat)
     print("RESULT " + json.dumps(info), flush=True)
 
 
@@ -529,8 +593,29 @@ def report(results: list[dict[str, Any]]) -> None:
             ],
         )
     )
+    admin_rows = [
+        [info["db"], a["page"], fmt(a["median_ms"]), fmt(a["first_ms"])]
+        for info in results
+        for a in info.get("admin", [])
+    ]
+    if admin_rows:
+        print("\nAdmin sample list (pages of 100, keyset by stream and seq):")
+        print(table(["database", "page", "median ms", "first ms"], admin_rows))
     print("\nTargets:")
     for info in results:
+        admin = {a["page"]: a for a in info.get("admin", [])}
+        if admin:
+            worst = max(
+                (a for name, a in admin.items() if not name.startswith("baseline")),
+                key=lambda a: a["median_ms"],
+            )
+            baseline = admin["baseline: COUNT + OFFSET, middle"]["median_ms"]
+            middle = admin["page in the middle"]["median_ms"]
+            print(
+                f"  [{verdict(worst['median_ms'] <= 200)}] {info['db']}: slowest admin page "
+                f"({worst['page']}) {worst['median_ms']:.1f} ms ≤ 200 ms; the middle page is "
+                f"{baseline / middle:.0f}× faster than COUNT + OFFSET ({baseline:.1f} ms)"
+            )
         q = {x["range"]: x for x in info["queries"]}
         whole = info["queries"][0]
         minute = q["last minute"]

@@ -7,7 +7,7 @@ from asgiref.sync import async_to_sync
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from streams.models import ApiToken, Sample, Stream, StreamLease
@@ -95,10 +95,11 @@ class RecentFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Sample]) -> QuerySet[Sample]:
+        # Read as a seq bound per stream by the list (SampleKeysetChangeList): a time
+        # filter on the (stream, seq) walk would pass over every older sample.
         seconds = self.WINDOWS.get(self.value() or "")
-        if seconds is None:
-            return queryset
-        return queryset.filter(t__gte=int((time.time() - seconds) * 1000))
+        request.sample_since = None if seconds is None else int((time.time() - seconds) * 1000)
+        return queryset
 
 
 class SampleKeysetChangeList(ChangeList):
@@ -110,12 +111,9 @@ class SampleKeysetChangeList(ChangeList):
     """
 
     def get_results(self, request: HttpRequest) -> None:
-        rows = self.queryset
-        after = getattr(request, "sample_after", None)
-        if after is not None:
-            stream_id, seq = after
-            rows = rows.filter(Q(stream_id__gt=stream_id) | Q(stream_id=stream_id, seq__lt=seq))
-        page = list(rows[: self.list_per_page + 1])
+        page = self._page(
+            getattr(request, "sample_after", None), getattr(request, "sample_since", None)
+        )
         self.has_more = len(page) > self.list_per_page
         self.result_list = page[: self.list_per_page]
         last = self.result_list[-1] if self.result_list else None
@@ -127,6 +125,36 @@ class SampleKeysetChangeList(ChangeList):
         self.can_show_all = False
         self.multi_page = False
         self.paginator = self.model_admin.get_paginator(request, self.queryset, self.list_per_page)
+
+    def _page(self, after: tuple[int, int] | None, since: int | None) -> list[Sample]:
+        """Return one page and one more row: each stream in turn, newest first.
+
+        Every read is one stream's (stream, seq) index range with a LIMIT, so
+        neither the table's size nor the page's depth changes its cost.
+        """
+        wanted = self.list_per_page + 1
+        page: list[Sample] = []
+        stream_ids = Stream.objects.order_by("-pk").values_list("pk", flat=True)
+        for stream_id in stream_ids:
+            if after is not None and stream_id > after[0]:
+                continue
+            rows = self.queryset.filter(stream_id=stream_id)
+            if after is not None and stream_id == after[0]:
+                rows = rows.filter(seq__lt=after[1])
+            if since is not None:
+                first = (
+                    Sample.objects.filter(stream_id=stream_id, t__gte=since)
+                    .order_by("t")
+                    .values_list("seq", flat=True)
+                    .first()
+                )
+                if first is None:
+                    continue
+                rows = rows.filter(seq__gte=first)
+            page += rows[: wanted - len(page)]
+            if len(page) >= wanted:
+                break
+        return page
 
     def next_page_url(self) -> str | None:
         """Return the URL of the next page, with the filters kept."""
@@ -151,8 +179,8 @@ class SampleAdmin(admin.ModelAdmin):
     list_display = ["stream", "seq", "t", "values", "flags"]
     list_filter = ["stream", RecentFilter]
     list_select_related = ["stream"]
-    # Newest first within each stream: the (stream, seq) unique index, walked backwards.
-    ordering = ["stream", "-seq"]
+    # Newest first, stream by stream: the (stream, seq) unique index, walked backwards.
+    ordering = ["-stream", "-seq"]
     sortable_by: list[str] = []  # another order would need OFFSET or a sort of the table
     show_full_result_count = False
     change_list_template = "admin/streams/sample/change_list.html"

@@ -105,9 +105,9 @@ def history_buckets(stream_id: int, start: int, end: int, points: int) -> Histor
 
 RAW_SQL = (
     'SELECT t, "values", flags FROM streams_sample WHERE stream_id = %s AND t >= %s AND t < %s'
-    " ORDER BY t, seq"
+    " ORDER BY t"  # the (stream, t) index's own order: no sort
 )
-NO_FLAGS = ("[]", b"[]", [], None)
+NO_FLAGS: tuple[Any, ...] = ("[]", b"[]", [], None)
 FETCH_ROWS = 5000
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -63,3 +64,11 @@ def test_samples_of_several_streams_follow_one_another(admin_user: Any, lab_stre
         match = NEXT.search(html)
         url = URL + match[1].replace("&amp;", "&") if match else ""
     assert seen == 1205
+
+
+def test_the_time_filter_lists_only_recent_samples(admin_user: Any, lab_stream: Stream) -> None:
+    recent = Stream.objects.create(slug="aa.recent", title="Recent", source_kind="push")
+    now = int(time.time() * 1000)
+    history_append({recent.pk: [sample_frame(i, now - 1000 + i, {"v": i}) for i in range(1, 4)]})
+    html = logged_in(admin_user).get(f"{URL}?within=1h").content.decode()
+    assert listed_seqs(html) == [3, 2, 1]  # none of lab_stream's, all from 2023

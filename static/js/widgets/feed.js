@@ -41,7 +41,9 @@ export function create(el, config = {}) {
     },
     minInterval: TEXT_INTERVAL_MS,
     push(samples) {
-      items = newestFirst(items, samples, limit);
+      // A sample with none of the fields shown (a label stream's unlabelled ticks) is no item.
+      const shown = fields.length ? samples.filter((sample) => fields.some((field) => sample.values?.[field.name] !== undefined)) : samples;
+      items = newestFirst(items, shown, limit);
     },
     clear() {
       items = [];
