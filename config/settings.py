@@ -223,6 +223,17 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "pulseboard@localhost")
 PASSWORD_RESET_ENABLED = bool(EMAIL_HOST)
+# Alert emails go through the same server; with none named they are printed (the demo).
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+# The address alert notices link back to.
+PULSEBOARD_SITE_URL = env_str("PULSEBOARD_SITE_URL", f"http://{HOST}:{PORT}")
+# Each process sends queued alert notices from a background thread (off: another does).
+PULSEBOARD_ALERT_SENDER = env_bool("PULSEBOARD_ALERT_SENDER", True)
 
 LOGGING = {
     "version": 1,

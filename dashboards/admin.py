@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from dashboards.models import AlertEvent, AlertRule, Dashboard, DashboardShare, Widget
+from dashboards.models import (
+    AlertEvent,
+    AlertRule,
+    ContactPoint,
+    Dashboard,
+    DashboardShare,
+    Delivery,
+    Widget,
+)
 
 
 class WidgetInline(admin.TabularInline):
@@ -47,18 +55,38 @@ class AlertRuleAdmin(admin.ModelAdmin):
         "threshold",
         "duration_seconds",
         "enabled",
-        "firing",
+        "state",
     ]
-    list_filter = ["condition", "enabled", "firing"]
+    list_filter = ["condition", "enabled", "state"]
     search_fields = ["name", "owner__username", "stream__slug"]
     autocomplete_fields = ["stream"]
+    filter_horizontal = ["contacts"]
+    readonly_fields = ["state", "state_since", "pending_since", "clearing_since", "last_notified"]
 
 
 @admin.register(AlertEvent)
 class AlertEventAdmin(admin.ModelAdmin):
-    list_display = ["message", "rule", "started", "resolved", "value"]
-    list_filter = ["rule__owner"]
+    list_display = ["message", "kind", "rule", "started", "resolved", "value", "notified"]
+    list_filter = ["kind", "rule__owner"]
     list_select_related = ["rule"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+
+@admin.register(ContactPoint)
+class ContactPointAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "kind", "target", "enabled"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "owner__username", "url", "email"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "contact", "state", "status", "attempts", "response_status", "reason"]
+    list_filter = ["status", "state"]
+    list_select_related = ["contact"]
+    readonly_fields = [field.name for field in Delivery._meta.fields]
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -1,25 +1,74 @@
-"""Alert rules evaluated on the data path: every stored batch moves their state on.
+"""Alert rules moved on by stored samples and by the clock.
 
 A rule is *pending* from the first sample that meets its condition and *fires*
-once the condition has held for `duration_seconds`; the first sample that does
-not meet it resolves the event. State lives in the rule's row, so whichever
-process stores a stream's samples can evaluate its rules.
+once the condition has held for `duration_seconds`; once firing, the condition
+must stay clear as long again before the rule *resolves*. A stream that sends
+nothing for `no_data_seconds`, or that is stopped (when the rule says so), puts
+the rule in *no data* until samples arrive again.
+
+The state lives in the rule's row. Every change is claimed with an UPDATE on the
+row's `version`, so when several processes see the same samples or the same
+second (a push in a web process, the producer's timer), exactly one records
+each transition and queues its deliveries; the others find the row moved on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
-from dashboards.models import AlertCondition, AlertEvent, AlertRule
+from django.db import transaction
+
+from dashboards.delivery import deliveries_queue, deliveries_wake, rule_has_browser_contact
+from dashboards.models import (
+    AlertCondition,
+    AlertEvent,
+    AlertRule,
+    AlertState,
+    EventKind,
+    StopChoice,
+)
 from streams.access import stream_can_read
 from streams.clock import now_ms
 from streams.contract import AlertFrame, Outgoing, SampleFrame, user_alert_message, user_group
+from streams.models import Sample
+
+NoticeState = Literal["firing", "resolved", "no data"]
+# The rule's fields that evaluation changes; saved together, under a claim.
+STATE_FIELDS = (
+    "state",
+    "state_since",
+    "pending_since",
+    "clearing_since",
+    "last_value",
+    "last_notified",
+    "stream_stopped",
+)
+# A change that lost its claim to another process is evaluated again, this often.
+CLAIM_TRIES = 3
+
+
+Move = Callable[[AlertRule, list["Change"]], None]
+
+
+@dataclass
+class Change:
+    """A transition decided in memory, recorded once its claim succeeds."""
+
+    state: NoticeState
+    t: int
+    value: float | None
+    reason: str
+    notified: bool = True
 
 
 def rule_holds(rule: AlertRule, sample: SampleFrame) -> tuple[bool | None, float | None]:
-    """Return whether the sample meets the rule's condition (None: it has no such field)."""
+    """Return whether the sample meets the rule's condition (None: it says nothing of it)."""
     value = sample["values"].get(rule.field)
     number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if rule.condition == AlertCondition.NODATA:
+        return None, number
     if rule.condition == AlertCondition.ANOMALY:
         return "anomaly" in sample.get("flags", ()), number
     if number is None or rule.threshold is None:
@@ -30,16 +79,115 @@ def rule_holds(rule: AlertRule, sample: SampleFrame) -> tuple[bool | None, float
 
 
 def describe(rule: AlertRule, value: float | None) -> str:
+    """Return the rule's condition as met, for messages."""
     shown = "" if value is None else f" ({value:g})"
     if rule.condition == AlertCondition.ANOMALY:
         return f"{rule.name}: {rule.stream.slug} {rule.field} is anomalous{shown}"
+    if rule.condition == AlertCondition.NODATA:
+        return f"{rule.name}: {rule.stream.slug} sends no data"
     return (
         f"{rule.name}: {rule.stream.slug} {rule.field} {rule.condition} {rule.threshold:g}{shown}"
     )
 
 
+def held_for(rule: AlertRule) -> str:
+    return f"for {rule.duration_seconds} s" if rule.duration_seconds else "at once"
+
+
+# -- moving a rule on, in memory -------------------------------------------------
+
+
+def rule_fire(rule: AlertRule, changes: list[Change], t: int) -> None:
+    rule.state, rule.state_since = AlertState.FIRING, t
+    rule.pending_since = rule.clearing_since = None
+    reason = f"{rule.field} met “{rule.get_condition_display()}” {held_for(rule)}"
+    # Flapping must not become a storm: a rule notifies of firing at most once per interval.
+    interval_ms = rule.min_interval_seconds * 1000
+    notified = rule.last_notified is None or t - rule.last_notified >= interval_ms
+    if notified:
+        rule.last_notified = t
+    changes.append(Change("firing", t, rule.last_value, reason, notified))
+
+
+def rule_resolve(rule: AlertRule, changes: list[Change], t: int, reason: str) -> None:
+    rule.state, rule.state_since = AlertState.OK, t
+    rule.pending_since = rule.clearing_since = None
+    changes.append(Change("resolved", t, rule.last_value, reason))
+
+
+def rule_no_data(rule: AlertRule, changes: list[Change], t: int, reason: str) -> None:
+    if rule.state == AlertState.FIRING:
+        rule_resolve(rule, changes, t, f"{reason}, so the alert can no longer be judged")
+    rule.state, rule.state_since = AlertState.NODATA, t
+    rule.pending_since = rule.clearing_since = None
+    changes.append(Change("no data", t, None, reason))
+
+
+def rule_on_sample(rule: AlertRule, sample: SampleFrame, changes: list[Change]) -> None:
+    """Move the rule on by one stored sample."""
+    t = sample["t"]
+    if rule.state == AlertState.NODATA:
+        rule_resolve(rule, changes, t, "samples arrive again")
+    holds, value = rule_holds(rule, sample)
+    if holds is None:
+        return
+    if value is not None:
+        rule.last_value = value
+    hold_ms = rule.duration_seconds * 1000
+    if holds:
+        rule.clearing_since = None
+        if rule.state == AlertState.OK:
+            rule.state, rule.state_since, rule.pending_since = AlertState.PENDING, t, t
+        if rule.state == AlertState.PENDING and t - (rule.pending_since or t) >= hold_ms:
+            rule_fire(rule, changes, t)
+    elif rule.state == AlertState.PENDING:
+        rule.state, rule.state_since, rule.pending_since = AlertState.OK, t, None
+    elif rule.state == AlertState.FIRING:
+        if rule.clearing_since is None:
+            rule.clearing_since = t
+        if t - rule.clearing_since >= hold_ms:
+            rule_resolve(rule, changes, t, f"{rule.field} was back to normal {held_for(rule)}")
+
+
+def rule_on_clock(
+    rule: AlertRule, changes: list[Change], *, now: int, running: bool, latest_t: int | None
+) -> None:
+    """Move the rule on by the time that passed: holds that ran out, silence, a stop."""
+    if not running:
+        if not rule.stream_stopped:
+            rule.stream_stopped = True
+            if rule.state == AlertState.PENDING:
+                rule.state, rule.state_since, rule.pending_since = AlertState.OK, now, None
+            if rule.on_stop == StopChoice.NODATA and rule.state != AlertState.NODATA:
+                rule_no_data(rule, changes, now, "its stream was stopped")
+            elif rule.on_stop == StopChoice.RESOLVE and rule.state == AlertState.FIRING:
+                rule_resolve(rule, changes, now, "its stream was stopped")
+        return
+    if rule.stream_stopped:
+        # Started again: silence is counted from now, not from before the stop.
+        rule.stream_stopped = False
+        if rule.state != AlertState.NODATA:
+            rule.state_since = now
+    hold_ms = rule.duration_seconds * 1000
+    if rule.state == AlertState.PENDING and now - (rule.pending_since or now) >= hold_ms:
+        rule_fire(rule, changes, now)
+    elif (
+        rule.state == AlertState.FIRING
+        and rule.clearing_since is not None
+        and now - rule.clearing_since >= hold_ms
+    ):
+        rule_resolve(rule, changes, now, f"{rule.field} was back to normal {held_for(rule)}")
+    if rule.no_data_seconds and rule.state != AlertState.NODATA:
+        heard = max(latest_t or 0, rule.state_since or 0)
+        if now - heard >= rule.no_data_seconds * 1000:
+            rule_no_data(rule, changes, now, f"no sample for {rule.no_data_seconds} s")
+
+
+# -- recording what was decided -----------------------------------------------------
+
+
 def alert_frame(
-    rule: AlertRule, event: AlertEvent, state: Literal["firing", "resolved"]
+    rule: AlertRule, event: AlertEvent, state: NoticeState, reason: str, notify: bool
 ) -> AlertFrame:
     return {
         "type": "alert",
@@ -52,63 +200,136 @@ def alert_frame(
         "value": event.value,
         "t": event.resolved if state == "resolved" else event.started,
         "message": event.message,
+        "reason": reason,
+        "notify": notify,
     }
 
 
-def alert_notice(
-    rule: AlertRule, event: AlertEvent, state: Literal["firing", "resolved"]
-) -> Outgoing:
-    return user_group(rule.owner_id), user_alert_message(alert_frame(rule, event, state))
+def change_record(rule: AlertRule, change: Change) -> list[Outgoing]:
+    """Store the event a transition opens or closes, queue its deliveries; return its page frame."""
+    if change.state == "resolved":
+        event = rule.events.filter(resolved__isnull=True).order_by("-started", "-id").first()
+        if event is None:
+            return []
+        event.resolved, event.resolved_reason = change.t, change.reason[:300]
+        event.save(update_fields=["resolved", "resolved_reason"])
+    else:
+        event = AlertEvent.objects.create(
+            rule=rule,
+            kind=EventKind.FIRING if change.state == "firing" else EventKind.NODATA,
+            started=change.t,
+            value=change.value,
+            message=describe(rule, change.value)[:300],
+            reason=change.reason[:300],
+            notified=change.notified,
+        )
+    deliveries_queue(rule=rule, event=event, state=change.state, reason=change.reason)
+    notify = event.notified and rule_has_browser_contact(rule)
+    frame = alert_frame(rule, event, change.state, change.reason, notify)
+    return [(user_group(rule.owner_id), user_alert_message(frame))]
+
+
+def rule_commit(rule: AlertRule, version: int, changes: list[Change]) -> list[Outgoing] | None:
+    """Claim the rule's new state and record its transitions; None when another process won."""
+    fields = {name: getattr(rule, name) for name in STATE_FIELDS}
+    with transaction.atomic():
+        claimed = AlertRule.objects.filter(pk=rule.pk, version=version).update(
+            version=version + 1, **fields
+        )
+        if not claimed:
+            return None
+        outgoing: list[Outgoing] = []
+        for change in changes:
+            outgoing.extend(change_record(rule, change))
+    rule.version = version + 1
+    return outgoing
+
+
+def snapshot(rule: AlertRule) -> tuple[object, ...]:
+    return tuple(getattr(rule, name) for name in STATE_FIELDS)
 
 
 def rule_silence(rule: AlertRule) -> None:
     """Close what a rule had open, without a notice, when its owner may no longer read its stream."""
-    if rule.firing or rule.pending_since is not None:
-        rule.events.filter(resolved__isnull=True).update(resolved=now_ms())
-        rule.firing, rule.pending_since = False, None
-        rule.save(update_fields=["pending_since", "firing"])
+    if rule.state != AlertState.OK or rule.pending_since is not None:
+        rule.events.filter(resolved__isnull=True).update(
+            resolved=now_ms(), resolved_reason="its owner may no longer read the stream"
+        )
+        AlertRule.objects.filter(pk=rule.pk).update(
+            state=AlertState.OK, pending_since=None, clearing_since=None, version=rule.version + 1
+        )
+
+
+def rules_move_on(rules: list[AlertRule], move: Move) -> list[Outgoing]:
+    """Apply `move(rule, changes)` to each rule and commit what changed, re-reading lost claims."""
+    outgoing: list[Outgoing] = []
+    for rule in rules:
+        for _ in range(CLAIM_TRIES):
+            before, version = snapshot(rule), rule.version
+            changes: list[Change] = []
+            was_quiet = rule.state == AlertState.OK and rule.pending_since is None
+            move(rule, changes)
+            moved = bool(changes) or snapshot(rule) != before
+            if not moved and was_quiet:
+                break
+            if not stream_can_read(rule.stream, rule.owner):
+                # Its owner lost the stream: the rule says nothing more of its values.
+                rule_silence(rule)
+                break
+            if not moved:
+                break
+            recorded = rule_commit(rule, version, changes)
+            if recorded is not None:
+                outgoing.extend(recorded)
+                break
+            rule.refresh_from_db()
+    return outgoing
+
+
+def enabled_rules(**filters: object) -> list[AlertRule]:
+    return list(
+        AlertRule.objects.filter(enabled=True, **filters)
+        .select_related("stream", "owner")
+        .order_by("id")
+    )
 
 
 def alerts_evaluate(batches: dict[int, list[SampleFrame]]) -> list[Outgoing]:
     """Move every enabled rule on the batches' streams on; return the alerts for owners' pages."""
-    notices: list[Outgoing] = []
-    rules = AlertRule.objects.filter(stream_id__in=list(batches), enabled=True).select_related(
-        "stream", "owner"
-    )
-    for rule in rules:
-        if not stream_can_read(rule.stream, rule.owner):
-            # Its owner lost the stream: the rule says nothing more of its values.
-            rule_silence(rule)
-            continue
-        before = (rule.pending_since, rule.firing)
+
+    def move(rule: AlertRule, changes: list[Change]) -> None:
         for sample in batches[rule.stream_id]:
-            holds, value = rule_holds(rule, sample)
-            if holds is None:
-                continue
-            if holds:
-                if rule.pending_since is None:
-                    rule.pending_since = sample["t"]
-                if (
-                    not rule.firing
-                    and sample["t"] - rule.pending_since >= rule.duration_seconds * 1000
-                ):
-                    rule.firing = True
-                    event = AlertEvent.objects.create(
-                        rule=rule,
-                        started=sample["t"],
-                        value=value,
-                        message=describe(rule, value)[:300],
-                    )
-                    notices.append(alert_notice(rule, event, "firing"))
-            else:
-                rule.pending_since = None
-                if rule.firing:
-                    rule.firing = False
-                    event = rule.events.filter(resolved__isnull=True).order_by("-started").first()
-                    if event is not None:
-                        event.resolved = sample["t"]
-                        event.save(update_fields=["resolved"])
-                        notices.append(alert_notice(rule, event, "resolved"))
-        if (rule.pending_since, rule.firing) != before:
-            rule.save(update_fields=["pending_since", "firing"])
-    return notices
+            rule_on_sample(rule, sample, changes)
+
+    return rules_move_on(enabled_rules(stream_id__in=list(batches)), move)
+
+
+def latest_sample_time(stream_id: int) -> int | None:
+    return (
+        Sample.objects.filter(stream_id=stream_id)
+        .order_by("-seq")
+        .values_list("t", flat=True)
+        .first()
+    )
+
+
+def alerts_tick(now: int) -> list[Outgoing]:
+    """Move every enabled rule on by the clock (called each second by the producer)."""
+    # Notices queued by a process that has since gone are sent from here too.
+    deliveries_wake()
+    rules = enabled_rules()
+    latest: dict[int, int | None] = {}
+    for rule in rules:
+        if rule.no_data_seconds and rule.stream_id not in latest:
+            latest[rule.stream_id] = latest_sample_time(rule.stream_id)
+
+    def move(rule: AlertRule, changes: list[Change]) -> None:
+        rule_on_clock(
+            rule,
+            changes,
+            now=now,
+            running=rule.stream.running,
+            latest_t=latest.get(rule.stream_id),
+        )
+
+    return rules_move_on(rules, move)

@@ -1,4 +1,4 @@
-"""Forms of the user plane: the widget editor, alert rules, sharing and import.
+"""Forms of the user plane: the widget editor, sharing and import (alerting: forms_alerts.py).
 
 The forms only turn text into typed values; what a widget config or a rule may
 hold is decided by the services, whose errors the views show next to the same
@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 
 from dashboards.kinds import KINDS, KindSpec
-from dashboards.models import AlertCondition, WidgetKind
+from dashboards.models import WidgetKind
 from dashboards.widgets import STATS, STYLES, numeric_fields, widget_default_config
 from streams.models import Stream
 
@@ -237,50 +237,6 @@ class WidgetForm(forms.Form):
 
 # Suggested colours for a field's custom colour, in the order of the dark theme's series.
 DEFAULT_SWATCHES = ["#73bf69", "#f2cc0c", "#8ab8ff", "#ff9830", "#b877d9", "#5ac8d8"]
-
-
-class AlertRuleForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    stream = forms.ChoiceField()
-    field = forms.CharField(max_length=80)
-    condition = forms.ChoiceField(choices=AlertCondition.choices)
-    threshold = forms.FloatField(required=False)
-    duration_seconds = forms.IntegerField(initial=0, label="Duration")
-    enabled = forms.BooleanField(required=False, initial=True)
-
-    def __init__(self, *args: Any, streams: list[Stream], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.streams = {stream.slug: stream for stream in streams}
-        self.fields["stream"].choices = [(s.slug, f"{s.title} ({s.slug})") for s in streams]
-
-    @classmethod
-    def for_rule(cls, rule: Any, *, streams: list[Stream]) -> AlertRuleForm:
-        initial = {
-            "name": rule.name,
-            "stream": rule.stream.slug,
-            "field": rule.field,
-            "condition": rule.condition,
-            "threshold": rule.threshold,
-            "duration_seconds": rule.duration_seconds,
-            "enabled": rule.enabled,
-        }
-        return cls(initial=initial, streams=streams)
-
-    @property
-    def chosen_stream(self) -> Stream | None:
-        return self.streams.get(self["stream"].value() or "") or next(
-            iter(self.streams.values()), None
-        )
-
-    def field_choices(self) -> list[dict[str, Any]]:
-        stream = self.chosen_stream
-        if stream is None:
-            return []
-        numeric = set(numeric_fields(stream))
-        return [
-            {"name": f["name"], "unit": f.get("unit", ""), "numeric": f["name"] in numeric}
-            for f in stream.fields
-        ]
 
 
 class ShareForm(forms.Form):

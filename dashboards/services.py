@@ -13,8 +13,11 @@ from dashboards.kinds import KINDS
 from dashboards.models import (
     AlertCondition,
     AlertRule,
+    AlertState,
+    ContactPoint,
     Dashboard,
     DashboardShare,
+    StopChoice,
     Widget,
 )
 from dashboards.widgets import (
@@ -201,7 +204,19 @@ def widget_delete(*, widget: Widget) -> None:
 
 ALERT_MAX_DURATION_SECONDS = 86_400
 # Changing any of these makes it a different rule: its pending or firing state no longer applies.
-ALERT_RULE_IDENTITY = ("stream_id", "field", "condition", "threshold")
+ALERT_RULE_IDENTITY = ("stream_id", "field", "condition", "threshold", "no_data_seconds")
+ALERT_RULE_SETTINGS = [
+    "name",
+    "stream",
+    "field",
+    "condition",
+    "threshold",
+    "duration_seconds",
+    "no_data_seconds",
+    "on_stop",
+    "min_interval_seconds",
+    "enabled",
+]
 
 
 def alert_rule_errors(
@@ -213,6 +228,10 @@ def alert_rule_errors(
     condition: str,
     threshold: float | None,
     duration_seconds: int,
+    no_data_seconds: int = 0,
+    min_interval_seconds: int = 300,
+    on_stop: str = str(StopChoice.NODATA),
+    contacts: list[ContactPoint] | None = None,
 ) -> dict[str, str]:
     """Return field → problem for an alert rule (empty when it is valid)."""
     errors: dict[str, str] = {}
@@ -227,7 +246,9 @@ def alert_rule_errors(
         errors["field"] = (
             f"{stream.slug} has no field {field!r} (it has {', '.join(known) or 'none'})"
         )
-    elif condition != AlertCondition.ANOMALY and field not in numeric_fields(stream):
+    elif condition in (AlertCondition.ABOVE, AlertCondition.BELOW) and field not in numeric_fields(
+        stream
+    ):
         errors["field"] = f"{field} is not a number, so it cannot be above or below a threshold"
     if condition in (AlertCondition.ABOVE, AlertCondition.BELOW):
         if threshold is None:
@@ -236,6 +257,16 @@ def alert_rule_errors(
             errors["threshold"] = "must be a finite number"
     if not 0 <= duration_seconds <= ALERT_MAX_DURATION_SECONDS:
         errors["duration_seconds"] = f"must be from 0 to {ALERT_MAX_DURATION_SECONDS} seconds"
+    if not 0 <= no_data_seconds <= ALERT_MAX_DURATION_SECONDS:
+        errors["no_data_seconds"] = f"must be from 0 to {ALERT_MAX_DURATION_SECONDS} seconds"
+    elif condition == AlertCondition.NODATA and not no_data_seconds:
+        errors["no_data_seconds"] = "A “no data” rule needs the seconds of silence it waits for."
+    if not 0 <= min_interval_seconds <= ALERT_MAX_DURATION_SECONDS:
+        errors["min_interval_seconds"] = f"must be from 0 to {ALERT_MAX_DURATION_SECONDS} seconds"
+    if on_stop not in StopChoice.values:
+        errors["on_stop"] = f"must be one of {', '.join(StopChoice.values)}"
+    if any(contact.owner_id != owner.pk for contact in contacts or []):
+        errors["contacts"] = "You may only choose your own contact points."
     return errors
 
 
@@ -250,6 +281,10 @@ def alert_rule_save(
     threshold: float | None,
     duration_seconds: int,
     enabled: bool,
+    no_data_seconds: int = 0,
+    on_stop: str = str(StopChoice.NODATA),
+    min_interval_seconds: int = 300,
+    contacts: list[ContactPoint] | None = None,
     rule: AlertRule | None = None,
 ) -> AlertRule:
     """Create or change an alert rule; raise ValidationError naming each bad field."""
@@ -261,10 +296,14 @@ def alert_rule_save(
         condition=condition,
         threshold=threshold,
         duration_seconds=duration_seconds,
+        no_data_seconds=no_data_seconds,
+        min_interval_seconds=min_interval_seconds,
+        on_stop=on_stop,
+        contacts=contacts,
     )
     if errors:
         raise ValidationError(errors)
-    if condition == AlertCondition.ANOMALY:
+    if condition in (AlertCondition.ANOMALY, AlertCondition.NODATA):
         threshold = None
     if rule is None:
         rule = AlertRule(owner=owner)
@@ -276,19 +315,32 @@ def alert_rule_save(
         condition,
     )
     rule.threshold, rule.duration_seconds, rule.enabled = threshold, duration_seconds, enabled
+    rule.no_data_seconds, rule.on_stop = no_data_seconds, on_stop
+    rule.min_interval_seconds = min_interval_seconds
     changed = before != tuple(getattr(rule, name) for name in ALERT_RULE_IDENTITY)
-    if rule.pk is not None and (changed or not enabled):
+    if rule.pk is None:
+        rule.state_since = now_ms()
+        rule.save()
+    elif changed or not enabled:
         _alert_rule_settle(rule)
-    rule.save()
+        rule.version += 1
+        rule.save()
+    else:
+        # The state is the evaluators' to change; an edit of the wording leaves it be.
+        rule.save(update_fields=ALERT_RULE_SETTINGS)
+    if contacts is not None:
+        rule.contacts.set(contacts)
     return rule
 
 
 def _alert_rule_settle(rule: AlertRule) -> None:
     """Resolve what the rule had open: a disabled or redefined rule would never resolve it."""
     now = now_ms()
-    rule.events.filter(resolved__isnull=True).update(resolved=now)
-    rule.firing = False
-    rule.pending_since = None
+    rule.events.filter(resolved__isnull=True).update(
+        resolved=now, resolved_reason="the rule was changed or turned off"
+    )
+    rule.state, rule.state_since = AlertState.OK, now
+    rule.pending_since = rule.clearing_since = None
 
 
 def alert_rule_delete(*, rule: AlertRule) -> None:

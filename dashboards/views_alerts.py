@@ -1,4 +1,4 @@
-"""Alert rules of the signed-in user, and their recent events."""
+"""Alert rules of the signed-in user, their recent events, contact points and deliveries."""
 
 from __future__ import annotations
 
@@ -11,13 +11,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboards import services
-from dashboards.forms import AlertRuleForm
+from dashboards.contacts import contacts_of, deliveries_of
+from dashboards.forms_alerts import AlertRuleForm, ContactPointForm
 from dashboards.models import AlertRule
 from dashboards.selectors import alert_events_for, alert_rules_of
 from dashboards.views import is_htmx
 from streams.access import streams_readable_by
 
 RECENT_EVENTS = 50
+NEW_RULE = {
+    "enabled": True,
+    "duration_seconds": 0,
+    "no_data_seconds": 0,
+    "min_interval_seconds": 300,
+}
 
 
 def rule_form_context(
@@ -28,14 +35,27 @@ def rule_form_context(
         "rule": rule,
         "errors": errors or {},
         "field_choices": form.field_choices(),
+        "chosen_contacts": form.chosen_contacts(),
     }
 
 
 def alerts_context(request: HttpRequest) -> dict[str, Any]:
     return {
-        "rules": alert_rules_of(request.user),
+        "rules": alert_rules_of(request.user).prefetch_related("contacts"),
         "events": alert_events_for(request.user, RECENT_EVENTS),
+        "contacts": contacts_of(request.user),
+        "deliveries": deliveries_of(request.user),
+        "contact_form": ContactPointForm(initial={"enabled": True, "kind": "webhook"}),
+        "contact_errors": {},
     }
+
+
+def new_rule_form(request: HttpRequest) -> AlertRuleForm:
+    return AlertRuleForm(
+        initial=NEW_RULE,
+        streams=readable_streams(request),
+        contacts=list(contacts_of(request.user)),
+    )
 
 
 def readable_streams(request: HttpRequest, rule: AlertRule | None = None) -> list[Any]:
@@ -48,15 +68,16 @@ def readable_streams(request: HttpRequest, rule: AlertRule | None = None) -> lis
 @login_required
 @require_GET
 def alerts_page(request: HttpRequest) -> HttpResponse:
-    form = AlertRuleForm(
-        initial={"enabled": True, "duration_seconds": 0}, streams=readable_streams(request)
-    )
-    context = alerts_context(request) | rule_form_context(form, None, None)
+    context = alerts_context(request) | rule_form_context(new_rule_form(request), None, None)
     return render(request, "dashboards/alerts.html", context)
 
 
 def save_rule(request: HttpRequest, rule: AlertRule | None) -> HttpResponse:
-    form = AlertRuleForm(request.POST, streams=readable_streams(request, rule))
+    form = AlertRuleForm(
+        request.POST,
+        streams=readable_streams(request, rule),
+        contacts=list(contacts_of(request.user)),
+    )
     if "_refresh" in request.POST:
         return render(request, "dashboards/_alert_form.html", rule_form_context(form, rule, None))
     errors: dict[str, str] = {}
@@ -73,16 +94,16 @@ def save_rule(request: HttpRequest, rule: AlertRule | None) -> HttpResponse:
                 duration_seconds=data["duration_seconds"],
                 enabled=data["enabled"],
                 rule=rule,
+                **form.rule_settings(),
             )
         except ValidationError as error:
             errors = {key: " ".join(messages) for key, messages in error.message_dict.items()}
         else:
             if not is_htmx(request):
                 return redirect("alerts")
-            fresh = AlertRuleForm(
-                initial={"enabled": True, "duration_seconds": 0}, streams=readable_streams(request)
+            context = alerts_context(request) | rule_form_context(
+                new_rule_form(request), None, None
             )
-            context = alerts_context(request) | rule_form_context(fresh, None, None)
             context["notice"] = f"Saved “{data['name']}”."
             return render(request, "dashboards/_alert_saved.html", context)
     else:
@@ -109,7 +130,9 @@ def alert_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     )
     if request.method == "POST":
         return save_rule(request, rule)
-    form = AlertRuleForm.for_rule(rule, streams=readable_streams(request, rule))
+    form = AlertRuleForm.for_rule(
+        rule, streams=readable_streams(request, rule), contacts=list(contacts_of(request.user))
+    )
     context = rule_form_context(form, rule, None)
     if is_htmx(request):
         return render(request, "dashboards/_alert_form.html", context)

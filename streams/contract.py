@@ -125,15 +125,17 @@ class PublishedFrame(TypedDict, total=False):
 
 class AlertFrame(TypedDict):
     type: Literal["alert"]
-    state: Literal["firing", "resolved"]
-    rule: int
-    event: int
+    state: Literal["firing", "resolved", "no data", "test"]
+    rule: int | None
+    event: int | None
     name: str
     stream: str
     field: str
     value: float | None
     t: int | None
     message: str
+    reason: str  # why this notice was sent
+    notify: bool  # show a browser notification (the rule names a browser contact point)
 
 
 class ErrorFrame(TypedDict):

@@ -45,6 +45,7 @@ from streams.producer.leases import (
     leases_claim,
     leases_release,
 )
+from streams.producer.timers import TIMER_SECONDS, timers_fire
 from streams.sources import SOURCES, Source, source_create
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ class Producer:
         """Produce until `stop` is set, then give the leases back."""
         log.info("producer %s starting", self.holder)
         listener = asyncio.create_task(self.listen_for_nudges(stop))
-        next_reconcile = 0.0
+        next_reconcile = next_timers = 0.0
         try:
             while not stop.is_set():
                 started = time.monotonic()
@@ -150,6 +151,9 @@ class Producer:
                     await self.guarded(self.reconcile)
                     next_reconcile = started + self.reconcile_seconds
                 await self.guarded(self.tick)
+                if started >= next_timers:
+                    await self.guarded(self.timers)
+                    next_timers = started + TIMER_SECONDS
                 delay = self.tick_seconds - (time.monotonic() - started)
                 if delay > 0:
                     with contextlib.suppress(TimeoutError):
@@ -312,6 +316,10 @@ class Producer:
             self.publish_failing = False
         for runner in [r for r in self.runners.values() if r.source.finished]:
             await self.finish(runner)
+
+    async def timers(self) -> None:
+        """Let what depends on time passing (silent streams' alert rules) see the clock."""
+        await send_all(await self.in_thread(timers_fire, self.clock()))
 
     async def finish(self, runner: Runner) -> None:
         """Stop a stream whose source has nothing more to give (a replay at its end)."""

@@ -121,7 +121,7 @@ def test_an_anomaly_rule_needs_no_threshold(owner: Any, private_stream: Any) -> 
 
 
 def test_disabling_a_firing_rule_resolves_its_event(owner: Any, rule: AlertRule) -> None:
-    AlertRule.objects.filter(pk=rule.pk).update(firing=True)
+    AlertRule.objects.filter(pk=rule.pk).update(state="firing")
     event = AlertEvent.objects.create(rule=rule, started=1, value=31.0, message="Too warm")
     logged_in(owner).post(
         f"/alerts/{rule.pk}/",

@@ -1,13 +1,17 @@
 // The bell: alert events of the user, the recent ones from the page and new
 // ones from `alert` frames on the socket, with a count of those not yet seen
-// and a toast for each new one.
+// and a toast for each new one (a system notification too when the page is hidden).
 
+import { alertTitle, notifyAlert } from "../notify.js";
 import { showToast } from "../page.js";
 import { formatDateTime } from "../format.js";
 import { element } from "../widgets/common.js";
 
 const SEEN_KEY = "pulseboard.alerts.seen";
 const MAX_ITEMS = 50;
+// An alert frame's state, as the bell's items name it and show it.
+const STATES = { firing: "firing", resolved: "resolved", "no data": "nodata" };
+const LABELS = { firing: "Firing", resolved: "Resolved", "no data": "No data" };
 
 function lastSeen() {
   try {
@@ -61,21 +65,27 @@ export function setupAlerts({ client }) {
   });
 
   client.on("alert", (frame) => {
-    const firing = frame.state === "firing";
+    notifyAlert(frame);
+    const tone = frame.state === "firing" ? "danger" : "ok";
+    if (frame.state === "test") {
+      showToast({ title: alertTitle(frame), message: frame.message, tone });
+      return;
+    }
     document.getElementById("alert-empty")?.remove();
     const item = element("li", "alert-item is-unread");
-    item.dataset.state = firing ? "firing" : "resolved";
+    item.dataset.state = STATES[frame.state] ?? "resolved";
     item.dataset.eventId = String(frame.event);
     item.dataset.t = String(frame.t);
     const time = element("time", "alert-time", formatDateTime(frame.t));
     time.dateTime = new Date(frame.t).toISOString();
-    item.append(element("span", "alert-state", firing ? "Firing" : "Resolved"), element("span", "alert-message", frame.message), time);
+    item.append(element("span", "alert-state", LABELS[frame.state] ?? frame.state), element("span", "alert-message", frame.message), time);
+    item.title = frame.reason ?? "";
     list.prepend(item);
     while (list.children.length > MAX_ITEMS) list.lastElementChild.remove();
     newest = Math.max(newest, frame.t);
     if (panel?.matches(":popover-open")) remember(newest);
     else unread += 1;
     show();
-    showToast({ title: firing ? `Alert: ${frame.name}` : `Resolved: ${frame.name}`, message: frame.message, tone: firing ? "danger" : "ok" });
+    showToast({ title: alertTitle(frame), message: frame.message, tone });
   });
 }
