@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams.access import stream_can_control
-from streams.models import Stream
+from streams.models import SourceKind, Stream
 from streams.sources import SOURCES
 
 
@@ -22,6 +22,14 @@ def stream_summary(stream: Stream) -> dict[str, Any]:
     }
 
 
+def stream_switchable(stream: Stream) -> bool:
+    """Return whether the stream can be started and stopped: a source runs it, or scripts push.
+
+    A stopped push stream refuses pushes until it is started again.
+    """
+    return stream.source_kind in SOURCES or stream.source_kind == SourceKind.PUSH
+
+
 def stream_page_json(stream: Stream, user: Any) -> dict[str, Any]:
     """Return what a page needs of a stream: its fields, state and whether this viewer may run it."""
     return {
@@ -30,5 +38,5 @@ def stream_page_json(stream: Stream, user: Any) -> dict[str, Any]:
         "fields": stream.fields,
         "running": stream.running,
         "source_kind": stream.source_kind,
-        "can_control": stream.source_kind in SOURCES and stream_can_control(stream, user),
+        "can_control": stream_switchable(stream) and stream_can_control(stream, user),
     }

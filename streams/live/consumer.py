@@ -24,6 +24,7 @@ from streams.contract import (
     unsubscribed_frame,
     user_group,
 )
+from streams.describe import stream_switchable
 from streams.history.samples import (
     history_first_seq,
     history_last_seq,
@@ -52,7 +53,6 @@ from streams.metrics import metric_inc
 from streams.models import Stream
 from streams.producer import ingest
 from streams.producer.control import stream_start_stop
-from streams.sources import SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -278,10 +278,10 @@ class LiveConsumer(CatchUp):
             raise ProtocolError(
                 "forbidden", f"Only the owner or staff may {verb} {stream.slug!r}.", command.ref
             )
-        if stream.source_kind not in SOURCES:
+        if not stream_switchable(stream):
             raise ProtocolError(
                 "invalid_field",
-                f"{stream.slug!r} is a {stream.source_kind} stream with no source to run.",
+                f"{stream.slug!r} is a {stream.source_kind} stream with nothing to start or stop.",
                 command.ref,
             )
         by = self.user.get_username()

@@ -172,6 +172,10 @@ async def ingest_samples(*, stream: Stream, user: Any, samples: Any) -> list[Sam
         raise IngestError("not_push_stream", f"{stream.slug!r} is not a push stream.", 409)
     if not stream_can_control(stream, user):
         raise IngestError("forbidden", f"Only the owner or staff may push to {stream.slug!r}.", 403)
+    if not stream.running:
+        raise IngestError(
+            "stream_stopped", f"{stream.slug!r} is stopped; its owner may start it again.", 409
+        )
     rows = ingest_validate(stream=stream, samples=samples, now=now_ms())
     batch = await database_sync_to_async(ingest_store)(stream_id=stream.pk, rows=rows)
     notices = await database_sync_to_async(samples_stored)({stream.pk: batch})

@@ -112,12 +112,16 @@ async def test_staff_may_start_other_users_streams(
     assert await running_in_database(private_stream) is True
 
 
-async def test_a_push_stream_has_no_source_to_start(
+async def test_a_stopped_push_stream_refuses_pushes_until_started(
     connect: Connect, owner: Any, push_stream: Stream
 ) -> None:
     alice = await connect(owner)
-    error = await error_for(alice, {"type": "start", "stream": "push.alice"})
-    assert error["code"] == "invalid_field"
+    publish = {"type": "publish", "stream": "push.alice", "samples": [{"values": {"value": 1}}]}
+    stopped = await alice.command({"type": "stop", "stream": "push.alice"}, "status")
+    assert stopped["running"] is False
+    assert (await error_for(alice, publish))["code"] == "stream_stopped"
+    await alice.command({"type": "start", "stream": "push.alice"}, "status")
+    assert (await alice.command(publish, "published"))["count"] == 1
 
 
 async def test_start_of_an_unknown_stream(connect: Connect, owner: Any) -> None:
