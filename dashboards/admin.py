@@ -10,6 +10,7 @@ from dashboards.models import (
     DashboardShare,
     Delivery,
     Widget,
+    WidgetSeries,
 )
 
 
@@ -36,6 +37,14 @@ class DashboardAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="secret link")
     def has_link(self, dashboard: Dashboard) -> bool:
         return dashboard.link_token is not None
+
+
+@admin.register(WidgetSeries)
+class WidgetSeriesAdmin(admin.ModelAdmin):
+    list_display = ["widget", "stream", "field", "axis", "position"]
+    list_filter = ["stream"]
+    autocomplete_fields = ["stream"]
+    raw_id_fields = ["widget"]
 
 
 @admin.register(DashboardShare)

@@ -13,8 +13,10 @@ from typing import Any
 
 from django import forms
 
+from dashboards import forms_series
 from dashboards.kinds import KINDS, KindSpec
 from dashboards.models import WidgetKind
+from dashboards.series import Series, widget_series
 from dashboards.widgets import STATS, STYLES, numeric_fields, widget_default_config
 from streams.models import Stream
 
@@ -35,6 +37,7 @@ ERROR_PLACES = {
     "critical": "thresholds",
     "colors": "series",
     "axes": "series",
+    "series": "more_series",
     "config": "general",
     "__all__": "general",
 }
@@ -66,6 +69,7 @@ class WidgetForm(forms.Form):
         self.streams = {stream.slug: stream for stream in streams}
         self.fields["stream"].choices = [(s.slug, f"{s.title} ({s.slug})") for s in streams]
         self.config: dict[str, Any] = {}
+        self.series: list[Series] = []
 
     @classmethod
     def for_widget(cls, widget: Any, *, streams: list[Stream]) -> WidgetForm:
@@ -89,6 +93,8 @@ class WidgetForm(forms.Form):
             "fields": config.get("fields", []),
             "colors": config.get("colors", {}),
             "axes": config.get("axes", {}),
+            "series": widget_series(widget),
+            "filter": config.get("filter", {}),
         }
         return cls(initial=initial, streams=streams)
 
@@ -231,8 +237,21 @@ class WidgetForm(forms.Form):
                 config["colors"] = colors
             if any(axis != "left" for axis in axes.values()):
                 config["axes"] = axes
-        self.config = config
+        self.config = config | self.clean_series_and_filter(parts)
         return data
+
+    def clean_series_and_filter(self, parts: frozenset[str]) -> dict[str, Any]:
+        """Read the further series into `self.series`; return the filter as config."""
+        problems: list[str] = []
+        if "streams" in parts:
+            self.series, problems = forms_series.series_from_post(self.data, self.streams)
+        found: dict[str, Any] = {}
+        if "filter" in parts:
+            found, by_input = forms_series.filter_from_post(self.data)
+            problems += by_input.values()
+        for problem in problems:
+            self.add_error(None, problem)
+        return {"filter": found} if found else {}
 
 
 # Suggested colours for a field's custom colour, in the order of the dark theme's series.

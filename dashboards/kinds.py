@@ -82,7 +82,7 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
             _spec(
                 "timeseries",
                 "Time series",
-                {"fields", "window", "style", "series", "thresholds", "range"},
+                {"fields", "window", "style", "series", "streams", "thresholds", "range"},
                 size=(6, 4),
                 config={"style": "line", "window_seconds": 120},
                 new_fields=3,
@@ -111,7 +111,7 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
             _spec(
                 "feed",
                 "Live feed",
-                {"fields", "rows"},
+                {"fields", "rows", "filter"},
                 config={"window_points": 50},
                 new_fields=4,
                 new_text_fields=True,
@@ -127,7 +127,7 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
             _spec(
                 "table",
                 "Table",
-                {"fields", "rows"},
+                {"fields", "rows", "filter"},
                 any_field=True,
                 backfill=Backfill(points=20, window_points=True),
             ),
@@ -149,9 +149,18 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
                 backfill=Backfill(points=1),
             ),
             _spec(
+                "ticker",
+                "Ticker",
+                set(),
+                size=(3, 2),
+                fixed_fields=("price", "change", "change_pct", "volume"),
+                backfill=Backfill(points=2),
+                hint="Last price, change and change % since the open, and volume, as they move.",
+            ),
+            _spec(
                 "trades",
                 "Trades",
-                {"rows"},
+                {"rows", "filter"},
                 config={"window_points": 30},
                 fixed_fields=("trade",),
                 backfill=Backfill(points=30, window_points=True),

@@ -64,6 +64,29 @@ class Widget(models.Model):
         return self.title or f"{self.get_kind_display()} of {self.stream_id}"
 
 
+class WidgetSeries(models.Model):
+    """A further series of a widget: one field of any stream, beside its own stream's fields.
+
+    `Widget.stream` and `config["fields"]` are the widget's first series; these
+    rows add more, from the same or other streams (lab 1 and lab 2 on one chart).
+    Each is granted, shown and checked by the same rule as `Widget.stream`.
+    """
+
+    widget = models.ForeignKey(Widget, on_delete=models.CASCADE, related_name="series")
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="widget_series")
+    field = models.CharField(max_length=80)
+    color = models.CharField(max_length=7, blank=True, help_text="#rrggbb; empty: the theme's")
+    axis = models.CharField(max_length=5, default="left", help_text="left or right")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["widget", "position", "id"]
+        verbose_name_plural = "widget series"
+
+    def __str__(self) -> str:
+        return f"{self.stream.slug} · {self.field}"
+
+
 class DashboardShare(models.Model):
     """Read-only access to a dashboard for one named user."""
 

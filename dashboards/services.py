@@ -20,6 +20,14 @@ from dashboards.models import (
     StopChoice,
     Widget,
 )
+from dashboards.series import (
+    Series,
+    series_check,
+    series_from_json,
+    series_readable,
+    series_replace,
+    widget_series,
+)
 from dashboards.widgets import (
     LAYOUT_FIELDS,
     numeric_fields,
@@ -31,7 +39,9 @@ from streams.access import stream_can_read, stream_readable_directly
 from streams.clock import now_ms
 from streams.models import Stream
 
-EXPORT_VERSION = 1
+# Version 2 carries each widget's further series; version 1 files still import.
+EXPORT_VERSION = 2
+IMPORT_VERSIONS = (1, 2)
 GRID_COLUMNS = 12
 
 
@@ -48,22 +58,26 @@ def dashboard_rename(*, dashboard: Dashboard, title: str) -> None:
 
 
 @transaction.atomic
-def dashboard_duplicate(*, dashboard: Dashboard, owner: Any) -> tuple[Dashboard, list[Widget]]:
-    """Copy a dashboard for `owner`: the widgets of streams they read directly.
+def dashboard_duplicate(
+    *, dashboard: Dashboard, owner: Any
+) -> tuple[Dashboard, list[Widget], list[Series]]:
+    """Copy a dashboard for `owner`: the widgets and series of streams they read directly.
 
-    Return the copy and the widgets left out (a shared stream is not the new
-    owner's to show, let alone to share again).
+    Return the copy, the widgets left out and the series left out (a shared
+    stream is not the new owner's to show, let alone to share again).
     """
     copy = dashboard_create(owner=owner, title=f"Copy of {dashboard.title}"[:120])
     widgets = list(dashboard.widgets.select_related("stream"))
     kept = [w for w in widgets if stream_readable_directly(w.stream, owner)]
-    Widget.objects.bulk_create(
-        [
-            Widget(dashboard=copy, stream_id=widget.stream_id, **widget_values(widget))
-            for widget in kept
-        ]
-    )
-    return copy, [w for w in widgets if w not in kept]
+    series_left_out: list[Series] = []
+    for widget in kept:
+        new = Widget.objects.create(
+            dashboard=copy, stream_id=widget.stream_id, **widget_values(widget)
+        )
+        series, left_out = series_readable(widget_series(widget), owner)
+        series_replace(widget=new, series=series)
+        series_left_out += left_out
+    return copy, [w for w in widgets if w not in kept], series_left_out
 
 
 def dashboard_delete(*, dashboard: Dashboard) -> None:
@@ -91,8 +105,12 @@ def widget_save(
     config: dict[str, Any] | None = None,
     widget: Widget | None = None,
     size: tuple[int, int] | None = None,
+    series: list[Series] | None = None,
 ) -> Widget:
-    """Create or change a widget; raise ValidationError naming each bad field."""
+    """Create or change a widget; raise ValidationError naming each bad field.
+
+    `series`: its further series (None leaves a saved widget's as they are).
+    """
     if not stream_readable_directly(stream, user):
         raise ValidationError(
             {"stream": f"{stream.slug} is not yours to show: use your own or a public stream."}
@@ -101,6 +119,7 @@ def widget_save(
     errors = widget_config_errors(kind, config, stream)
     if errors:
         raise ValidationError(errors)
+    series_check(kind=kind, series=series or [], user=user)
     if widget is None:
         bottom = dashboard.widgets.aggregate(bottom=Max(F("y") + F("h")))["bottom"] or 0
         width, height = size or KINDS[kind].size
@@ -112,6 +131,8 @@ def widget_save(
         config,
     )
     widget.save()
+    if series is not None:
+        series_replace(widget=widget, series=series)
     return widget
 
 
@@ -158,27 +179,35 @@ def dashboard_export(dashboard: Dashboard) -> dict[str, Any]:
         "pulseboard_dashboard": EXPORT_VERSION,
         "title": dashboard.title,
         "widgets": [
-            widget_values(w) | {"stream": w.stream.slug}
+            widget_values(w)
+            | {"stream": w.stream.slug, "series": [item.as_json() for item in widget_series(w)]}
             for w in dashboard.widgets.select_related("stream")
         ],
     }
 
 
 @transaction.atomic
-def dashboard_import(*, owner: Any, data: Any) -> Dashboard:
-    """Create a dashboard from an export; raise ValidationError, creating nothing, if it is bad."""
-    if not isinstance(data, dict) or data.get("pulseboard_dashboard") != EXPORT_VERSION:
-        raise ValidationError("This is not a Pulseboard dashboard export (version 1).")
+def dashboard_import(*, owner: Any, data: Any) -> tuple[Dashboard, list[Series]]:
+    """Create a dashboard from an export; raise ValidationError, creating nothing, if it is bad.
+
+    Return it and the series left out: those of streams `owner` does not read directly.
+    """
+    if not isinstance(data, dict) or data.get("pulseboard_dashboard") not in IMPORT_VERSIONS:
+        raise ValidationError("This is not a Pulseboard dashboard export (version 1 or 2).")
     widgets = data.get("widgets")
     if not isinstance(widgets, list):
         raise ValidationError("`widgets` must be a list.")
     dashboard = dashboard_create(owner=owner, title=str(data.get("title", "Imported"))[:120])
+    series_left_out: list[Series] = []
     for index, item in enumerate(widgets):
         if not isinstance(item, dict):
             raise ValidationError(f"widgets[{index}] must be an object.")
         stream = Stream.objects.filter(slug=item.get("stream")).first()
         if stream is None:
             raise ValidationError(f"widgets[{index}]: there is no stream {item.get('stream')!r}.")
+        found = series_from_json(item.get("series"), where=f"widgets[{index}]")
+        series, left_out = series_readable(found, owner)
+        series_left_out += left_out
         try:
             widget = widget_save(
                 dashboard=dashboard,
@@ -187,6 +216,7 @@ def dashboard_import(*, owner: Any, data: Any) -> Dashboard:
                 stream=stream,
                 title=str(item.get("title", "")),
                 config=item.get("config", {}),
+                series=series,
             )
         except ValidationError as error:
             raise ValidationError(f"widgets[{index}]: {'; '.join(error.messages)}") from None
@@ -194,7 +224,7 @@ def dashboard_import(*, owner: Any, data: Any) -> Dashboard:
             dashboard=dashboard,
             layout=[{**{k: item.get(k, 0) for k in LAYOUT_FIELDS}, "id": widget.pk}],
         )
-    return dashboard
+    return dashboard, series_left_out
 
 
 def widget_delete(*, widget: Widget) -> None:

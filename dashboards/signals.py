@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from dashboards.models import Dashboard, DashboardShare, Widget
+from dashboards.models import Dashboard, DashboardShare, Widget, WidgetSeries
 from dashboards.starter import dashboard_starter
 from streams.contract import (
     access_changed_message,
@@ -79,6 +79,20 @@ def widget_deleted(sender: Any, instance: Widget, **kwargs: Any) -> None:
     watchers_check_again([instance.stream_id])
 
 
+@receiver(pre_save, sender=WidgetSeries)
+def series_repointed(sender: Any, instance: WidgetSeries, raw: bool = False, **kwargs: Any) -> None:
+    if raw or instance.pk is None:
+        return
+    old = sender.objects.filter(pk=instance.pk).values_list("stream_id", flat=True).first()
+    if old is not None and old != instance.stream_id:
+        watchers_check_again([old])
+
+
+@receiver(post_delete, sender=WidgetSeries)
+def series_removed(sender: Any, instance: WidgetSeries, **kwargs: Any) -> None:
+    watchers_check_again([instance.stream_id])
+
+
 @receiver(pre_save, sender=settings.AUTH_USER_MODEL)
 def owner_lost_rights(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
     """A demoted or deactivated owner's dashboards no longer grant what staff could read."""
@@ -91,4 +105,7 @@ def owner_lost_rights(sender: Any, instance: Any, raw: bool = False, **kwargs: A
         shown = Widget.objects.filter(dashboard__owner_id=instance.pk).values_list(
             "stream_id", flat=True
         )
-        watchers_check_again(shown)
+        overlaid = WidgetSeries.objects.filter(widget__dashboard__owner_id=instance.pk).values_list(
+            "stream_id", flat=True
+        )
+        watchers_check_again([*shown, *overlaid])

@@ -28,6 +28,7 @@ from dashboards.selectors import (
     dashboards_owned_by,
     dashboards_shared_with,
 )
+from dashboards.series import Series, series_readable, widget_series
 from dashboards.widgets import widget_values
 from streams.access import stream_for_viewer
 from streams.describe import stream_page_json
@@ -52,14 +53,25 @@ def dashboard_for(request: HttpRequest, dashboard_id: int, *, edit: bool = False
     return dashboard
 
 
-def widget_json(widget: Widget) -> dict[str, Any]:
-    """Return the widget as the page draws it."""
+def widget_json(widget: Widget, series: list[Series] | None = None) -> dict[str, Any]:
+    """Return the widget as the page draws it, with the further `series` this viewer may read."""
     return {
         "id": widget.pk,
         **widget_values(widget),
         "kind_label": widget.get_kind_display(),
         "stream": widget.stream.slug,
+        "series": [item.as_json() for item in series or []],
     }
+
+
+def left_out_warning(request: HttpRequest, series: list[Series]) -> None:
+    """Say which series were left out because their streams are not the user's to show."""
+    if series:
+        names = ", ".join(sorted({item.label for item in series}))
+        messages.warning(
+            request,
+            f"Left out {len(series)} series of streams that are not yours to show: {names}.",
+        )
 
 
 def sidebar_context(user: Any, current: Dashboard | None) -> dict[str, Any]:
@@ -92,13 +104,15 @@ def board_context(
     user = request.user
     can_edit = link_token is None and dashboard_can_edit(dashboard, user)
     link = dashboard.pk if link_token is not None else None
-    # A viewer sees the widgets of streams they may read; the owner sees all to fix them.
-    widgets = [
-        widget
-        for widget in dashboard_widgets(dashboard)
-        if can_edit or stream_for_viewer(widget.stream.slug, user, link)[1]
-    ]
-    streams = {widget.stream.slug: stream_page_json(widget.stream, user) for widget in widgets}
+
+    # A viewer sees the widgets and series of streams they may read; the owner sees all to fix them.
+    def may_read(stream: Any, viewer: Any) -> bool:
+        return can_edit or stream_for_viewer(stream.slug, viewer, link)[1]
+
+    widgets = [widget for widget in dashboard_widgets(dashboard) if may_read(widget.stream, user)]
+    series = {w.pk: series_readable(widget_series(w), user, keep=may_read)[0] for w in widgets}
+    shown = [w.stream for w in widgets] + [item.stream for w in widgets for item in series[w.pk]]
+    streams = {stream.slug: stream_page_json(stream, user) for stream in shown}
     signed_in = link_token is None and user.is_authenticated
     page = {
         "dashboard": dashboard.pk,
@@ -108,7 +122,7 @@ def board_context(
         "history": signed_in,
         "alerts": signed_in,
         "max_backfill": settings.PULSEBOARD_MAX_BACKFILL,
-        "widgets": [widget_json(widget) for widget in widgets],
+        "widgets": [widget_json(widget, series[widget.pk]) for widget in widgets],
         "kinds": kinds_page_json(),
         "streams": streams,
         "urls": {
@@ -211,7 +225,10 @@ def dashboard_rename(request: HttpRequest, dashboard_id: int) -> HttpResponse:
 def dashboard_duplicate(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     """Copy a dashboard the user may see into their own list (shared ones too)."""
     dashboard = dashboard_for(request, dashboard_id)
-    copy, left_out = services.dashboard_duplicate(dashboard=dashboard, owner=request.user)
+    copy, left_out, series_left_out = services.dashboard_duplicate(
+        dashboard=dashboard, owner=request.user
+    )
+    left_out_warning(request, series_left_out)
     if left_out:
         names = ", ".join(sorted({f"{w.title or w.kind} ({w.stream.slug})" for w in left_out}))
         messages.warning(
@@ -312,10 +329,11 @@ def dashboard_import(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST" and form.is_valid():
         try:
-            dashboard = services.dashboard_import(owner=request.user, data=form.document)
+            dashboard, left_out = services.dashboard_import(owner=request.user, data=form.document)
         except ValidationError as problem:
             error = " ".join(problem.messages)
         else:
+            left_out_warning(request, left_out)
             return redirect("dashboard", dashboard.pk)
     context = sidebar_context(request.user, None) | {"form": form, "error": error}
     status = 400 if request.method == "POST" else 200

@@ -12,7 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from dashboards import services
 from dashboards.forms import WidgetForm, error_place
+from dashboards.forms_series import editor_context
 from dashboards.models import Dashboard, Widget
+from dashboards.series import kind_takes_series, widget_series
 from dashboards.views import dashboard_for, is_htmx, widget_json
 from streams.access import streams_readable_directly_by
 from streams.describe import stream_page_json
@@ -34,6 +36,7 @@ def editor_response(
         "errors": errors or {},
         "series": form.series_rows(),
         "selected": form.selected_fields(),
+        **editor_context(form),
     }
     return render(request, "dashboards/_editor.html", context, status=status)
 
@@ -48,10 +51,13 @@ def form_errors(form: WidgetForm) -> dict[str, str]:
 
 def saved_response(request: HttpRequest, dashboard: Dashboard, widget: Widget) -> HttpResponse:
     """Tell the page what changed: it draws the widget itself, so nothing reloads."""
+    series = widget_series(widget)
+    streams = list({s.pk: s for s in [widget.stream] + [item.stream for item in series]}.values())
     payload = {
         "widget-saved": {
-            "widget": widget_json(widget),
+            "widget": widget_json(widget, series),
             "stream": stream_page_json(widget.stream, request.user),
+            "streams": [stream_page_json(stream, request.user) for stream in streams],
         },
         "drawer-close": True,
     }
@@ -80,6 +86,7 @@ def save_widget(request: HttpRequest, dashboard: Dashboard, widget: Widget | Non
             title=form.cleaned_data["title"],
             config=form.config,
             widget=widget,
+            series=form.series if kind_takes_series(form.cleaned_data["kind"]) else [],
         )
     except ValidationError as error:
         errors = service_errors(error)

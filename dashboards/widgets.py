@@ -10,7 +10,7 @@ from dashboards.models import Widget
 from streams.models import Stream
 
 STYLES = ("line", "area", "bar", "scatter")
-STATS = ("latest", "average", "min", "max", "rate")
+STATS = ("latest", "average", "min", "max", "stddev", "rate")
 AXES = ("left", "right")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_WINDOW_POINTS = 100_000
@@ -86,6 +86,7 @@ def widget_config_errors(kind: str, config: Any, stream: Stream) -> dict[str, st
     axes = config.get("axes", {})
     if not isinstance(axes, dict) or any(value not in AXES for value in axes.values()):
         errors["axes"] = "must map field names to left or right"
+    _filter_errors(config.get("filter", {}), known, errors)
     low, high = config.get("min"), config.get("max")
     if (
         "min" not in errors
@@ -96,6 +97,24 @@ def widget_config_errors(kind: str, config: Any, stream: Stream) -> dict[str, st
     ):
         errors["max"] = "must be above min"
     return errors
+
+
+def _filter_errors(found: Any, known: list[str], errors: dict[str, str]) -> None:
+    """Check a feed's, table's or trades' filter: {text?, field?, min?, max?, side?}."""
+    if not isinstance(found, dict) or set(found) - {"text", "field", "min", "max", "side"}:
+        errors["filter"] = "must be an object of text, field, min, max and side"
+        return
+    if not isinstance(found.get("text", ""), str):
+        errors["filter"] = "text must be text"
+    elif "field" in found and found["field"] not in known:
+        errors["filter"] = f"{found['field']!r} is not a field of this stream"
+    elif found.get("side", "buy") not in ("buy", "sell"):
+        errors["filter"] = "side must be buy or sell"
+    bounds: dict[str, str] = {}
+    for key in ("min", "max"):
+        _number(found, key, bounds, low=-1e12, high=1e12)
+    if bounds:
+        errors["filter"] = "; ".join(f"{key} {problem}" for key, problem in bounds.items())
 
 
 def widget_default_config(kind: str, stream: Stream) -> dict[str, Any]:

@@ -80,11 +80,11 @@ function main() {
 
   // The editor answers a save with the widget as stored; draw it without a reload.
   document.body.addEventListener("widget-saved", (event) => {
-    const { widget, stream } = event.detail;
+    const { widget, stream, streams } = event.detail;
     const known = host.widgets.some((item) => item.id === widget.id);
-    if (known) host.update(widget, stream);
+    if (known) host.update(widget, stream, streams);
     else {
-      host.add(widget, stream);
+      host.add(widget, stream, streams);
       grid.reveal(widget.id);
     }
     showEmpty();

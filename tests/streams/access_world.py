@@ -6,6 +6,9 @@ editor would refuse today but that older versions let in — and Bob shares his
 board with Mallory and by a link of his own. A share passes on only what its
 giver reads directly, so nothing of Alice's stream may reach Mallory or Bob's
 link.
+
+With `series=True` the boards show Alice's stream as a further series of a
+chart of a public stream instead: the same rule must hold for every series.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from dashboards.models import Dashboard, DashboardShare, Widget
+from dashboards.models import Dashboard, DashboardShare, Widget, WidgetSeries
 from streams.models import ApiToken, SourceKind, Stream
 
 PRIVATE = "push.alice"
+PUBLIC = "push.public"
 
 
 @dataclass
@@ -44,13 +48,28 @@ def user_make(name: str, **extra: Any) -> Any:
     return get_user_model().objects.create_user(name, f"{name}@example.com", "pw", **extra)
 
 
-def board_make(owner: Any, title: str, stream: Stream, link: str) -> Dashboard:
+def board_make(owner: Any, title: str, stream: Stream, link: str, series: bool) -> Dashboard:
     board = Dashboard.objects.create(owner=owner, title=title, link_token=link)
-    Widget.objects.create(dashboard=board, kind="stat", stream=stream, config={"fields": []})
+    if not series:
+        Widget.objects.create(dashboard=board, kind="stat", stream=stream, config={"fields": []})
+        return board
+    public = Stream.objects.get_or_create(
+        slug=PUBLIC,
+        defaults={
+            "title": "A public device",
+            "source_kind": SourceKind.PUSH,
+            "is_public": True,
+            "fields": [{"name": "value", "unit": ""}],
+        },
+    )[0]
+    chart = Widget.objects.create(
+        dashboard=board, kind="timeseries", stream=public, config={"fields": ["value"]}
+    )
+    WidgetSeries.objects.create(widget=chart, stream=stream, field="value")
     return board
 
 
-def world_make() -> World:
+def world_make(*, series: bool = False) -> World:
     alice, bob, mallory, carol = (user_make(n) for n in ("alice", "bob", "mallory", "carol"))
     staff, outsider = user_make("olivia", is_staff=True), user_make("oscar")
     stream = Stream.objects.create(
@@ -60,9 +79,9 @@ def world_make() -> World:
         owner=alice,
         fields=[{"name": "value", "unit": ""}],
     )
-    alice_board = board_make(alice, "Alice's board", stream, "alice-link-secret")
+    alice_board = board_make(alice, "Alice's board", stream, "alice-link-secret", series)
     DashboardShare.objects.create(dashboard=alice_board, user=bob)
-    bob_board = board_make(bob, "Bob's copy", stream, "bob-link-secret")
+    bob_board = board_make(bob, "Bob's copy", stream, "bob-link-secret", series)
     DashboardShare.objects.create(dashboard=bob_board, user=mallory)
     return World(
         alice=alice,

@@ -2,6 +2,7 @@
 // them. Live, they are fed by the stream hub; for a past range or a playback
 // they are made anew and fed by whoever loaded that range.
 
+import { filterFromQuery } from "../data/filters.js";
 import { widgetPlan } from "../data/plans.js";
 import { createWidget, historyFill } from "../widgets/index.js";
 
@@ -11,17 +12,33 @@ export function pageKinds(doc = globalThis.document) {
   return new Map(Object.entries(data ? (JSON.parse(data.textContent).kinds ?? {}) : {}));
 }
 
+/** Return the slugs of the streams a widget shows: its own, then its further series'. */
+export function widgetStreams(widget) {
+  return [...new Set([widget.stream, ...(widget.series ?? []).map((series) => series.stream)])];
+}
+
 /**
  * Return the config a widget module gets: the saved config with fields resolved
- * to {name, unit}. `spec` is the kind's row of the table.
+ * to {name, unit}, then one field per further series ({name, label, unit,
+ * stream, field, color, axis}). `spec` is the kind's row of the table;
+ * `streams` (slug → stream) describes the series' streams.
  */
-export function widgetConfig(widget, stream, spec, extra = {}) {
+export function widgetConfig(widget, stream, spec, extra = {}, streams = new Map()) {
   const known = new Map((stream?.fields ?? []).map((field) => [field.name, field]));
   let names = widget.config?.fields ?? [];
   // Kinds that show fields of any type list every field when none was chosen.
   if (!names.length && spec?.any_field) names = [...known.keys()];
-  const fields = names.map((name) => known.get(name) ?? { name, unit: "" });
-  return { ...widget.config, fields, title: widget.title || stream?.title || widget.stream, legend: true, ...extra };
+  const series = widget.series ?? [];
+  // Beside series of other streams, a field is named with its stream.
+  const own = series.length ? `${stream?.title ?? widget.stream} · ` : "";
+  const fields = names.map((name) => ({ ...(known.get(name) ?? { name, unit: "" }), ...(own ? { label: own + name } : {}) }));
+  for (const item of series) {
+    const source = streams.get(item.stream);
+    const unit = source?.fields?.find((field) => field.name === item.field)?.unit ?? "";
+    const label = `${source?.title ?? item.stream} · ${item.field}`;
+    fields.push({ name: `${item.stream}|${item.field}`, label, unit, stream: item.stream, field: item.field, color: item.color || null, axis: item.axis });
+  }
+  return { ...widget.config, fields, stream: widget.stream, title: widget.title || stream?.title || widget.stream, legend: true, ...extra };
 }
 
 export class WidgetHost {
@@ -53,15 +70,16 @@ export class WidgetHost {
 
   /** Return the slugs of the streams the widgets show. */
   streamSlugs() {
-    return [...new Set(this.widgets.map((widget) => widget.stream))];
+    return [...new Set(this.widgets.flatMap(widgetStreams))];
   }
 
   stream(slug) {
     return this.#streams.get(slug);
   }
 
-  add(widget, stream) {
-    if (stream) this.#streams.set(stream.slug, stream);
+  /** `stream`: the widget's stream; `streams`: every stream it shows (as the editor sends them). */
+  add(widget, stream, streams = []) {
+    for (const item of [stream, ...streams]) if (item) this.#streams.set(item.slug, item);
     const body = this.#grid.addTile(widget, this.#streams.get(widget.stream));
     const entry = { widget, instance: null, detach: null, body };
     this.#mounted.set(widget.id, entry);
@@ -70,17 +88,17 @@ export class WidgetHost {
   }
 
   /** Show the saved `widget` anew (its kind, stream or config changed). */
-  update(widget, stream) {
+  update(widget, stream, streams = []) {
     const entry = this.#mounted.get(widget.id);
-    if (!entry) return this.add(widget, stream);
-    if (stream) this.#streams.set(stream.slug, stream);
-    const previousStream = entry.widget.stream;
+    if (!entry) return this.add(widget, stream, streams);
+    for (const item of [stream, ...streams]) if (item) this.#streams.set(item.slug, item);
+    const previousStreams = widgetStreams(entry.widget);
     this.#stop(entry);
     entry.widget = widget;
     entry.body = this.#grid.updateTile(widget, this.#streams.get(widget.stream)) ?? entry.body;
     this.#start(entry);
     this.#markRunning(widget.stream);
-    if (previousStream !== widget.stream) this.#releaseUnused(previousStream);
+    for (const slug of previousStreams) this.#releaseUnused(slug);
   }
 
   remove(id) {
@@ -89,7 +107,7 @@ export class WidgetHost {
     this.#stop(entry);
     this.#mounted.delete(id);
     this.#grid.removeTile(id);
-    this.#releaseUnused(entry.widget.stream);
+    for (const slug of widgetStreams(entry.widget)) this.#releaseUnused(slug);
   }
 
   /**
@@ -111,7 +129,7 @@ export class WidgetHost {
   push(slug, samples) {
     if (!samples.length) return;
     for (const entry of this.#mounted.values()) {
-      if (entry.widget.stream === slug) entry.instance?.push(samples);
+      if (widgetStreams(entry.widget).includes(slug)) entry.instance?.push(samples, slug);
     }
   }
 
@@ -149,14 +167,23 @@ export class WidgetHost {
     const { mode } = this.#mode;
     const spec = this.#kinds.get(widget.kind);
     const extra = mode === "history" ? { range: this.#mode.range } : {};
-    entry.instance = createWidget(widget.kind, entry.body, widgetConfig(widget, stream, spec, extra));
+    // A filter in the page's address (a shared view narrowed by its viewer) wins over the saved one.
+    const chosen = filterFromQuery(globalThis.location?.search ?? "", widget.id);
+    if (chosen) extra.filter = chosen;
+    const instance = createWidget(widget.kind, entry.body, widgetConfig(widget, stream, spec, extra, this.#streams));
+    entry.instance = instance;
+    const slugs = widgetStreams(widget);
     if (mode === "live") {
       const plan = widgetPlan(spec, widget.config, this.#maxBackfill);
-      entry.detach = this.#hub.attach(widget.stream, entry.instance, plan);
+      // The widget's own stream feeds it as it is; each further stream names itself.
+      const detach = slugs.map((slug) => this.#hub.attach(slug, slug === widget.stream ? instance : seriesFeed(instance, slug), plan));
+      entry.detach = () => detach.forEach((stop) => stop());
     } else if (mode === "history") {
-      const loaded = this.#mode.samples.get(widget.stream);
-      const samples = (historyFill(widget.kind) === "buckets" ? loaded?.series : loaded?.tail) ?? [];
-      if (samples.length) entry.instance.push(samples);
+      for (const slug of slugs) {
+        const loaded = this.#mode.samples.get(slug);
+        const samples = (historyFill(widget.kind) === "buckets" ? loaded?.series : loaded?.tail) ?? [];
+        if (samples.length) instance.push(samples, slug);
+      }
     }
   }
 
@@ -168,6 +195,15 @@ export class WidgetHost {
   }
 
   #releaseUnused(slug) {
-    if (!this.widgets.some((widget) => widget.stream === slug)) this.#hub.release(slug);
+    if (!this.streamSlugs().includes(slug)) this.#hub.release(slug);
   }
+}
+
+// What the hub feeds for a further series' stream: its samples, named.
+function seriesFeed(instance, slug) {
+  return {
+    push: (samples) => instance.push(samples, slug),
+    prepend: instance.prepend ? (samples) => instance.prepend(samples, slug) : undefined,
+    clear: () => instance.clear(),
+  };
 }

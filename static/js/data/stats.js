@@ -1,5 +1,5 @@
 // The figures of a stat card over a window of samples: latest, average, min,
-// max, and the rate of samples per second.
+// max, standard deviation, and the rate of samples per second.
 
 /**
  * The values of one field over the last `points` samples or `seconds`.
@@ -69,7 +69,7 @@ export class StatWindow {
     return first ? { from: first.t, to: last.t, firstSeq: first.seq, lastSeq: last.seq } : null;
   }
 
-  /** Return the figure `kind` ("latest", "average", "min", "max", "rate"), or null without data. */
+  /** Return the figure `kind` ("latest", "average", "min", "max", "stddev", "rate"), or null without data. */
   compute(kind) {
     const entries = this.#entries;
     if (!entries.length) return null;
@@ -87,12 +87,31 @@ export class StatWindow {
         return entries.reduce((low, entry) => Math.min(low, entry.min), Infinity);
       case "max":
         return entries.reduce((high, entry) => Math.max(high, entry.max), -Infinity);
+      case "stddev":
+        return standardDeviation(entries);
       case "rate":
         return rate(entries, this.#spanMs);
       default:
         return entries.at(-1).value;
     }
   }
+}
+
+// The population standard deviation of the values, each entry counted as
+// many times as the samples it stands for (a bucket's spread inside itself is
+// not known, so a window of buckets reads a little low). Welford's update
+// keeps it exact for large values with small spread.
+function standardDeviation(entries) {
+  let count = 0;
+  let mean = 0;
+  let squares = 0;
+  for (const entry of entries) {
+    const before = mean;
+    count += entry.count;
+    mean += (entry.count * (entry.value - before)) / count;
+    squares += entry.count * (entry.value - before) * (entry.value - mean);
+  }
+  return count ? Math.sqrt(Math.max(0, squares / count)) : null;
 }
 
 // Samples per second: the samples after the first, over the time they took.

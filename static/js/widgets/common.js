@@ -1,6 +1,7 @@
 // Small pieces every widget uses: elements, fields, colours from the theme,
 // threshold tones and the once-per-frame redraw.
 
+import { describeFilter, sampleTest } from "../data/filters.js";
 import { frames } from "../frames.js";
 
 export const SERIES_COLOUR_COUNT = 8;
@@ -166,6 +167,17 @@ export function spanOf(samples) {
   const [a, b] = [samples[0], samples.at(-1)];
   const [first, last] = a.t <= b.t ? [a, b] : [b, a];
   return { from: first.t, to: last.t, firstSeq: first.seq ?? null, lastSeq: last.seq ?? null };
+}
+
+/** Return a test of the samples `config.filter` keeps, after adding a note saying what it keeps. */
+export function filtered(root, config) {
+  const words = describeFilter(config.filter);
+  if (words) {
+    const note = element("p", "widget-filter-note", `Only ${words}`);
+    note.title = "Filtered: change it in the widget's editor or the page address";
+    root.prepend(note);
+  }
+  return sampleTest(config.filter);
 }
 
 /** Add a "live only" note to a widget that cannot show a past range. */

@@ -1,12 +1,12 @@
 // Live feed: the newest items of a stream on top, one line each.
 
 import { describeValue, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, element, newestFirst, spanOf } from "./common.js";
+import { TEXT_INTERVAL_MS, element, filtered, newestFirst, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ITEMS = 50;
 
-/** config: fields [{name, unit}] shown per item, window_points (50). */
+/** config: fields [{name, unit}] shown per item, window_points (50), filter (data/filters.js). */
 export function create(el, config = {}) {
   const limit = config.window_points ?? DEFAULT_ITEMS;
   const fields = config.fields ?? [];
@@ -17,6 +17,7 @@ export function create(el, config = {}) {
   list.setAttribute("aria-live", "off");
   const empty = element("p", "widget-empty", "Waiting for data…");
   root.append(empty, list);
+  const keep = filtered(root, config);
 
   function itemOf(sample) {
     const item = element("li", "feed-item");
@@ -42,7 +43,8 @@ export function create(el, config = {}) {
     minInterval: TEXT_INTERVAL_MS,
     push(samples) {
       // A sample with none of the fields shown (a label stream's unlabelled ticks) is no item.
-      const shown = fields.length ? samples.filter((sample) => fields.some((field) => sample.values?.[field.name] !== undefined)) : samples;
+      const kept = samples.filter(keep);
+      const shown = fields.length ? kept.filter((sample) => fields.some((field) => sample.values?.[field.name] !== undefined)) : kept;
       items = newestFirst(items, shown, limit);
     },
     clear() {

@@ -10,11 +10,12 @@ import * as gauge from "./gauge.js";
 import * as orderbook from "./orderbook.js";
 import * as stat from "./stat.js";
 import * as table from "./table.js";
+import * as ticker from "./ticker.js";
 import * as timeseries from "./timeseries.js";
 import * as trades from "./trades.js";
 import * as viewers from "./viewers.js";
 
-const KINDS = { timeseries, gauge, stat, counter, feed, viewers, table, candlestick, orderbook, trades };
+const KINDS = { timeseries, gauge, stat, counter, feed, viewers, table, candlestick, orderbook, ticker, trades };
 
 /**
  * Return what a widget of `kind` shows of a past range: "buckets" (its module

@@ -1,5 +1,5 @@
 // Stat card: one figure of one field over the window (latest, average, min,
-// max or samples per second), coloured by thresholds, over a sparkline.
+// max, standard deviation or samples per second), coloured by thresholds, over a sparkline.
 
 import { StatWindow } from "../data/stats.js";
 import { formatNumber } from "../format.js";
@@ -10,7 +10,7 @@ import { mountWidget } from "./scaffold.js";
 export const HISTORY_FILL = "buckets";
 const SVG = "http://www.w3.org/2000/svg";
 const SPARK_POINTS = 120;
-const LABELS = { latest: "latest", average: "average", min: "minimum", max: "maximum", rate: "samples / s" };
+const LABELS = { latest: "latest", average: "average", min: "minimum", max: "maximum", stddev: "std. deviation", rate: "samples / s" };
 
 function windowLabel(config) {
   if ((config.stat ?? "latest") === "latest") return "";

@@ -1,12 +1,12 @@
 // Table widget: the last rows of a stream, newest first, one column per field.
 
 import { describeValue, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, compactTable, element, newestFirst, spanOf } from "./common.js";
+import { TEXT_INTERVAL_MS, compactTable, element, filtered, newestFirst, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ROWS = 20;
 
-/** config: fields [{name, unit}] as columns, window_points (20 rows). */
+/** config: fields [{name, unit}] as columns, window_points (20 rows), filter (data/filters.js). */
 export function create(el, config = {}) {
   const limit = config.range ? 200 : (config.window_points ?? DEFAULT_ROWS);
   const fields = config.fields ?? [];
@@ -18,6 +18,7 @@ export function create(el, config = {}) {
     ...fields.map((field) => ({ label: field.name, className: "numeric", unit: field.unit })),
   ]);
   root.append(table);
+  const keep = filtered(root, config);
 
   function rowOf(sample) {
     const row = element("tr");
@@ -37,7 +38,7 @@ export function create(el, config = {}) {
     minInterval: TEXT_INTERVAL_MS,
     span: () => spanOf(rows),
     push(samples) {
-      rows = newestFirst(rows, samples, limit);
+      rows = newestFirst(rows, samples.filter(keep), limit);
     },
     clear() {
       rows = [];

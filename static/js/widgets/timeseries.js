@@ -1,4 +1,4 @@
-// Time-series widget: numeric fields of one stream as lines, areas, bars or
+// Time-series widget: numeric fields of one or more streams as lines, areas, bars or
 // points; y axes per unit and side; warning and critical thresholds as dashed
 // lines; anomalies ringed; holes left as breaks in the line. Buckets of the
 // history API are drawn as their mean inside a band from their min to their
@@ -6,7 +6,7 @@
 
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { formatTime, formatWithUnit } from "../format.js";
-import { SampleWindow } from "../sample-window.js";
+import { MergedWindow } from "../merged-window.js";
 import { element, readPalette, withAlpha } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
@@ -19,7 +19,8 @@ const DEFAULT_HEIGHT = 180;
 const LEGEND_INTERVAL_MS = 100;
 
 /**
- * Draw `config.fields` ([{name, unit}]) of pushed samples into `el`.
+ * Draw `config.fields` ([{name, unit}]; a further series also has `stream`,
+ * `field`, `label`, `color` and `axis`) of pushed samples into `el`.
  * config: window (points, 600) or window_points / window_seconds, style
  * (line, area, bar, scatter), colors {field: "#rrggbb"}, axes {field: left|right},
  * thresholds {warning, critical}, min, max, range {from, to} (a fixed past span),
@@ -32,7 +33,9 @@ export function create(el, config = {}) {
   const capacity = config.range
     ? SECONDS_WINDOW_CAPACITY
     : config.window ?? config.window_points ?? (seconds ? SECONDS_WINDOW_CAPACITY : DEFAULT_WINDOW);
-  const samples = new SampleWindow(fields, capacity, { maxAgeMs: seconds ? seconds * 1000 : null });
+  const samples = new MergedWindow(fields, capacity, { maxAgeMs: seconds ? seconds * 1000 : null }, config.stream);
+  const labelOf = (field) => field.label ?? field.name;
+  const sidesChosen = Boolean(config.axes) || fields.some((field) => field.axis === "right");
   // Fields that have carried a number; the chart is rebuilt when there are more.
   let chartedFields = [];
   let chartedExtents = false;
@@ -105,15 +108,15 @@ export function create(el, config = {}) {
   }
 
   function colourOf(position) {
-    const name = fields[chartedFields[position]].name;
-    return config.colors?.[name] ?? palette.series[position % palette.series.length];
+    const field = fields[chartedFields[position]];
+    return field.color || (config.colors?.[field.name] ?? palette.series[position % palette.series.length]);
   }
 
   // With sides chosen per field, one scale per side and unit; otherwise one per
   // unit, the axes alternating left and right.
   function scaleOf(fieldIndex) {
     const field = fields[fieldIndex];
-    const side = config.axes ? (config.axes[field.name] ?? "left") : "";
+    const side = sidesChosen ? (field.axis ?? config.axes?.[field.name] ?? "left") : "";
     return `y:${side}:${field.unit ?? ""}`;
   }
 
@@ -165,7 +168,7 @@ export function create(el, config = {}) {
   function seriesOptions(fieldIndex, colour) {
     const style = config.style ?? "line";
     const series = {
-      label: fields[fieldIndex].name,
+      label: labelOf(fields[fieldIndex]),
       scale: scaleOf(fieldIndex),
       stroke: colour,
       width: 1.5,
@@ -190,7 +193,7 @@ export function create(el, config = {}) {
     if (!chartedExtents) return [];
     const edge = (bound) =>
       chartedFields.map((fieldIndex, position) => ({
-        label: `${fields[fieldIndex].name} ${bound}`,
+        label: `${labelOf(fields[fieldIndex])} ${bound}`,
         scale: scaleOf(fieldIndex),
         stroke: withAlpha(colourOf(position), 0.55),
         width: 1,
@@ -269,7 +272,7 @@ export function create(el, config = {}) {
     const count = chartedFields.length;
     chartedFields.forEach((fieldIndex, column) => {
       const field = fields[fieldIndex];
-      let line = `${field.name} ${formatWithUnit(u.data[column + 1][index], field.unit)}`;
+      let line = `${labelOf(field)} ${formatWithUnit(u.data[column + 1][index], field.unit)}`;
       if (chartedExtents) {
         const low = u.data[1 + count + column][index];
         const high = u.data[1 + 2 * count + column][index];
@@ -296,7 +299,7 @@ export function create(el, config = {}) {
         const item = element("li", "legend-item");
         const swatch = element("span", "legend-swatch");
         swatch.style.background = colourOf(position);
-        item.append(swatch, element("span", "legend-name", fields[fieldIndex].name), element("span", "legend-value", "–"));
+        item.append(swatch, element("span", "legend-name", labelOf(fields[fieldIndex])), element("span", "legend-value", "–"));
         return item;
       }),
     );
@@ -340,11 +343,11 @@ export function create(el, config = {}) {
       clearTimeout(legendTimer);
       plot?.destroy();
     },
-    push(batch) {
-      if (samples.push(batch)) rebuild = true;
+    push(batch, stream) {
+      if (samples.push(batch, stream)) rebuild = true;
     },
-    prepend(batch) {
-      if (samples.prepend(batch)) rebuild = true;
+    prepend(batch, stream) {
+      if (samples.prepend(batch, stream)) rebuild = true;
     },
     clear() {
       samples.clear();

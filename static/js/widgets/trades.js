@@ -1,12 +1,12 @@
 // Trades widget: the newest trades ({price, size, side}) on top, buys and sells in their colours.
 
 import { formatNumber, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, compactTable, element, newestFirst, spanOf } from "./common.js";
+import { TEXT_INTERVAL_MS, compactTable, element, filtered, newestFirst, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ROWS = 30;
 
-/** config: fields [{name}] (the first holds the trade, "trade"), window_points (30). */
+/** config: fields [{name}] (the first holds the trade, "trade"), window_points (30), filter (side, size range). */
 export function create(el, config = {}) {
   const name = config.fields?.[0]?.name ?? "trade";
   const limit = config.window_points ?? DEFAULT_ROWS;
@@ -18,6 +18,7 @@ export function create(el, config = {}) {
     "trades-table",
   );
   root.append(table);
+  const keep = filtered(root, config);
 
   function rowOf({ t, trade }) {
     const row = element("tr", `trade trade-${trade.side === "sell" ? "sell" : "buy"}`);
@@ -37,7 +38,7 @@ export function create(el, config = {}) {
     minInterval: TEXT_INTERVAL_MS,
     push(samples) {
       const added = [];
-      for (const sample of samples) {
+      for (const sample of samples.filter(keep)) {
         const trade = sample.values?.[name];
         if (trade && typeof trade.price === "number") added.push({ t: sample.t, seq: sample.seq, trade });
       }

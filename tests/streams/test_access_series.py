@@ -1,0 +1,138 @@
+"""A stream shown only as a further series of a chart: the same rule, the same revocations.
+
+Alice's private stream is a series of a chart of a public stream on her board
+(shared with Bob, and by a link) and on Bob's (shared with Mallory, and by a
+link of his): a share passes on a series stream only when the dashboard's owner
+reads it directly, and every change that ends a grant reaches open sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+
+from dashboards.models import Dashboard, DashboardShare, Widget, WidgetSeries
+from streams.access import stream_can_read, stream_for_viewer, streams_readable_by
+from streams.models import SourceKind, Stream
+from tests.streams.access_world import PRIVATE, PUBLIC, World, world_make
+from tests.streams.conftest import Connect
+from tests.streams.test_access_sockets import READS, SUBSCRIBE, answer, sees_nothing_more, socket_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+async def world() -> World:
+    return await database_sync_to_async(world_make)(series=True)
+
+
+@pytest.mark.parametrize("kind", sorted(READS))
+async def test_only_those_the_owner_shared_with_may_watch_a_series(
+    connect: Connect, world: World, kind: str
+) -> None:
+    live = await socket_of(connect, world, kind)
+    outcome = await answer(live, SUBSCRIBE, "subscribed")
+    assert outcome == ("subscribed" if READS[kind] else "forbidden")
+
+
+async def test_a_re_shared_series_passes_on_nothing(connect: Connect, world: World) -> None:
+    live = await socket_of(connect, world, "anonymous with Bob's link")
+    assert await answer(live, SUBSCRIBE, "subscribed") == "forbidden"
+    # The chart's own (public) stream is what Bob may pass on.
+    public = {"type": "subscribe", "stream": PUBLIC}
+    assert await answer(live, public, "subscribed") == "subscribed"
+
+
+def test_the_rule_counts_series_streams(world_series: World) -> None:
+    world = world_series
+    stream = Stream.objects.get(slug=PRIVATE)
+    assert stream_can_read(stream, world.bob)
+    assert not stream_can_read(stream, world.mallory)
+    assert PRIVATE in streams_readable_by(world.bob).values_list("slug", flat=True)
+    assert PRIVATE not in streams_readable_by(world.mallory).values_list("slug", flat=True)
+    assert stream_for_viewer(PRIVATE, None, world.alice_board.pk)[1]
+    assert not stream_for_viewer(PRIVATE, None, world.bob_board.pk)[1]
+
+
+def test_a_shared_page_sends_only_the_series_the_viewer_may_read(world_series: World) -> None:
+    world = world_series
+    for user, board, expected in (
+        (world.bob, world.alice_board, [PRIVATE]),
+        (world.mallory, world.bob_board, []),
+    ):
+        client = Client()
+        client.force_login(user)
+        page = client.get(f"/d/{board.pk}/").context["page"]
+        [chart] = page["widgets"]
+        assert [item["stream"] for item in chart["series"]] == expected
+        assert (PRIVATE in page["streams"]) == bool(expected)
+
+
+@pytest.fixture
+def world_series(db: None) -> World:
+    return world_make(series=True)
+
+
+# -- revocation --------------------------------------------------------------------
+
+Change = Callable[[World], None]
+
+
+def series_removed(world: World) -> None:
+    WidgetSeries.objects.filter(widget__dashboard=world.alice_board).delete()
+
+
+def series_repointed(world: World) -> None:
+    other = Stream.objects.create(
+        slug="push.alice-other", title="Other", source_kind=SourceKind.PUSH, owner=world.alice
+    )
+    for series in WidgetSeries.objects.filter(widget__dashboard=world.alice_board):
+        series.stream = other
+        series.save()
+
+
+def chart_deleted(world: World) -> None:
+    Widget.objects.filter(dashboard=world.alice_board).delete()
+
+
+def share_removed(world: World) -> None:
+    DashboardShare.objects.filter(dashboard=world.alice_board, user=world.bob).delete()
+
+
+def link_revoked(world: World) -> None:
+    board = Dashboard.objects.get(pk=world.alice_board.pk)
+    board.link_token = None
+    board.save()
+
+
+def owner_demoted_from_own_stream(world: World) -> None:
+    stream = Stream.objects.get(slug=PRIVATE)
+    stream.owner = world.outsider
+    stream.save()
+
+
+SESSION, LINK = "bob", "anonymous with Alice's link"
+REVOCATIONS: list[tuple[Change, tuple[str, ...]]] = [
+    (series_removed, (SESSION, LINK)),
+    (series_repointed, (SESSION, LINK)),
+    (chart_deleted, (SESSION, LINK)),
+    (share_removed, (SESSION,)),
+    (link_revoked, (LINK,)),
+    (owner_demoted_from_own_stream, (SESSION, LINK)),
+]
+CASES = [(change, kind) for change, kinds in REVOCATIONS for kind in kinds]
+
+
+@pytest.mark.parametrize(
+    "change,kind", CASES, ids=[f"{change.__name__}-{kind}" for change, kind in CASES]
+)
+async def test_every_revocation_of_a_series_reaches_open_sockets(
+    connect: Connect, world: World, change: Change, kind: str
+) -> None:
+    live = await socket_of(connect, world, kind)
+    assert await answer(live, SUBSCRIBE, "subscribed") == "subscribed"
+    await database_sync_to_async(change)(world)
+    await sees_nothing_more(live, world)
