@@ -404,11 +404,11 @@ async def test_an_alert_rule_that_fires_shows_a_toast_and_counts_on_the_bell(tab
     rules = await tabs.new_tab(board.context, "alerts")
     page = rules.page
     await page.goto("/alerts/")
-    await page.get_by_label("Name").fill("Anomaly above zero")
+    await page.get_by_label("Rule name").fill("Anomaly above zero")
     # Choosing a stream redraws the form with its fields.
     async with replaced(page, "#alert-form"):
         await page.locator("#rule-stream").select_option("anomaly.demo")
-    await expect(page.get_by_label("Name")).to_have_value("Anomaly above zero")
+    await expect(page.get_by_label("Rule name")).to_have_value("Anomaly above zero")
     await page.locator("#rule-field").select_option("value")
     await page.locator("#rule-condition").select_option("above")
     await page.get_by_label("Threshold").fill("0")
