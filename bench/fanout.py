@@ -3,8 +3,9 @@
 Servers, each measured with the same load client in the same run:
   a  bare `websockets` server, one message per sample to every client (tutorial design)
   b  the same server, samples batched per 50 ms tick in one frame (near-limit reference)
-  pulseboard  `manage.py serve` (Daphne + producer in one process, SQLite, in-memory
-     layer unless --layer redis), clients subscribed to the seeded `sine.1khz`
+  pulseboard  `manage.py serve` (uvicorn + producer in one process, SQLite), on the
+     in-memory layer, the Redis layer, or both in the same run (--layer memory,redis),
+     clients subscribed to the seeded `sine.1khz`
 
 For each N: delivered samples/s (samples stamped inside the measured window that
 reached a client by its end + 1 s, and their % of the offered N × 1,000/s), holes
@@ -221,6 +222,106 @@ def targets(rows: list[dict[str, Any]], pulseboard: str) -> list[tuple[str, bool
     return checks
 
 
+def run_pulseboard(
+    args: argparse.Namespace, layer: str, label: str, counts: list[int], directory: Path
+) -> list[dict[str, Any]]:
+    """Measure `manage.py serve` on one channel layer for every N; return its rows."""
+    rows: list[dict[str, Any]] = []
+    redis = RedisServer(directory) if layer == "redis" else None
+    database = Database(args.db, directory)
+    try:
+        if redis:
+            redis.start()
+        server = PulseboardServer(
+            database,
+            log_dir=directory,
+            redis_url=redis.url if redis else None,
+            running=None if args.all_streams else [SLUG],
+            env=dict(item.split("=", 1) for item in args.server_env),
+        )
+        server.prepare()
+        with server:
+            url = f"{server.ws_url}/ws/live/?token={server.token}"
+            for n in counts:
+                before = scrape_metrics(server)
+                round_rows = attempt(
+                    label=label,
+                    url=url,
+                    subscribe=SUBSCRIBE,
+                    server_pid=server.pid,
+                    clients=n,
+                    processes=args.client_procs,
+                    seconds=args.seconds,
+                    warmup=args.warmup,
+                    profile=args.profile,
+                )
+                if not round_rows:
+                    continue
+                rows.extend(round_rows)
+                after = scrape_metrics(server)
+                rows[-1]["metrics"] = (
+                    {
+                        k: after.get(k, 0) - before.get(k, 0)
+                        for k in (
+                            "pulseboard_frames_sent_total",
+                            "pulseboard_frames_skipped_total",
+                            "pulseboard_samples_refilled_total",
+                            "pulseboard_frames_dropped_total",
+                        )
+                    }
+                    if before is not None and after is not None
+                    else "unavailable (/metrics did not answer)"
+                )
+                print_rows(rows[-1:])
+                print(f"   server counters during the round: {rows[-1]['metrics']}")
+    finally:
+        if redis:
+            redis.stop()
+        database.drop()
+    return rows
+
+
+def layer_targets(
+    rows: list[dict[str, Any]], labels: dict[str, str], counts: list[int]
+) -> list[tuple[str, bool]]:
+    """The cluster's layer against the embedded one, and each against baseline (b)."""
+    by = {(r["server"], r["clients"]): r for r in rows}
+    checks = []
+    for n in counts:
+        memory, redis, bare = (
+            by.get((labels.get("memory", ""), n)),
+            by.get((labels.get("redis", ""), n)),
+            by.get((NAMES["b"], n)),
+        )
+        if memory and redis and memory["cpu_per_m"]:
+            ratio = redis["cpu_per_m"] / memory["cpu_per_m"]
+            text = f"{n} clients: Redis layer CPU-s/M samples {ratio:.2f}× the in-memory layer's ≤ 1.2×"
+            checks.append((text, ratio <= 1.2))
+        if redis and n >= 1000:
+            checks.append(
+                (
+                    f"{n} clients, Redis layer: p99 {redis['p99']:.0f} ms ≤ 250 ms",
+                    redis["p99"] <= 250,
+                )
+            )
+        for layer, row, goal in (("in-memory", memory, 1.5), ("Redis", redis, 2.0)):
+            if row and bare and bare["cpu_per_m"]:
+                cost = row["cpu_per_m"] / bare["cpu_per_m"]
+                checks.append(
+                    (
+                        f"{n} clients, {layer} layer: cost per delivered sample {cost:.2f}× (b) ≤ {goal}×",
+                        cost <= goal,
+                    )
+                )
+                checks.append(
+                    (
+                        f"{n} clients, {layer} layer: p99 {row['p99']:.0f} ms ≤ 2 × (b)'s {bare['p99']:.0f} ms",
+                        row["p99"] <= 2 * bare["p99"],
+                    )
+                )
+    return checks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -240,8 +341,8 @@ def main() -> None:
     parser.add_argument(
         "--layer",
         default="memory",
-        choices=["memory", "redis"],
-        help="Pulseboard's channel layer: in-memory (embedded default) or Redis pub/sub",
+        help="Pulseboard's channel layers, comma-separated: memory (embedded default), "
+        "redis (the cluster's pub/sub layer), or memory,redis to compare them in one run",
     )
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument(
@@ -269,14 +370,14 @@ def main() -> None:
     servers = [s.strip() for s in args.servers.split(",")]
     raise_open_files(max(counts) * 2 + 1024)
     banner(f"Fan-out of a 1 kHz stream to N WebSocket clients (N = {args.clients})")
-    pb_label = (
-        f"pulseboard ({args.layer} layer, {args.db}{''.join(', ' + e for e in args.server_env)})"
-    )
+    layers = [layer.strip() for layer in args.layer.split(",")]
+    extras = "".join(", " + e for e in args.server_env)
+    pb_labels = {layer: f"pulseboard ({layer} layer, {args.db}{extras})" for layer in layers}
     rows: list[dict[str, Any]] = []
     with scratch_directory() as directory:
         for name in servers:
-            print(f"-- {NAMES.get(name, pb_label)}", flush=True)
             if name in NAMES:
+                print(f"-- {NAMES[name]}", flush=True)
                 mode = "per-sample" if name == "a" else "batched"
                 with ScriptServer(
                     "ws_fanout.py", "--mode", mode, log_dir=directory, name=name
@@ -296,56 +397,9 @@ def main() -> None:
                         if round_rows:
                             print_rows(round_rows)
                 continue
-            redis = RedisServer(directory) if args.layer == "redis" else None
-            database = Database(args.db, directory)
-            try:
-                if redis:
-                    redis.start()
-                server = PulseboardServer(
-                    database,
-                    log_dir=directory,
-                    redis_url=redis.url if redis else None,
-                    running=None if args.all_streams else [SLUG],
-                    env=dict(item.split("=", 1) for item in args.server_env),
-                )
-                server.prepare()
-                with server:
-                    url = f"{server.ws_url}/ws/live/?token={server.token}"
-                    for n in counts:
-                        before = scrape_metrics(server)
-                        round_rows = attempt(
-                            label=pb_label,
-                            url=url,
-                            subscribe=SUBSCRIBE,
-                            server_pid=server.pid,
-                            clients=n,
-                            processes=args.client_procs,
-                            seconds=args.seconds,
-                            warmup=args.warmup,
-                            profile=args.profile,
-                        )
-                        if not round_rows:
-                            continue
-                        rows.extend(round_rows)
-                        after = scrape_metrics(server)
-                        rows[-1]["metrics"] = (
-                            {
-                                k: after.get(k, 0) - before.get(k, 0)
-                                for k in (
-                                    "pulseboard_frames_sent_total",
-                                    "pulseboard_frames_skipped_total",
-                                    "pulseboard_samples_refilled_total",
-                                )
-                            }
-                            if before is not None and after is not None
-                            else "unavailable (/metrics did not answer)"
-                        )
-                        print_rows(rows[-1:])
-                        print(f"   server counters during the round: {rows[-1]['metrics']}")
-            finally:
-                if redis:
-                    redis.stop()
-                database.drop()
+            for layer in layers:
+                print(f"-- {pb_labels[layer]}", flush=True)
+                rows.extend(run_pulseboard(args, layer, pb_labels[layer], counts, directory))
     print()
     print("Fan-out, all rounds:")
     print_rows(rows)
@@ -353,22 +407,24 @@ def main() -> None:
     print("Ratios of delivered samples/s (Pulseboard / baseline):")
     by = {(r["server"], r["clients"]): r for r in rows}
     ratio_rows = []
-    for n in counts:
-        pb = by.get((pb_label, n))
-        if not pb:
-            continue
-        line: list[Any] = [n]
-        for base in ("a", "b"):
-            other = by.get((NAMES[base], n))
-            line.append(
-                f"{pb['delivered_per_s'] / other['delivered_per_s']:.2f}×"
-                if other and other["delivered_per_s"]
-                else "–"
-            )
-        ratio_rows.append(line)
+    for layer, pb_label in pb_labels.items():
+        for n in counts:
+            pb = by.get((pb_label, n))
+            if not pb:
+                continue
+            line: list[Any] = [layer, n]
+            for base in ("a", "b"):
+                other = by.get((NAMES[base], n))
+                line.append(
+                    f"{pb['delivered_per_s'] / other['delivered_per_s']:.2f}×"
+                    if other and other["delivered_per_s"]
+                    else "–"
+                )
+            ratio_rows.append(line)
     if ratio_rows:
-        print(table(["N", "vs a (per sample)", "vs b (batched)"], ratio_rows))
-    checks = targets(rows, pb_label)
+        print(table(["layer", "N", "vs a (per sample)", "vs b (batched)"], ratio_rows))
+    checks = [check for label in pb_labels.values() for check in targets(rows, label)]
+    checks += layer_targets(rows, pb_labels, counts)
     if not args.no_publish_cost:
         print()
         layers = ["memory", "redis"]
