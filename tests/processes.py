@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 import uuid
@@ -240,6 +241,51 @@ class WebServer(ListeningProcess):
     def manage(self, *args: str, timeout: float = 600) -> str:
         """Run a management command against this server's database; return its output."""
         return run_manage(self.env, *args, timeout=timeout)
+
+
+class PostgresServer(ListeningProcess):
+    """A private PostgreSQL cluster on a free loopback port, run as the `postgres` user.
+
+    PostgreSQL refuses to run as root, so the cluster's folder belongs to that user.
+    """
+
+    def __init__(self, directory: Path):
+        super().__init__(log_path=directory / "postgres.log")
+        binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        if not binaries:
+            raise RuntimeError("PostgreSQL's binaries are not installed")
+        self.bin = binaries[-1]
+        # Its own folder under /tmp: pytest's folders are closed to other users.
+        self.home = Path(tempfile.mkdtemp(prefix="pulseboard-postgres-"))
+        self.home.chmod(0o755)
+        self.data = self.home / "pgdata"
+        self.data.mkdir(mode=0o700)
+        shutil.chown(self.data, "postgres")
+        subprocess.run(
+            self.as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust"),
+            check=True,
+            capture_output=True,
+        )
+
+    @staticmethod
+    def as_postgres(*command: str) -> list[str]:
+        # setpriv execs the command itself, so a kill reaches PostgreSQL, not a wrapper.
+        return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *command]
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@{LOOPBACK}:{self.port}/postgres"
+
+    def command(self) -> list[str]:
+        return self.as_postgres(
+            str(self.bin / "postgres"),
+            *("-D", str(self.data), "-p", str(self.port), "-k", str(self.data)),
+            *("-c", f"listen_addresses={LOOPBACK}", "-c", "fsync=off"),
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 class DaphneWebServer(WebServer):
