@@ -176,10 +176,19 @@ SCHEMAS: dict[str, Any] = {
             },
         }
     ),
-    "Health": {
-        **obj({"status": {"enum": ["ok", "unhealthy"]}}),
-        "additionalProperties": {"type": "string", "description": "`ok` or `error: <kind>`"},
-    },
+    "Health": obj(
+        {
+            "status": {"enum": ["ok", "unhealthy"]},
+            "database": {"enum": ["ok", "down"]},
+            "channel_layer": {"enum": ["ok", "down"]},
+            "errors": {
+                "type": "object",
+                "description": "For each part that is down, the kind of error it gave",
+                "additionalProperties": {"type": "string"},
+            },
+        },
+        optional=("errors",),
+    ),
 }
 
 SECURITY_SCHEMES = {

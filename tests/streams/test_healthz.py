@@ -34,4 +34,5 @@ def test_healthz_is_unhealthy_when_redis_is_unreachable(settings: Any) -> None:
     body = response.json()
     assert body["status"] == "unhealthy"
     assert body["database"] == "ok"
-    assert body["channel_layer"] == "error: ConnectionError"
+    assert body["channel_layer"] == "down"
+    assert body["errors"] == {"channel_layer": "ConnectionError"}
