@@ -145,11 +145,12 @@ def client_commands(max_backfill: int) -> dict[str, Any]:
 
 
 CLOSE_CODES = {
-    protocol.CLOSE_SESSION_ENDED: "The session ended (logout, password change, deactivation).",
-    protocol.CLOSE_ACCESS_REVOKED: "The dashboard link this socket came through was revoked.",
+    protocol.CLOSE_SESSION_ENDED: "The credential ended (logout, new password, deactivation, expiry, token deleted).",
+    protocol.CLOSE_ACCESS_REVOKED: "The dashboard link this socket came through was revoked or replaced.",
     protocol.CLOSE_IDLE: "No frame from the client for `idle_timeout` seconds.",
     protocol.CLOSE_TOO_MANY_CONNECTIONS: "Too many connections for this user.",
     protocol.CLOSE_FLOOD: "The client kept sending past its whole burst of refusals.",
+    protocol.CLOSE_TRY_AGAIN_LATER: "The channel layer is away: try again later.",
     1009: "A frame far over `max_frame_bytes`: not read at all.",
     1011: "The client did not answer the server's WebSocket pings.",
 }

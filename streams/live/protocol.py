@@ -40,6 +40,8 @@ CLOSE_TOO_MANY_CONNECTIONS = 4029
 CLOSE_FLOOD = 4030
 CLOSE_SESSION_ENDED = 4001
 CLOSE_ACCESS_REVOKED = 4003
+# RFC 6455's registry: the server is up but cannot serve now (the channel layer is away).
+CLOSE_TRY_AGAIN_LATER = 1013
 
 COMMAND_TYPES = ("subscribe", "unsubscribe", "start", "stop", "ping", "publish")
 SLUG_RE = re.compile(SLUG_PATTERN)

@@ -32,10 +32,8 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
+from streams.live.protocol import CLOSE_TRY_AGAIN_LATER
 from streams.metrics import metric_inc
-
-# A WebSocket close code of RFC 6455's registry: the server is up but cannot serve now.
-CLOSE_TRY_AGAIN_LATER = 1013
 
 
 class FanoutConsumer(AsyncWebsocketConsumer):
