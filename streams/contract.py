@@ -9,8 +9,9 @@ same names). The module does no I/O but through the channel layer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Literal, TypedDict
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 import orjson
 from asgiref.sync import async_to_sync
@@ -329,3 +330,32 @@ def send_after_commit(outgoing: list[Outgoing]) -> None:
     """
     if outgoing:
         transaction.on_commit(lambda: async_to_sync(send_all)(outgoing))
+
+
+Argument = TypeVar("Argument")
+
+
+class Listeners(Generic[Argument]):
+    """Functions the user plane registers at startup, each returning messages to send.
+
+    The data plane calls them where something happened (samples stored, a second
+    passed) and sends what they return; one that fails is logged and the others
+    still run, so a listener never fails the work that called it.
+    """
+
+    def __init__(self, failure: str):
+        self.failure = failure
+        self.functions: list[Callable[[Argument], list[Outgoing]]] = []
+
+    def add(self, function: Callable[[Argument], list[Outgoing]]) -> None:
+        if function not in self.functions:
+            self.functions.append(function)
+
+    def call(self, argument: Argument) -> list[Outgoing]:
+        outgoing: list[Outgoing] = []
+        for function in self.functions:
+            try:
+                outgoing.extend(function(argument))
+            except Exception:
+                logging.getLogger(__name__).exception(self.failure)
+        return outgoing

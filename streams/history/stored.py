@@ -8,29 +8,12 @@ returned once the batch is published.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+from streams.contract import Listeners, SampleFrame
 
-from streams.contract import Outgoing, SampleFrame
-
-log = logging.getLogger(__name__)
-
-StoredListener = Callable[[dict[int, list[SampleFrame]]], list[Outgoing]]
-_listeners: list[StoredListener] = []
-
-
-def stored_listener_add(listener: StoredListener) -> None:
-    """Call `listener` with every stored batch (registered once, at startup)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-
-
-def samples_stored(batches: dict[int, list[SampleFrame]]) -> list[Outgoing]:
-    """Tell every listener; return the messages they want sent. Never fails the write."""
-    outgoing: list[Outgoing] = []
-    for listener in _listeners:
-        try:
-            outgoing.extend(listener(batches))
-        except Exception:
-            log.exception("a listener of stored samples failed; the samples are stored")
-    return outgoing
+_stored: Listeners[dict[int, list[SampleFrame]]] = Listeners(
+    "a listener of stored samples failed; the samples are stored"
+)
+# Call a listener with every stored batch (registered once, at startup).
+stored_listener_add = _stored.add
+# Tell every listener; return the messages they want sent. Never fails the write.
+samples_stored = _stored.call

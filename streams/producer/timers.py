@@ -8,31 +8,12 @@ thread and sends what the listeners returned.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-
-from streams.contract import Outgoing
-
-log = logging.getLogger(__name__)
+from streams.contract import Listeners
 
 TIMER_SECONDS = 1.0
 
-TimerListener = Callable[[int], list[Outgoing]]
-_listeners: list[TimerListener] = []
-
-
-def timer_listener_add(listener: TimerListener) -> None:
-    """Call `listener(now_ms)` about once a second in every producer (registered at startup)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-
-
-def timers_fire(now: int) -> list[Outgoing]:
-    """Tell every listener the time; return the messages they want sent. Never fails the loop."""
-    outgoing: list[Outgoing] = []
-    for listener in _listeners:
-        try:
-            outgoing.extend(listener(now))
-        except Exception:
-            log.exception("a timer listener failed; it is called again next second")
-    return outgoing
+_timers: Listeners[int] = Listeners("a timer listener failed; it is called again next second")
+# Call a listener with the time (ms) about once a second in every producer.
+timer_listener_add = _timers.add
+# Tell every listener the time; return the messages they want sent. Never fails the loop.
+timers_fire = _timers.call
