@@ -13,8 +13,8 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -119,6 +119,20 @@ def run_manage(env: dict[str, str], *args: str, timeout: float = 600) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
     return result.stdout
+
+
+def database_prepare(env: dict[str, str], *, running: list[str] | None = None) -> None:
+    """Migrate and seed (no history) the database of `env`; `running`: the only streams left on."""
+    run_manage(env, "migrate", "--noinput", "-v", "0")
+    run_manage(env, "seed", "--no-history")
+    if running is not None:
+        run_manage(
+            env,
+            "shell",
+            "-c",
+            "from streams.models import Stream; "
+            f"Stream.objects.exclude(slug__in={running!r}).update(running=False)",
+        )
 
 
 class ListeningProcess:

@@ -11,10 +11,13 @@ import uuid
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
-from tests.processes import WebServer, server_env
+from tests.processes import WebServer, database_prepare, server_env
+
+Served = TypeVar("Served", bound=WebServer)
 
 # What Prometheus sends as `Authorization: Bearer …` to read the server's /metrics.
 METRICS_TOKEN = "e2e-scrape-" + uuid.uuid4().hex
@@ -78,8 +81,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         PULSEBOARD_WS_PING_TIMEOUT="2",
     )
     server = ServerProcess(env, log_path=tmp_path / "server.log")
-    server.manage("migrate", "--noinput", "-v", "0")
-    server.manage("seed", "--no-history")
+    yield from served(server, pg_name)
+
+
+def served(server: Served, pg_name: str | None) -> Iterator[Served]:
+    """Prepare the server's database, serve, and drop a PostgreSQL database after."""
+    database_prepare(server.env)
     try:
         with server:
             yield server

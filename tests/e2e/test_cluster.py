@@ -22,6 +22,7 @@ from tests.processes import (
     DaphneWebServer,
     RedisServer,
     WebServer,
+    database_prepare,
     kill_process,
     run_manage,
     server_env,
@@ -80,15 +81,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             PULSEBOARD_RECONCILE_SECONDS="0.5",
             PULSEBOARD_MAX_CONNECTIONS_PER_USER="100",
         )
-        run_manage(env, "migrate", "--noinput", "-v", "0")
-        run_manage(env, "seed", "--no-history")
         # Only the streams these tests watch, so the workers stay light on a small machine.
-        run_manage(
-            env,
-            "shell",
-            "-c",
-            "from streams.models import Stream; Stream.objects.exclude(slug='sensors.lab-1').exclude(slug='price.BTC-USD').update(running=False)",
-        )
+        database_prepare(env, running=["sensors.lab-1", "price.BTC-USD"])
         cluster = Cluster(redis=redis, env=env, log_dir=tmp)
         try:
             cluster.web("web-1", DaphneWebServer)  # daphne config.asgi:application

@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from tests.e2e.conftest import ServerProcess, drop_database, e2e_database
+from tests.e2e.conftest import ServerProcess, e2e_database, served
 from tests.processes import LOOPBACK, PYTHON, DaphneWebServer, server_env
 
 pytestmark = pytest.mark.e2e
@@ -42,14 +42,7 @@ def daphne(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaphneServer]:
     database_url, pg_name = e2e_database(tmp_path)
     env = server_env(database_url, PULSEBOARD_METRICS_TOKEN=METRICS_SECRET)
     server = DaphneServer(env, log_path=tmp_path / "daphne.log", producer=False)
-    server.manage("migrate", "--noinput", "-v", "0")
-    server.manage("seed", "--no-history")
-    try:
-        with server:
-            yield server
-    finally:
-        if pg_name:
-            drop_database(pg_name)
+    yield from served(server, pg_name)
 
 
 def http(
@@ -143,12 +136,6 @@ async def test_bare_daphne_runs_the_producer_on_the_in_process_layer(
 async def test_runserver_serves_sockets_with_live_data(tmp_path: Path) -> None:
     database_url, pg_name = e2e_database(tmp_path)
     server = RunServer(server_env(database_url), log_path=tmp_path / "runserver.log")
-    server.manage("migrate", "--noinput", "-v", "0")
-    server.manage("seed", "--no-history")
-    try:
-        with server:
-            data = await first_data(server, "sensors.lab-1")
+    for running in served(server, pg_name):
+        data = await first_data(running, "sensors.lab-1")
         assert data["samples"][0]["seq"] >= 1
-    finally:
-        if pg_name:
-            drop_database(pg_name)

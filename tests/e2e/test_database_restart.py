@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.e2e.test_cluster import Cluster, Watcher, assert_each_once
-from tests.processes import PostgresServer, RedisServer, run_manage, server_env
+from tests.processes import PostgresServer, RedisServer, database_prepare, server_env
 
 pytestmark = pytest.mark.e2e
 
@@ -32,14 +32,7 @@ def on_private_postgres(
             PULSEBOARD_LEASE_SECONDS="10",
             PULSEBOARD_RECONCILE_SECONDS="0.5",
         )
-        run_manage(env, "migrate", "--noinput", "-v", "0")
-        run_manage(env, "seed", "--no-history")
-        run_manage(
-            env,
-            "shell",
-            "-c",
-            f"from streams.models import Stream; Stream.objects.exclude(slug='{STREAM}').update(running=False)",
-        )
+        database_prepare(env, running=[STREAM])
         cluster = Cluster(redis=redis, env=env, log_dir=tmp)
         try:
             cluster.web("web")
