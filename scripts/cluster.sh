@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Redis, two web processes (Daphne and uvicorn) and a producer worker on this
 # machine: the processes and commands of docker-compose.yml without Docker.
-# Ctrl-C stops everything.
+# Ctrl-C stops everything. SEED_ARGS=--no-history skips generating history.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -49,7 +49,7 @@ fi
 export DATABASE_URL=${DATABASE_URL:-"sqlite:///$RUN_DIR/cluster.sqlite3"}
 
 "$PY" manage.py migrate --noinput -v 0
-"$PY" manage.py seed --new-passwords
+"$PY" manage.py seed --new-passwords ${SEED_ARGS:-}
 # The first web process is Daphne, the others uvicorn, as in docker-compose.yml.
 server=daphne
 for port in $WEB_PORTS; do
