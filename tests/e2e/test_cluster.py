@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import subprocess
 import time
@@ -82,7 +83,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             PULSEBOARD_MAX_CONNECTIONS_PER_USER="100",
         )
         # Only the streams these tests watch, so the workers stay light on a small machine.
-        database_prepare(env, running=["sensors.lab-1", "price.BTC-USD"])
+        database_prepare(env, running=["sensors.lab-1", "price.BTC-USD", "push.demo"])
         cluster = Cluster(redis=redis, env=env, log_dir=tmp)
         try:
             cluster.web("web-1", DaphneWebServer)  # daphne config.asgi:application
@@ -223,6 +224,32 @@ async def test_once_redis_is_back_no_connection_is_refused(cluster: Cluster) -> 
     for name in ("web-1", "web-2"):
         for _ in range(3):
             await hello_and_data(cluster.live_url(name), "price.BTC-USD")
+
+
+def push(cluster: Cluster, name: str, values: range) -> dict[str, Any]:
+    request = urllib.request.Request(
+        cluster.webs[name].base_url + "/api/streams/push.demo/samples",
+        data=json.dumps({"samples": [{"values": {"value": v}} for v in values]}).encode(),
+        headers={"Authorization": f"Token {cluster.token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+async def test_pushes_through_both_processes_at_once_are_all_stored_once(cluster: Cluster) -> None:
+    watcher = Watcher(cluster.live_url("web-1"), "push.demo")
+    await asyncio.sleep(1)
+    every_sample = asyncio.ensure_future(watcher.wait_for_more(2400, within=30))
+    batches = [("web-1" if n % 2 else "web-2", range(n * 200, (n + 1) * 200)) for n in range(12)]
+    answers = await asyncio.gather(
+        *(asyncio.to_thread(push, cluster, name, values) for name, values in batches)
+    )
+    ranges = sorted((answer["first"], answer["last"]) for answer in answers)
+    assert all(last - first == 199 for first, last in ranges)
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(ranges))
+    await every_sample
+    await watcher.stop()
+    assert watcher.seqs[-2400:] == list(range(ranges[0][0], ranges[-1][1] + 1))
 
 
 async def test_clients_of_a_killed_web_process_resume_on_another(cluster: Cluster) -> None:
