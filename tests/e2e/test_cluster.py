@@ -100,8 +100,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 class Watcher:
     """A client that keeps every seq it sees and reconnects with `since`, like live.js."""
 
-    def __init__(self, url: str, stream: str):
-        self.url, self.stream = url, stream
+    def __init__(self, url: str, stream: str, since: int | None = None):
+        self.url, self.stream, self.since = url, stream, since
         self.seqs: list[int] = []
         self.task = asyncio.ensure_future(self.run())
 
@@ -115,8 +115,8 @@ class Watcher:
 
     async def follow(self, ws: ClientConnection) -> None:
         command: dict[str, Any] = {"type": "subscribe", "stream": self.stream}
-        if self.seqs:
-            command["since"] = self.seqs[-1]
+        if self.seqs or self.since is not None:
+            command["since"] = self.seqs[-1] if self.seqs else self.since
         await ws.send(json.dumps(command))
         async for text in ws:
             message = json.loads(text)
@@ -237,8 +237,8 @@ def push(cluster: Cluster, name: str, values: range) -> dict[str, Any]:
 
 
 async def test_pushes_through_both_processes_at_once_are_all_stored_once(cluster: Cluster) -> None:
-    watcher = Watcher(cluster.live_url("web-1"), "push.demo")
-    await asyncio.sleep(1)
+    # From the stream's start: whether it subscribes before or after the pushes.
+    watcher = Watcher(cluster.live_url("web-1"), "push.demo", since=0)
     every_sample = asyncio.ensure_future(watcher.wait_for_more(2400, within=30))
     batches = [("web-1" if n % 2 else "web-2", range(n * 200, (n + 1) * 200)) for n in range(12)]
     answers = await asyncio.gather(
