@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from streams.contract import sample_frame
 from streams.history.samples import history_page
 from streams.history.store import history_append
+from streams.models import Stream
 from streams.sources import SOURCES, Reading, Source, source_create, source_settings_errors
 from streams.sources.base import ClockedSource, bounded_walk
 from streams.sources.business import LABELS
@@ -416,6 +418,29 @@ def test_replay_plays_stored_history_again_at_its_speed(private_stream: Any) -> 
     assert [r.values for r in readings] == [s["values"] for s in samples_make(range(1, 11))]
     assert readings[3].flags == ("anomaly",)
     assert replay.finished
+
+
+@pytest.mark.django_db
+def test_replay_of_a_market_plays_its_trades_and_books_whole(owner: Any) -> None:
+    market = Stream.objects.create(
+        slug="price.TEST",
+        title="Market",
+        source_kind="market",
+        owner=owner,
+        fields=SOURCES["market"].fields,
+    )
+    source = source_create("market", {"symbol": "TEST"}, rng=random.Random(3))
+    source.next_t = float(EPOCH_MS)
+    made = source.poll(EPOCH_MS + 2000)
+    history_append(
+        {market.pk: [sample_frame(seq, r.t, r.values, r.flags) for seq, r in enumerate(made, 1)]}
+    )
+    replay = source_create(
+        "replay", {"source": market.slug, "from": EPOCH_MS, "to": EPOCH_MS + 3000, "speed": 100}
+    )
+    readings = replay_run(replay, 1000, step_ms=10)
+    assert [r.values for r in readings] == [r.values for r in made]
+    assert any("trade" in r.values and "book" in r.values for r in readings)
 
 
 @pytest.mark.django_db
