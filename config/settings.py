@@ -255,7 +255,14 @@ PULSEBOARD_COMMANDS_PER_SECOND = env_float("PULSEBOARD_COMMANDS_PER_SECOND", 20.
 PULSEBOARD_COMMAND_BURST = env_int("PULSEBOARD_COMMAND_BURST", 60, minimum=1)
 PULSEBOARD_MAX_CONNECTIONS_PER_USER = env_int("PULSEBOARD_MAX_CONNECTIONS_PER_USER", 20, minimum=1)
 PULSEBOARD_MAX_SUBSCRIPTIONS = env_int("PULSEBOARD_MAX_SUBSCRIPTIONS", 50, minimum=1)
+# Streams one (non-staff) user may make from the page or the API.
+PULSEBOARD_MAX_STREAMS_PER_USER = env_int("PULSEBOARD_MAX_STREAMS_PER_USER", 50, minimum=1)
 PULSEBOARD_IDLE_TIMEOUT = env_float("PULSEBOARD_IDLE_TIMEOUT", 300.0, minimum=1.0)
+# /ws/data/, the tutorial feed: connections and running feeds per web process,
+# and the seconds a connection may stay without a message or a running feed.
+PULSEBOARD_DATA_MAX_CONNECTIONS = env_int("PULSEBOARD_DATA_MAX_CONNECTIONS", 100, minimum=1)
+PULSEBOARD_DATA_MAX_STREAMS = env_int("PULSEBOARD_DATA_MAX_STREAMS", 50, minimum=1)
+PULSEBOARD_DATA_IDLE_TIMEOUT = env_float("PULSEBOARD_DATA_IDLE_TIMEOUT", 300.0, minimum=0.1)
 # Events revoke access at once; this re-check of every socket is the net under them.
 PULSEBOARD_ACCESS_RECHECK_SECONDS = env_float(
     "PULSEBOARD_ACCESS_RECHECK_SECONDS", 30.0, minimum=0.1

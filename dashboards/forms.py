@@ -255,7 +255,7 @@ class WidgetForm(forms.Form):
 
 
 # Suggested colours for a field's custom colour, in the order of the dark theme's series.
-DEFAULT_SWATCHES = ["#73bf69", "#f2cc0c", "#8ab8ff", "#ff9830", "#b877d9", "#5ac8d8"]
+DEFAULT_SWATCHES = forms_series.SWATCHES
 
 
 class ShareForm(forms.Form):

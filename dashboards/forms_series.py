@@ -16,7 +16,9 @@ from dashboards.series import MAX_SERIES, Series
 from dashboards.widgets import numeric_fields
 from streams.models import Stream
 
-SWATCHES = ["#ff9830", "#b877d9", "#5ac8d8", "#73bf69", "#f2cc0c", "#8ab8ff"]
+# The dark theme's series colours, in order: a further series is shown the one it gets
+# after the widget's own fields.
+SWATCHES = ["#73bf69", "#f2cc0c", "#8ab8ff", "#ff9830", "#b877d9", "#5ac8d8"]
 SIDES = ("buy", "sell")
 
 
@@ -54,15 +56,18 @@ def series_choices(streams: dict[str, Stream]) -> list[dict[str, Any]]:
     ]
 
 
-def series_rows(series: list[Series]) -> list[dict[str, Any]]:
-    """Return one row of inputs per series, and an empty one to add another."""
+def series_rows(series: list[Series], offset: int = 0) -> list[dict[str, Any]]:
+    """Return one row of inputs per series, and an empty one to add another.
+
+    `offset`: how many of the widget's own fields come before them in the chart.
+    """
     rows = [
         {
             "index": index,
             "value": f"{item.stream.slug}|{item.field}",
             "label": item.label,
             "custom_color": bool(item.color),
-            "color": item.color or SWATCHES[index % len(SWATCHES)],
+            "color": item.color or SWATCHES[(offset + index) % len(SWATCHES)],
             "axis": item.axis,
         }
         for index, item in enumerate(series)
@@ -75,7 +80,7 @@ def series_rows(series: list[Series]) -> list[dict[str, Any]]:
                 "value": "",
                 "label": "",
                 "custom_color": False,
-                "color": SWATCHES[index % len(SWATCHES)],
+                "color": SWATCHES[(offset + index) % len(SWATCHES)],
                 "axis": "left",
             }
         )
@@ -133,7 +138,7 @@ def editor_context(form: Any) -> dict[str, Any]:
         series = form.initial.get("series", [])
         inputs = filter_inputs(None, form.initial.get("filter"))
     return {
-        "more_series": series_rows(series),
+        "more_series": series_rows(series, len(form.selected_fields())),
         "series_choices": series_choices(form.streams),
         "filter_inputs": inputs,
     }

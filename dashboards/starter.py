@@ -117,6 +117,13 @@ FULL: list[tuple[str, str, str, dict[str, Any], tuple[int, int, int, int]]] = [
         {"fields": ["temperature", "humidity", "pressure"], "window_points": 20},
         (6, 18, 6, 4),
     ),
+    (
+        "ticker",
+        "price.BTC-USD",
+        "BTC-USD",
+        {"fields": ["price", "change", "change_pct", "volume"]},
+        (0, 22, 3, 2),
+    ),
 ]
 STARTER_KINDS = {"timeseries", "gauge", "stat", "feed"}
 

@@ -2,6 +2,7 @@
 // widgets on their grid, and the page controls around them.
 
 import { setupAlerts } from "./board/alerts.js";
+import { setupConnectionPanel } from "./board/connection-panel.js";
 import { setupExport } from "./board/export.js";
 import { createBoardGrid } from "./board/grid.js";
 import { setupSources } from "./board/sources.js";
@@ -26,6 +27,7 @@ function main() {
     note: document.getElementById("connection-note"),
     goneMessage: page.share ? "This link was revoked: the dashboard is no longer shared through it." : null,
   });
+  setupConnectionPanel(client);
   startStatsTicker(client, {
     received: document.getElementById("stat-received"),
     rate: document.getElementById("stat-rate"),

@@ -90,15 +90,16 @@ export function watchConnection(client, { badge, note, goneMessage = null }) {
 // Refreshed on a timer rather than per frame: figures that change 60 times a
 // second cannot be read anyway.
 export function startStatsTicker(client, cells) {
-  let previousReceived = client.stats.received;
+  // Messages are samples, not frames: one frame carries a batch of them.
+  let previousReceived = client.stats.samples;
   let previousAt = performance.now();
   const update = () => {
     const stats = client.stats;
     const now = performance.now();
-    const rate = ((stats.received - previousReceived) * 1000) / Math.max(1, now - previousAt);
-    previousReceived = stats.received;
+    const rate = ((stats.samples - previousReceived) * 1000) / Math.max(1, now - previousAt);
+    previousReceived = stats.samples;
     previousAt = now;
-    if (cells.received) cells.received.textContent = stats.received.toLocaleString();
+    if (cells.received) cells.received.textContent = stats.samples.toLocaleString();
     if (cells.rate) cells.rate.textContent = rate.toFixed(rate < 10 ? 1 : 0);
     if (cells.rtt) cells.rtt.textContent = stats.rtt === null ? "–" : `${Math.round(stats.rtt)} ms`;
     if (cells.reconnects) cells.reconnects.textContent = stats.reconnects.toLocaleString();

@@ -53,6 +53,7 @@ export class LiveClient {
     received: 0,
     samples: 0,
     sent: 0,
+    samplesSent: 0,
     reconnects: 0,
     dropped: 0,
     gaps: 0,
@@ -91,8 +92,11 @@ export class LiveClient {
     return this.#state;
   }
 
+  /** Frames received and sent, samples received and published, queued commands, subscriptions, uptime (ms), RTT… */
   get stats() {
-    return { ...this.#counters, queued: this.#outbox.size };
+    const since = this.#counters.connectedSince;
+    const uptime = since === null ? 0 : this.#now() - since;
+    return { ...this.#counters, queued: this.#outbox.size, subscriptions: this.#streams.size, uptime };
   }
 
   /** Return the last sequence number delivered for `stream`, or null. */
@@ -292,6 +296,7 @@ export class LiveClient {
     this.#log("→", text);
     socket.send(text);
     this.#counters.sent += 1;
+    if (command.type === "publish") this.#counters.samplesSent += command.samples?.length ?? 0;
   }
 
   // --- incoming ----------------------------------------------------------

@@ -109,7 +109,7 @@ async def test_demo_logs_in_and_sees_live_charts_on_a_desktop(tabs: Tabs) -> Non
     page = demo.page
     await expect(page).to_have_url(re.compile(r"/d/\d+/$"))
     await expect(page.locator("#board-title")).to_have_text("Live overview")
-    await expect(page.locator(".grid-stack-item")).to_have_count(17)
+    await expect(page.locator(".grid-stack-item")).to_have_count(18)
     await wait_connected(page)
     await expect(page.locator("#connection-state")).to_be_visible()
 
@@ -133,7 +133,7 @@ async def test_the_dashboard_stacks_in_one_column_on_a_phone(tabs: Tabs) -> None
     boxes = await page.locator(".grid-stack-item").evaluate_all(
         "(items) => items.map((el) => el.getBoundingClientRect().toJSON())"
     )
-    assert len(boxes) == 17
+    assert len(boxes) == 18
     assert len({round(box["x"]) for box in boxes}) == 1, "tiles are not in one column"
     assert len({round(box["width"]) for box in boxes}) == 1
     column = sorted(boxes, key=lambda box: box["y"])

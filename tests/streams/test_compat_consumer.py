@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from streams.live.compat import DataConsumer
 from tests.streams.conftest import Connect, Live
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PATH = "/ws/data/"
+
+
+@pytest.fixture(autouse=True)
+def no_sockets_left_over() -> None:
+    """A socket an earlier test left half-open must not count against this one's limits."""
+    DataConsumer.connections.clear()
+    DataConsumer.feeds.clear()
 
 
 async def frames_for(live: Live, seconds: float) -> list[dict[str, Any]]:
@@ -37,9 +46,7 @@ def assert_reading(frame: dict[str, Any]) -> None:
     assert abs(stamp.timestamp() - time.time()) < 5
 
 
-async def test_start_stream_sends_a_sensor_reading_every_second(
-    connect: Connect, owner: Any
-) -> None:
+async def test_start_stream_sends_sensor_readings(connect: Connect, owner: Any) -> None:
     alice = await connect(owner, path=PATH)
     await alice.send({"action": "start_stream"})
     await alice.send({"action": "start_stream"})  # a second start adds no second feed
@@ -51,7 +58,7 @@ async def test_start_stream_sends_a_sensor_reading_every_second(
     for reading in readings:
         assert_reading(reading)
     first, second = (datetime.fromisoformat(r["timestamp"]) for r in readings)
-    assert 0.9 <= (second - first).total_seconds() <= 2.5
+    assert 0.45 <= (second - first).total_seconds() <= 2.5
 
 
 async def test_stop_stream_stops_the_readings(connect: Connect, owner: Any) -> None:
@@ -135,3 +142,59 @@ async def test_it_limits_the_message_rate(connect: Connect, owner: Any, settings
         {"status": "stopped"},
         {"error": "Too many messages", "code": "rate_limited"},
     ]
+
+
+# -- the tutorial's limits ------------------------------------------------------------
+
+
+async def test_readings_come_every_half_to_two_seconds(connect: Connect, owner: Any) -> None:
+    alice = await connect(owner, path=PATH)
+    await alice.send({"action": "start_stream"})
+    readings = [f for f in await frames_for(alice, 7) if "temperature" in f]
+    stamps = [datetime.fromisoformat(r["timestamp"]).timestamp() for r in readings]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(stamps)]
+    assert len(gaps) >= 3
+    assert all(0.45 <= gap <= 2.2 for gap in gaps), gaps
+    assert max(gaps) - min(gaps) > 0.05, "the interval varies like the tutorial's sensor"
+
+
+async def test_past_max_connections_it_says_so_and_closes(
+    connect: Connect, owner: Any, settings: Any
+) -> None:
+    settings.PULSEBOARD_DATA_MAX_CONNECTIONS = 2
+    first, second = await connect(owner, path=PATH), await connect(owner, path=PATH)
+    third = await connect(owner, path=PATH)
+    assert await third.receive() == {"error": "Maximum connections reached (2); try again later"}
+    assert (await third.communicator.receive_output(timeout=2))["code"] == 1013
+    await first.send({"action": "start_stream"})
+    assert await first.receive() == {"status": "started"}
+    await second.communicator.disconnect()
+    fourth = await connect(owner, path=PATH)
+    await fourth.send({"action": "stop_stream"})
+    assert await fourth.receive() == {"status": "stopped"}
+
+
+async def test_past_max_streams_a_start_is_refused_until_one_stops(
+    connect: Connect, owner: Any, settings: Any
+) -> None:
+    settings.PULSEBOARD_DATA_MAX_STREAMS = 1
+    alice, bob = await connect(owner, path=PATH), await connect(owner, path=PATH)
+    await alice.send({"action": "start_stream"})
+    assert await alice.receive() == {"status": "started"}
+    await bob.send({"action": "start_stream"})
+    assert await bob.receive() == {"error": "Maximum concurrent streams reached (1)"}
+    await alice.send({"action": "stop_stream"})
+    while "status" not in (frame := await alice.receive()):
+        pass
+    assert frame == {"status": "stopped"}
+    await bob.send({"action": "start_stream"})
+    assert await bob.receive() == {"status": "started"}
+
+
+async def test_an_idle_connection_is_told_and_closed(
+    connect: Connect, owner: Any, settings: Any
+) -> None:
+    settings.PULSEBOARD_DATA_IDLE_TIMEOUT = 0.5
+    alice = await connect(owner, path=PATH)
+    assert await alice.receive(timeout=3) == {"error": "Idle timeout: no message for 0.5 seconds"}
+    assert (await alice.communicator.receive_output(timeout=2))["code"] == 4008

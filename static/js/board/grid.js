@@ -9,6 +9,8 @@ const COLUMNS = 12;
 // Below this grid width the tiles stack in one column, in reading order.
 const STACK_BELOW_PX = 720;
 const SAVE_AFTER_MS = 500;
+// Arrow key → [columns, rows] it moves (or, with Shift, grows) a tile by.
+const KEY_STEPS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 
 function csrfToken() {
   const headers = JSON.parse(document.body.getAttribute("data-hx-headers") || "{}");
@@ -71,6 +73,35 @@ export function createBoardGrid({ container, template, canEdit, urls, onSaveErro
     };
     grid.on("dragstop", scheduleSave);
     grid.on("resizestop", scheduleSave);
+    container.addEventListener("keydown", (event) => moveByKey(event, scheduleSave));
+  }
+
+  // Keyboard moves: a focused tile moves one cell per arrow key, Shift+arrow
+  // resizes it; an announcement says where it is now.
+  const announcer = document.createElement("p");
+  announcer.className = "visually-hidden";
+  announcer.setAttribute("aria-live", "polite");
+  announcer.id = "grid-announcer";
+  container.after(announcer);
+
+  function moveByKey(event, scheduleSave) {
+    const step = KEY_STEPS[event.key];
+    const item = event.target.closest?.(".grid-stack-item");
+    if (!step || !item || event.target !== item.querySelector(".widget") || grid.getColumn() !== COLUMNS) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    event.preventDefault();
+    const node = item.gridstackNode;
+    const [dx, dy] = step;
+    const change = event.shiftKey
+      ? { w: Math.max(1, Math.min(COLUMNS - node.x, node.w + dx)), h: Math.max(1, node.h + dy) }
+      : { x: Math.max(0, Math.min(COLUMNS - node.w, node.x + dx)), y: Math.max(0, node.y + dy) };
+    grid.update(item, change);
+    const title = item.querySelector(".widget-title").textContent;
+    const { x, y, w, h } = item.gridstackNode;
+    announcer.textContent = event.shiftKey
+      ? `${title} resized to ${w} columns by ${h} rows.`
+      : `${title} moved to column ${x + 1}, row ${y + 1}.`;
+    scheduleSave();
   }
 
   function urlFor(pattern, id) {
@@ -104,8 +135,14 @@ export function createBoardGrid({ container, template, canEdit, urls, onSaveErro
     const title = widget.title || stream?.title || widget.stream;
     item.querySelector(".widget-title").textContent = title;
     item.querySelector(".widget-title").title = title;
-    item.querySelector(".widget-stream").textContent = widget.stream;
-    item.querySelector(".widget").setAttribute("aria-label", `${widget.kind_label ?? widget.kind}: ${title}`);
+    // A chart of several streams names its own and counts the others.
+    const others = new Set((widget.series ?? []).map((series) => series.stream).filter((slug) => slug !== widget.stream));
+    item.querySelector(".widget-stream").textContent = others.size ? `${widget.stream} +${others.size}` : widget.stream;
+    const article = item.querySelector(".widget");
+    article.setAttribute("aria-label", `${widget.kind_label ?? widget.kind}: ${title}`);
+    article.tabIndex = 0;
+    if (canEdit) article.setAttribute("aria-describedby", "grid-keys");
+    item.querySelector(".widget-stream").title = [widget.stream, ...others].join(", ");
     item.querySelector("[data-widget-edit]")?.setAttribute("aria-label", `Edit ${title}`);
     const remove = item.querySelector("[data-widget-delete]");
     if (remove) {

@@ -10,6 +10,10 @@ export class Subscriptions {
     return this.#records.has(stream);
   }
 
+  get size() {
+    return this.#records.size;
+  }
+
   add(stream, backfill) {
     this.#records.set(stream, {
       backfill,

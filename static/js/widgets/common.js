@@ -169,6 +169,14 @@ export function spanOf(samples) {
   return { from: first.t, to: last.t, firstSeq: first.seq ?? null, lastSeq: last.seq ?? null };
 }
 
+/** Make a scrolling list reachable by keyboard (its arrow keys scroll it) and name it. */
+export function scrollable(root, config, what) {
+  root.tabIndex = 0;
+  root.setAttribute("role", "region");
+  root.setAttribute("aria-label", `${what} of ${config.title ?? "the stream"}`);
+  return root;
+}
+
 /** Return a test of the samples `config.filter` keeps, after adding a note saying what it keeps. */
 export function filtered(root, config) {
   const words = describeFilter(config.filter);

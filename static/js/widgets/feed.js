@@ -1,7 +1,7 @@
 // Live feed: the newest items of a stream on top, one line each.
 
 import { describeValue, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, element, filtered, newestFirst, spanOf } from "./common.js";
+import { TEXT_INTERVAL_MS, element, filtered, newestFirst, scrollable, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ITEMS = 50;
@@ -12,7 +12,7 @@ export function create(el, config = {}) {
   const fields = config.fields ?? [];
   let items = [];
 
-  const root = element("div", "feed");
+  const root = scrollable(element("div", "feed"), config, "Feed");
   const list = element("ol", "feed-list");
   list.setAttribute("aria-live", "off");
   const empty = element("p", "widget-empty", "Waiting for data…");

@@ -41,6 +41,9 @@ export function create(el, config = {}) {
   root.setAttribute("role", "meter");
   root.setAttribute("aria-valuemin", String(min));
   root.setAttribute("aria-valuemax", String(max));
+  // Until the first sample the meter reads its minimum, with text saying there is none.
+  root.setAttribute("aria-valuenow", String(min));
+  root.setAttribute("aria-valuetext", "no data yet");
   root.setAttribute("aria-label", config.title || field.name);
   const picture = svg("svg", { viewBox: "0 0 100 86", class: "gauge-svg", "aria-hidden": "true" });
   const start = -SWEEP / 2;
@@ -76,6 +79,7 @@ export function create(el, config = {}) {
     number.textContent = formatNumber(value);
     root.dataset.tone = thresholdTone(value, thresholds);
     root.setAttribute("aria-valuenow", String(value));
+    root.setAttribute("aria-valuetext", `${formatNumber(value)} ${field.unit ?? ""}`.trim());
   }
 
   return mountWidget(el, root, {

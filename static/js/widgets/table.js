@@ -1,7 +1,7 @@
 // Table widget: the last rows of a stream, newest first, one column per field.
 
 import { describeValue, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, compactTable, element, filtered, newestFirst, spanOf } from "./common.js";
+import { TEXT_INTERVAL_MS, compactTable, element, filtered, newestFirst, scrollable, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ROWS = 20;
@@ -12,7 +12,7 @@ export function create(el, config = {}) {
   const fields = config.fields ?? [];
   let rows = [];
 
-  const root = element("div", "table-widget");
+  const root = scrollable(element("div", "table-widget"), config, "Rows");
   const { table, body } = compactTable([
     { label: "time" },
     ...fields.map((field) => ({ label: field.name, className: "numeric", unit: field.unit })),

@@ -42,8 +42,10 @@ export function create(el, config = {}) {
   changeLine.append(arrow, change, percent);
   const facts = element("dl", "ticker-facts");
   const volume = element("dd", "", "–");
-  const updated = element("dd", "", "–");
-  facts.append(element("dt", "", "Volume"), volume, element("dt", "", "Updated"), updated);
+  const updated = element("time", "", "–");
+  const updatedCell = element("dd", "");
+  updatedCell.append(updated);
+  facts.append(element("dt", "", "Vol."), volume, element("dt", "", "Updated"), updatedCell);
   root.append(priceLine, changeLine, facts);
 
   return mountWidget(el, root, {

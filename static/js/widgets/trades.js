@@ -1,7 +1,7 @@
 // Trades widget: the newest trades ({price, size, side}) on top, buys and sells in their colours.
 
 import { formatNumber, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, compactTable, element, filtered, newestFirst, spanOf } from "./common.js";
+import { TEXT_INTERVAL_MS, compactTable, element, filtered, newestFirst, scrollable, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ROWS = 30;
@@ -12,7 +12,7 @@ export function create(el, config = {}) {
   const limit = config.window_points ?? DEFAULT_ROWS;
   let trades = [];
 
-  const root = element("div", "trades");
+  const root = scrollable(element("div", "trades"), config, "Trades");
   const { table, body } = compactTable(
     [{ label: "time" }, { label: "price", className: "numeric" }, { label: "size", className: "numeric" }],
     "trades-table",
