@@ -23,6 +23,7 @@ STREAMS_LAYERS = [
     ("streams.access", 3),
     ("streams.auth", 3),
     ("streams.describe", 3),
+    ("streams.catalog", 3),
     ("streams.signals", 3),
     ("streams.history", 4),
     ("streams.producer", 5),

@@ -57,6 +57,7 @@ def pages(session: Browserless) -> dict[str, str]:
         "rename": board + "rename/",
         "import": "/d/import/",
         "streams": "/streams/",
+        "new-stream": "/streams/new/",
         "alerts": "/alerts/",
         "api-docs": "/api/docs/",
     }.items():

@@ -13,183 +13,12 @@ from urllib.parse import unquote
 
 from django.urls import NoReverseMatch, reverse
 
-from streams.contract import SLUG_PATTERN
 from streams.http import export, history, raw
+from streams.http.openapi_schemas import JSON, SCHEMAS, SLUG_SCHEMA, ref
 from streams.http.params import IntQuery
 
-JSON = "application/json"
-# JSON Schema patterns are ECMA-262 regular expressions: no `\Z`.
-SLUG_SCHEMA = {"type": "string", "pattern": SLUG_PATTERN.replace(r"\Z", "$")}
 USER_AUTH: list[dict[str, list[str]]] = [{"token": []}, {"session": []}]
 
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def obj(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Return an object schema whose properties are all required but `optional`."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": [name for name in properties if name not in optional],
-    }
-
-
-NUMBER_OR_NULL = {"type": ["number", "null"]}
-FIELD = obj(
-    {"name": {"type": "string"}, "unit": {"type": "string"}, "type": {"type": "string"}},
-    optional=("unit", "type"),
-)
-SAMPLE = obj(
-    {
-        "seq": {"type": "integer", "minimum": 1},
-        "t": {"type": "integer", "description": "UTC milliseconds"},
-        "values": {"type": "object"},
-        "flags": {"type": "array", "items": {"type": "string"}},
-    },
-    optional=("flags",),
-)
-PUSHED_SAMPLE = {
-    **obj(
-        {
-            "t": {"type": "integer", "minimum": 0, "description": "UTC ms; default: now"},
-            "values": {
-                "type": "object",
-                "minProperties": 1,
-                "additionalProperties": {"type": ["number", "string"]},
-            },
-            "flags": {"type": "array", "maxItems": 8, "items": {"type": "string"}},
-        },
-        optional=("t", "flags"),
-    ),
-    "additionalProperties": False,
-}
-
-SCHEMAS: dict[str, Any] = {
-    "Error": obj(
-        {
-            "error": obj(
-                {
-                    "code": {"type": "string", "description": "Stable; clients may branch on it."},
-                    "message": {"type": "string", "description": "For people; may change."},
-                }
-            )
-        }
-    ),
-    "Field": FIELD,
-    "Sample": SAMPLE,
-    "Stream": obj(
-        {
-            "slug": SLUG_SCHEMA,
-            "title": {"type": "string"},
-            "fields": {"type": "array", "items": ref("Field")},
-            "source_kind": {"type": "string"},
-            "running": {"type": "boolean"},
-            "public": {"type": "boolean"},
-            "owner": {"type": ["string", "null"]},
-            "retention_seconds": {"type": "integer"},
-        }
-    ),
-    "StreamList": obj({"streams": {"type": "array", "items": ref("Stream")}}),
-    "History": obj(
-        {
-            "stream": {"type": "string"},
-            "from": {"type": "integer"},
-            "to": {"type": "integer"},
-            "points": {"type": "integer"},
-            "tier": {"type": "string", "description": "raw, 1s or 1m: where the answer came from"},
-            "bucket_ms": {"type": "integer"},
-            "t": {"type": "array", "items": {"type": "integer"}},
-            "count": {"type": "array", "items": {"type": "integer"}},
-            "fields": {
-                "type": "object",
-                "description": "Per field: `min`, `max` and `mean` arrays, one item per bucket.",
-                "additionalProperties": {
-                    "type": "object",
-                    "additionalProperties": {"type": "array", "items": NUMBER_OR_NULL},
-                },
-            },
-            "flags": {
-                "type": "object",
-                "additionalProperties": {"type": "array", "items": {"type": "integer"}},
-            },
-        }
-    ),
-    "Export": obj(
-        {
-            "stream": {"type": "string"},
-            "from": {"type": "integer"},
-            "to": {"type": "integer"},
-            "fields": {"type": "array", "items": ref("Field")},
-            "samples": {"type": "array", "items": ref("Sample")},
-        }
-    ),
-    "SamplePage": {
-        **obj(
-            {
-                "stream": {"type": "string"},
-                "from": {"type": "integer"},
-                "to": {"type": "integer"},
-                "fields": {"type": "array", "items": ref("Field")},
-                "raw_from": {
-                    "type": ["integer", "null"],
-                    "description": "The oldest stored sample's t; before it only rollups remain",
-                },
-                "samples": {"type": "array", "items": ref("Sample")},
-                "next_after_seq": {"type": ["integer", "null"]},
-                "next_before_seq": {"type": ["integer", "null"]},
-            },
-            optional=("next_after_seq", "next_before_seq"),
-        ),
-        "description": "`next_after_seq` (or `next_before_seq`) continues; null: no more.",
-    },
-    "PushedSamples": obj(
-        {"samples": {"type": "array", "minItems": 1, "items": PUSHED_SAMPLE}},
-    ),
-    "Stored": obj(
-        {
-            "stream": {"type": "string"},
-            "stored": {"type": "integer"},
-            "first": {"type": "integer"},
-            "last": {"type": "integer"},
-        }
-    ),
-    "Stats": obj(
-        {
-            "server_time": {"type": "integer"},
-            "connections": {"type": "integer"},
-            "subscriptions": {"type": "integer"},
-            "streams": {
-                "type": "array",
-                "items": obj(
-                    {
-                        "slug": {"type": "string"},
-                        "running": {"type": "boolean"},
-                        "rate": {"type": "number", "description": "samples/s over the last 10 s"},
-                        "last_seq": {"type": "integer"},
-                        "viewers": obj(
-                            {"connections": {"type": "integer"}, "users": {"type": "integer"}}
-                        ),
-                    }
-                ),
-            },
-        }
-    ),
-    "Health": obj(
-        {
-            "status": {"enum": ["ok", "unhealthy"]},
-            "database": {"enum": ["ok", "down"]},
-            "channel_layer": {"enum": ["ok", "down"]},
-            "errors": {
-                "type": "object",
-                "description": "For each part that is down, the kind of error it gave",
-                "additionalProperties": {"type": "string"},
-            },
-        },
-        optional=("errors",),
-    ),
-}
 
 SECURITY_SCHEMES = {
     "token": {
@@ -251,6 +80,15 @@ OPERATIONS = [
         "The streams the caller may read",
         json_response("The streams", ref("StreamList")),
         errors=(401, 405),
+    ),
+    Operation(
+        "api-streams",
+        "post",
+        "Make a stream of the caller's (private unless `public`); it starts running",
+        json_response("The new stream", ref("Stream")),
+        status=201,
+        errors=(400, 401, 403, 405, 409),
+        body=ref("NewStream"),
     ),
     Operation(
         "api-history",

@@ -8,6 +8,7 @@ from streams.http import docs, export, health, history, pages, raw, stats, strea
 
 urlpatterns = [
     path("streams/", pages.overview, name="overview"),
+    path("streams/new/", pages.stream_new, name="stream-new"),
     path("api/streams/", streams.streams_list, name="api-streams"),
     path("api/streams/<str:slug>/samples", raw.samples, name="api-samples"),
     path("api/streams/<str:slug>/history", history.stream_history, name="api-history"),

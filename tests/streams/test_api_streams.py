@@ -75,5 +75,5 @@ def test_it_refuses_anonymous_callers_with_json(private_stream: Stream) -> None:
     assert response.json()["error"]["code"] == "unauthenticated"
 
 
-def test_the_list_is_read_only(owner: Any) -> None:
-    assert logged_in(owner).post("/api/streams/").status_code == 405
+def test_the_list_takes_gets_and_posts_only(owner: Any) -> None:
+    assert logged_in(owner).put("/api/streams/").status_code == 405
