@@ -80,29 +80,32 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "StreamList": obj({"streams": {"type": "array", "items": ref("Stream")}}),
-    "NewStream": obj(
-        {
-            "slug": SLUG_SCHEMA,
-            "title": {"type": "string", "minLength": 1, "maxLength": 200},
-            "source_kind": {
-                "enum": [
-                    "sensor",
-                    "system",
-                    "sine",
-                    "anomaly",
-                    "business",
-                    "market",
-                    "replay",
-                    "push",
-                ]
+    "NewStream": {
+        **obj(
+            {
+                "slug": SLUG_SCHEMA,
+                "title": {"type": "string", "minLength": 1, "maxLength": 200},
+                "source_kind": {
+                    "enum": [
+                        "sensor",
+                        "system",
+                        "sine",
+                        "anomaly",
+                        "business",
+                        "market",
+                        "replay",
+                        "push",
+                    ]
+                },
+                "fields": {"type": "array", "items": ref("Field"), "description": "push streams"},
+                "settings": {"type": "object", "description": "the source's settings"},
+                "public": {"type": "boolean"},
+                "retention_seconds": {"type": "integer", "minimum": 60},
             },
-            "fields": {"type": "array", "items": ref("Field"), "description": "push streams"},
-            "settings": {"type": "object", "description": "the source's settings"},
-            "public": {"type": "boolean"},
-            "retention_seconds": {"type": "integer", "minimum": 60},
-        },
-        optional=("fields", "settings", "public", "retention_seconds"),
-    ),
+            optional=("fields", "settings", "public", "retention_seconds"),
+        ),
+        "additionalProperties": False,
+    },
     "History": obj(
         {
             "stream": {"type": "string"},
