@@ -10,15 +10,17 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from streams.contract import send_stream_status
 from streams.models import ApiToken, Sample, Stream, StreamLease
-from streams.producer.control import stream_start_stop
+from streams.producer.control import stream_set_running
 from streams.sources import source_settings_errors
 
 
 def announce_running(request: HttpRequest, streams: QuerySet[Stream], running: bool) -> None:
     for stream in streams:
-        async_to_sync(stream_start_stop)(
-            stream=stream, running=running, by=request.user.get_username()
+        stream_set_running(stream_id=stream.pk, slug=stream.slug, running=running)
+        async_to_sync(send_stream_status)(
+            slug=stream.slug, running=running, by=request.user.get_username()
         )
 
 

@@ -137,6 +137,7 @@ def test_every_query_parameter_a_view_reads_is_declared(document: dict[str, Any]
     assert read <= declared
 
 
+@pytest.mark.django_db(transaction=True)  # a push goes through database_sync_to_async
 def test_real_answers_match_it(
     document: dict[str, Any], owner: Any, staff: Any, push_stream: Stream, private_stream: Stream
 ) -> None:
@@ -242,6 +243,7 @@ def test_a_post_with_no_credentials_is_told_to_authenticate(push_stream: Stream)
     assert error_code(response) == "unauthenticated"
 
 
+@pytest.mark.django_db(transaction=True)  # a push goes through database_sync_to_async
 def test_a_token_post_needs_no_csrf_token(owner_token: str, push_stream: Stream) -> None:
     script = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {owner_token}")
     response = script.post(

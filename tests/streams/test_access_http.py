@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 from django.test import Client
@@ -101,6 +99,7 @@ def test_history_and_exports_answer_only_its_readers(world: World, actor: str, p
         assert response.json()["error"]["code"] == "unknown_stream"
 
 
+@pytest.mark.django_db(transaction=True)  # a push goes through database_sync_to_async
 @pytest.mark.parametrize("actor", ACTORS)
 def test_only_the_owner_and_staff_push(world: World, actor: str) -> None:
     body = orjson.dumps({"samples": [{"values": {"value": 1}}]})

@@ -126,6 +126,7 @@ def test_a_link_holder_reads_what_the_link_shows_and_nothing_else(world: World) 
     assert anonymous.get(history, {**query, "share": world.bob_link}).status_code == 404
 
 
+@pytest.mark.django_db(transaction=True)  # a push goes through database_sync_to_async
 def test_an_export_by_seq_has_exactly_those_samples(owner: Any, lab_stream: Stream) -> None:
     response = logged_in(owner).get(
         f"/api/streams/{lab_stream.slug}/export.json",

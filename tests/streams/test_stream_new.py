@@ -41,6 +41,7 @@ def test_the_page_says_what_is_wrong_and_makes_nothing(owner: Any) -> None:
     assert not Stream.objects.filter(title="").exists()
 
 
+@pytest.mark.django_db(transaction=True)  # a push goes through database_sync_to_async
 def test_the_api_makes_a_stream_its_owner_pushes_to_and_nobody_else_sees(
     owner: Any, owner_token: str, outsider: Any
 ) -> None:
