@@ -430,6 +430,7 @@ def test_replay_of_a_market_plays_its_trades_and_books_whole(owner: Any) -> None
         fields=SOURCES["market"].fields,
     )
     source = source_create("market", {"symbol": "TEST"}, rng=random.Random(3))
+    assert isinstance(source, ClockedSource)
     source.next_t = float(EPOCH_MS)
     made = source.poll(EPOCH_MS + 2000)
     history_append(
