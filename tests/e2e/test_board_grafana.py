@@ -102,8 +102,10 @@ async def test_a_chart_of_two_streams_is_built_in_the_editor_and_both_draw_live(
 
     chart = tile(page, title="Lab temperatures")
     await expect(chart.locator("canvas").first).to_be_visible()
+    # The second stream's series joins once its subscription answers.
     await page.wait_for_function(
-        f"() => ({SERIES_VALUES})('Lab temperatures')?.every((s) => s.numbers >= 2)"
+        f"() => {{ const s = ({SERIES_VALUES})('Lab temperatures');"
+        " return s?.length === 2 && s.every((one) => one.numbers >= 2); }"
     )
     before = await series_counts(page, "Lab temperatures")
     labels = [s["label"] for s in before]
