@@ -162,7 +162,12 @@ class PeakRss:
 
 
 def start_profiler(pid: int, seconds: float, stem: Path) -> subprocess.Popen[bytes]:
-    """py-spy on a process for `seconds`: collapsed stacks in `stem`.txt (see bench/stacks.py)."""
+    """py-spy on a process for `seconds`: collapsed stacks in `stem`.txt (see bench/stacks.py).
+
+    With PYSPY_NATIVE=1 in the environment the stacks include C frames (system calls,
+    uvloop, orjson), which py-spy otherwise charges to the Python function calling them;
+    it pauses the process at each sample, so the round's other figures suffer.
+    """
     spy = Path(sys.executable).with_name("py-spy")
     if not spy.exists():
         raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
@@ -181,7 +186,7 @@ def start_profiler(pid: int, seconds: float, stem: Path) -> subprocess.Popen[byt
             "raw",
             "--output",
             f"{stem}.txt",
-            "--nonblocking",
+            *(["--native"] if os.environ.get("PYSPY_NATIVE") == "1" else ["--nonblocking"]),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -301,6 +306,7 @@ class PulseboardServer(WebServer):
         producer: bool = True,
         running: Sequence[str] | None = None,
         env: dict[str, str] | None = None,
+        tree: Path | None = None,
     ):
         # The benchmark reads /metrics as Prometheus would: with the scrape secret.
         self.metrics_token = "bench-metrics-" + uuid.uuid4().hex
@@ -316,6 +322,21 @@ class PulseboardServer(WebServer):
         self.database = database
         self.running = running
         self.token = ""
+        # Another checkout (an earlier commit, say) to serve from, with this .venv.
+        self.cwd = tree or ROOT
+
+    def manage(self, *args: str, timeout: float = 600) -> str:
+        result = subprocess.run(
+            [PYTHON, "manage.py", *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        return result.stdout
 
     def prepare(self, *, seed: bool = True) -> None:
         self.manage("migrate", "--noinput", "-v", "0")

@@ -86,6 +86,7 @@ def run_round(
     seconds: float,
     warmup: float,
     profile: Path | None = None,
+    profile_name: str = "server",
 ) -> dict[str, Any]:
     load = LoadClients(url, clients, processes, subscribe=subscribe)
     spy = None
@@ -100,7 +101,7 @@ def run_round(
         load.measure(start, end)
         time.sleep(max(0.0, start - time.time()))
         if profile is not None:
-            spy = start_profiler(server_pid, seconds, profile / f"server-{clients}")
+            spy = start_profiler(server_pid, seconds, profile / f"{profile_name}-{clients}")
         cpu0 = server.cpu()
         client0 = sum(g.cpu() for g in client_gauges)
         load_at_start = load_average()
@@ -115,6 +116,7 @@ def run_round(
             spy.wait(timeout=60)
     histogram = [sum(bucket) for bucket in zip(*(r["histogram"] for r in results), strict=True)]
     delivered = sum(r["samples"] for r in results)
+    frames = sum(r["frames"] for r in results)
     cpu = cpu1 - cpu0
     return {
         "server": label,
@@ -133,6 +135,7 @@ def run_round(
         "max": histogram_max(histogram),
         "cpu_pct": 100 * cpu / seconds,
         "cpu_per_m": cpu / (delivered / 1e6) if delivered else float("nan"),
+        "cpu_us_per_frame": 1e6 * cpu / frames if frames else float("nan"),
         "rss": rss,
         "client_cpu_pct": 100 * (client1 - client0) / seconds,
         "load": load_at_start,
@@ -167,6 +170,7 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
                 "max ms",
                 "srv CPU %",
                 "CPU-s/M samples",
+                "CPU µs/frame",
                 "srv RSS MiB",
                 "client CPU %",
                 "load 1/5/15",
@@ -185,6 +189,7 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
                     latency(r["max"]),
                     fmt(r["cpu_pct"], 0),
                     fmt(r["cpu_per_m"], 2),
+                    fmt(r["cpu_us_per_frame"], 1),
                     mib(r["rss"]),
                     fmt(r["client_cpu_pct"], 0),
                     r["load"],
@@ -223,7 +228,12 @@ def targets(rows: list[dict[str, Any]], pulseboard: str) -> list[tuple[str, bool
 
 
 def run_pulseboard(
-    args: argparse.Namespace, layer: str, label: str, counts: list[int], directory: Path
+    args: argparse.Namespace,
+    layer: str,
+    label: str,
+    counts: list[int],
+    directory: Path,
+    tree: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Measure `manage.py serve` on one channel layer for every N; return its rows."""
     rows: list[dict[str, Any]] = []
@@ -238,6 +248,7 @@ def run_pulseboard(
             redis_url=redis.url if redis else None,
             running=None if args.all_streams else [SLUG],
             env=dict(item.split("=", 1) for item in args.server_env),
+            tree=tree,
         )
         server.prepare()
         with server:
@@ -254,6 +265,7 @@ def run_pulseboard(
                     seconds=args.seconds,
                     warmup=args.warmup,
                     profile=args.profile,
+                    profile_name=f"server-{layer}" + ("-before" if tree else ""),
                 )
                 if not round_rows:
                     continue
@@ -313,6 +325,13 @@ def layer_targets(
                         cost <= goal,
                     )
                 )
+                per_frame = row["cpu_us_per_frame"] / bare["cpu_us_per_frame"]
+                checks.append(
+                    (
+                        f"{n} clients, {layer} layer: cost per delivered frame {per_frame:.2f}× (b) ≤ {goal}×",
+                        per_frame <= goal,
+                    )
+                )
                 checks.append(
                     (
                         f"{n} clients, {layer} layer: p99 {row['p99']:.0f} ms ≤ 2 × (b)'s {bare['p99']:.0f} ms",
@@ -357,6 +376,13 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="extra environment for the Pulseboard server, e.g. PULSEBOARD_TICK_SECONDS=0.1",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="DIR",
+        help="also measure Pulseboard served from DIR, a checkout of an earlier commit "
+        "(git archive <commit> | tar -x -C DIR), before this one, on each layer",
+    )
     parser.add_argument("--no-publish-cost", action="store_true")
     parser.add_argument(
         "--profile",
@@ -398,6 +424,10 @@ def main() -> None:
                             print_rows(round_rows)
                 continue
             for layer in layers:
+                if args.before:
+                    label = f"before: {pb_labels[layer]}"
+                    print(f"-- {label} from {args.before}", flush=True)
+                    rows.extend(run_pulseboard(args, layer, label, counts, directory, args.before))
                 print(f"-- {pb_labels[layer]}", flush=True)
                 rows.extend(run_pulseboard(args, layer, pb_labels[layer], counts, directory))
     print()

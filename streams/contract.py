@@ -156,6 +156,23 @@ def data_frame(stream: str, samples: list[SampleFrame]) -> str:
     return encode({"type": "data", "stream": stream, "samples": samples})
 
 
+_presence: tuple[Any, str] = (None, "")
+
+
+def presence_text(message: StreamPresenceMessage | dict[str, Any]) -> str:
+    """Return the `presence` frame of a presence message, encoded once for all its watchers."""
+    global _presence
+    if _presence[0] is not message:
+        frame: PresenceFrame = {
+            "type": "presence",
+            "stream": message["stream"],
+            "connections": message["connections"],
+            "users": message["users"],
+        }
+        _presence = (message, encode(frame))
+    return _presence[1]
+
+
 def status_frame(*, stream: str, running: bool, by: str) -> StatusFrame:
     return {"type": "status", "stream": stream, "running": running, "by": by}
 

@@ -10,19 +10,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from channels.db import database_sync_to_async
 from django.conf import settings
 
-from streams.contract import SampleFrame, StreamFrameMessage, data_frame, stream_group
+from streams.contract import (
+    SampleFrame,
+    StreamFrameMessage,
+    data_frame,
+    presence_text,
+    stream_group,
+)
 from streams.history.samples import history_after
 from streams.live.access_events import AccessEvents
 from streams.live.limits import CommandBudget
 from streams.live.protocol import ProtocolError
-from streams.metrics import metric_inc
+from streams.live.shared_reads import HISTORY_PAGE, in_history_thread
+from streams.metrics import metric_inc, metric_tally
 from streams.models import Stream
 
-# History goes out in frames of this many samples, read in pages of the same size.
-HISTORY_PAGE = 2_000
+FRAMES_SENT = metric_tally("pulseboard_frames_sent_total")
 
 
 @dataclass
@@ -64,17 +69,42 @@ class CatchUp(AccessEvents):
     async def send_history_after(self, stream: Stream, since: int, until: int) -> None:
         cursor = since
         while cursor < until:
-            page = await database_sync_to_async(history_after)(
-                stream.pk, cursor, until=until, limit=HISTORY_PAGE
+            page = await in_history_thread(
+                history_after, stream.pk, cursor, until=until, limit=HISTORY_PAGE
             )
             if not page:
                 break
             await self.send_samples(stream.slug, page)
             cursor = page[-1]["seq"]
 
+    async def send_texts(self, texts: list[str]) -> None:
+        for text in texts:
+            await self.send(text_data=text)
+
     async def send_samples(self, slug: str, samples: list[SampleFrame]) -> None:
         for start in range(0, len(samples), HISTORY_PAGE):
             await self.send(text_data=data_frame(slug, samples[start : start + HISTORY_PAGE]))
+
+    def deliver_now(self, message: dict[str, Any]) -> bool:
+        """Write a live frame that follows what the client has (or a presence count) at once.
+
+        Anything else (a frame to trim or after a hole, another message, a socket
+        that cannot take it now) goes through the queue to its handler.
+        """
+        if message["type"] == "stream.presence":
+            return message["stream"] in self.subscriptions and self.write_shared(
+                presence_text(message)
+            )
+        if message["type"] != "stream.frame":
+            return False
+        subscription = self.subscriptions.get(message["stream"])
+        if subscription is None or message["first"] != subscription.last_sent + 1:
+            return False
+        if not self.write_shared(message["text"]):
+            return False
+        subscription.last_sent = message["last"]
+        FRAMES_SENT.count += 1
+        return True
 
     async def stream_frame(self, event: StreamFrameMessage) -> None:
         subscription = self.subscriptions.get(event["stream"])
@@ -93,12 +123,13 @@ class CatchUp(AccessEvents):
             fresh = [s for s in samples if s["seq"] > subscription.last_sent]
             await self.send(text_data=data_frame(subscription.slug, fresh))
         else:
-            await self.send(text_data=event["text"])
+            await self.send_shared(event["text"])
         subscription.last_sent = last
-        metric_inc("pulseboard_frames_sent_total")
+        FRAMES_SENT.count += 1
 
     async def refill(self, subscription: Subscription, *, until: int) -> None:
-        missing = await database_sync_to_async(history_after)(
+        missing = await in_history_thread(
+            history_after,
             subscription.stream_id,
             subscription.last_sent,
             until=until,

@@ -7,10 +7,9 @@ import logging
 import time
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
-from streams.access import stream_can_control, stream_for_viewer
+from streams.access import stream_can_control
 from streams.clock import now_ms
 from streams.contract import (
     HelloFrame,
@@ -19,17 +18,13 @@ from streams.contract import (
     SubscribedFrame,
     encode,
     link_group,
+    presence_text,
     status_frame,
     stream_group,
     unsubscribed_frame,
     user_group,
 )
 from streams.describe import stream_switchable
-from streams.history.samples import (
-    history_first_seq,
-    history_last_seq,
-    history_latest,
-)
 from streams.live.catchup import CatchUp, Subscription
 from streams.live.census import announcer, census
 from streams.live.limits import CommandBudget, limits_announced
@@ -49,6 +44,7 @@ from streams.live.protocol import (
     error_message,
     parse_command,
 )
+from streams.live.shared_reads import Wanted, shared_reads
 from streams.metrics import metric_inc
 from streams.models import Stream
 from streams.producer import ingest
@@ -62,8 +58,10 @@ CLOSE_PING_TIMEOUT = 1011
 
 class LiveConsumer(CatchUp):
     subscriptions: dict[str, Subscription]
+    # A client's command reads through `database_sync_to_async` or the history thread,
+    # which keep their connections themselves: no trip to close them first.
     database_free_events = frozenset(
-        {"stream.frame", "stream.presence", "stream.status", "user.alert"}
+        {"stream.frame", "stream.presence", "stream.status", "user.alert", "websocket.receive"}
     )
 
     async def connect(self) -> None:
@@ -215,9 +213,7 @@ class LiveConsumer(CatchUp):
     # -- commands -------------------------------------------------------------
 
     async def readable_stream(self, slug: str, ref: Any) -> Stream:
-        stream, allowed = await database_sync_to_async(stream_for_viewer)(
-            slug, self.user, self.link_dashboard
-        )
+        stream, allowed = await shared_reads().stream_for(slug, self.user, self.link_dashboard)
         if stream is None:
             raise ProtocolError("unknown_stream", f"There is no stream {slug!r}.", ref)
         if not allowed:
@@ -234,7 +230,9 @@ class LiveConsumer(CatchUp):
         # Join first: every frame published from now on waits in our queue while
         # history is read, and the seq bookkeeping drops what history already sent.
         await self.channel_layer.group_add(stream.group_name, self.channel_name)
-        last_seq = await database_sync_to_async(history_last_seq)(stream.pk)
+        wanted = Wanted(backfill=command.backfill, since=command.since)
+        snapshot = await shared_reads().snapshot(stream, wanted)
+        last_seq = snapshot.last_seq
         reply: SubscribedFrame = {
             "type": "subscribed",
             "stream": stream.slug,
@@ -245,17 +243,19 @@ class LiveConsumer(CatchUp):
             "ref": command.ref,
         }
         if command.since is not None:
-            first_seq = await database_sync_to_async(history_first_seq)(stream.pk)
-            start, recovered = self.resume_start(command.since, first_seq, last_seq)
+            start, recovered = self.resume_start(command.since, snapshot.first_seq, last_seq)
             await self.charge_history(stream.slug, last_seq - start, command.ref)
             reply["recovered"] = recovered
             await self.send(text_data=encode(reply))
-            await self.send_history_after(stream, start, last_seq)
+            if snapshot.covers(start):
+                await self.send_texts(snapshot.frames_after(start, last_seq))
+            else:
+                await self.send_history_after(stream, start, last_seq)
         else:
             await self.charge_history(stream.slug, command.backfill, command.ref)
             await self.send(text_data=encode(reply))
-            backfill = await database_sync_to_async(history_latest)(stream.pk, command.backfill)
-            await self.send_samples(stream.slug, backfill)
+            await self.send_texts(snapshot.frames_latest(command.backfill))
+            backfill = snapshot.latest(command.backfill)
             # Samples stored since last_seq was read may be in the backfill already.
             if backfill:
                 last_seq = max(last_seq, backfill[-1]["seq"])
@@ -319,11 +319,7 @@ class LiveConsumer(CatchUp):
 
     async def stream_presence(self, event: dict[str, Any]) -> None:
         if event["stream"] in self.subscriptions:
-            await self.send(
-                text_data=encode(
-                    {k: event[k] for k in ("stream", "connections", "users")} | {"type": "presence"}
-                )
-            )
+            await self.send_shared(presence_text(event))
 
     async def leave_stream(self, slug: str) -> None:
         await self.channel_layer.group_discard(stream_group(slug), self.channel_name)

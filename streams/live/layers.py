@@ -14,15 +14,18 @@ the server's CPU. This layer keeps the same behaviour for Pulseboard's use:
   that runs at most once a second; group membership does not expire (members
   leave their groups when they disconnect);
 - a consumer may `attach` to its channel and read the queue itself, with its
-  client's messages put in the same line (see `LiveConsumer.__call__`): one
-  queue read per message instead of a task and a wait on two of them. Attached
-  channels are never swept; their capacity bounds them.
+  client's messages put in the same line (see `FanoutConsumer.run_attached`):
+  one queue read per message instead of a task and a wait on two of them.
+  Attached channels are never swept; their capacity bounds them. A consumer
+  that waits with nothing queued may take a group message at once, inside
+  `group_send` (`FanoutConsumer.deliver`): no queue, no task switch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from channels.exceptions import ChannelFull
@@ -31,6 +34,8 @@ from channels.layers import InMemoryChannelLayer
 from streams.metrics import metric_inc
 
 SWEEP_SECONDS = 1.0
+# A consumer's way to take a group message at once (see `attach`).
+Deliver = Callable[[dict[str, Any]], bool]
 
 
 class LocalChannelLayer(InMemoryChannelLayer):
@@ -39,7 +44,7 @@ class LocalChannelLayer(InMemoryChannelLayer):
         self.channels: dict[str, asyncio.Queue[tuple[float, dict[str, Any]]]]
         self.groups: dict[str, dict[str, float]]
         self.next_sweep = 0.0
-        self.attached: set[str] = set()
+        self.attached: dict[str, Deliver | None] = {}
 
     def queue(self, channel: str) -> asyncio.Queue[tuple[float, dict[str, Any]]]:
         queue = self.channels.get(channel)
@@ -47,13 +52,19 @@ class LocalChannelLayer(InMemoryChannelLayer):
             queue = self.channels[channel] = asyncio.Queue(maxsize=self.get_capacity(channel))
         return queue
 
-    def attach(self, channel: str) -> asyncio.Queue[tuple[float, dict[str, Any]]]:
-        """Return the channel's queue for its consumer to read; keep it until `detach`."""
-        self.attached.add(channel)
+    def attach(
+        self, channel: str, deliver: Deliver | None = None
+    ) -> asyncio.Queue[tuple[float, dict[str, Any]]]:
+        """Return the channel's queue for its consumer to read; keep it until `detach`.
+
+        `deliver(message)`, when given, is offered each group message first; it
+        returns True when it handled the message, False to have it queued.
+        """
+        self.attached[channel] = deliver
         return self.queue(channel)
 
     async def detach(self, channel: str) -> None:
-        self.attached.discard(channel)
+        self.attached.pop(channel, None)
         self.channels.pop(channel, None)
         self._remove_from_groups(channel)
 
@@ -70,7 +81,11 @@ class LocalChannelLayer(InMemoryChannelLayer):
         self.require_valid_group_name(group)
         self.sweep()
         expires = time.time() + self.expiry
+        attached = self.attached
         for channel in self.groups.get(group, ()):
+            deliver = attached.get(channel)
+            if deliver is not None and deliver(message):
+                continue
             # (try/except, not contextlib.suppress: this loop runs per member per frame)
             try:
                 self.queue(channel).put_nowait((expires, message))

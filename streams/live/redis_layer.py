@@ -12,7 +12,8 @@ what happens in the process:
 - each channel's queue is bounded (`capacity`); a message for a full queue is
   dropped and counted, and the consumer fills the hole from history;
 - a consumer may `attach` to its channel and read the queue itself, with its
-  client's messages in the same line, as on `LocalChannelLayer`;
+  client's messages in the same line, and take a message at once when nothing
+  waits before it, as on `LocalChannelLayer`;
 - a failed subscribe drops the shard's connection and subscribes again, on a
   fresh one, to everything this process listened to, until Redis answers.
 """
@@ -32,6 +33,7 @@ from channels_redis.pubsub import (
 from channels_redis.utils import _wrap_close, decode_hosts
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from streams.live.layers import Deliver
 from streams.metrics import metric_inc
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,11 @@ class FanoutShardConnection(RedisSingleShardConnection):
             return
         decoded = layer.channel_layer.deserialize(message["data"])
         item = (time.time(), decoded)
+        direct = layer.direct
         for channel in members:
+            deliver = direct.get(channel)
+            if deliver is not None and deliver(decoded):
+                continue
             queue = layer.channels.get(channel)
             if queue is None:
                 continue
@@ -119,6 +125,7 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
     ) -> None:
         super().__init__(hosts, *args, **kwargs)
         self.capacity = capacity
+        self.direct: dict[str, Deliver] = {}
         self.channels: dict[str, Queue]
         self.groups: dict[str, set[str]]
         self._shards = [FanoutShardConnection(host, self) for host in decode_hosts(hosts)]
@@ -141,12 +148,18 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
             raise
         return message
 
-    def attach(self, channel: str) -> Queue:
-        """Return the channel's queue for its consumer to read; keep it until `detach`."""
+    def attach(self, channel: str, deliver: Deliver | None = None) -> Queue:
+        """Return the channel's queue for its consumer to read; keep it until `detach`.
+
+        `deliver`, when given, is offered each message first (see `LocalChannelLayer.attach`).
+        """
+        if deliver is not None:
+            self.direct[channel] = deliver
         return self.channels[channel]
 
     async def detach(self, channel: str) -> None:
         """Stop listening on the channel; its groups are left by the consumer."""
+        self.direct.pop(channel, None)
         if self.channels.pop(channel, None) is None:
             return
         try:
@@ -167,8 +180,8 @@ class FanoutRedisLayer(RedisPubSubChannelLayer):
             _wrap_close(self, loop)
         return layer
 
-    def attach(self, channel: str) -> Queue:
-        return self._get_layer().attach(channel)
+    def attach(self, channel: str, deliver: Deliver | None = None) -> Queue:
+        return self._get_layer().attach(channel, deliver)
 
     async def detach(self, channel: str) -> None:
         await self._get_layer().detach(channel)

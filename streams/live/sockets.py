@@ -12,6 +12,15 @@ what Channels does around each message is paid hundreds of times per tick:
   `FanoutRedisLayer` of a cluster) the consumer reads its channel's queue itself
   instead, and a small task forwards what the client sends into the same queue
   (`run_attached`). Other layers use Channels' loop.
+- Even so, each frame for each socket woke the socket's task, went through
+  Channels' and uvicorn's `send`, and was framed again for that socket. Now a
+  consumer that is waiting with nothing queued takes a live frame (or a presence
+  count) at once, inside the layer's `group_send` (`deliver`): when it follows
+  what the client has, the frame's bytes — framed once per frame for every
+  socket, `wire_frame` — go straight to the socket's transport (`DirectWriter`,
+  uvicorn's sans-I/O WebSocket only, while it is open and not pushing back).
+  Anything else (a frame to trim or after a hole, a socket behind or closing,
+  another server) is queued and handled as before, in order.
 
 When the channel layer cannot give the socket a channel (Redis is away), the
 handshake is refused with close code 1013 (try again later) and counted; the
@@ -25,19 +34,92 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import math
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 from streams.live.protocol import CLOSE_TRY_AGAIN_LATER
 from streams.metrics import metric_inc
 
+log = logging.getLogger(__name__)
+
+_shared: dict[str, str] = {"type": "websocket.send", "text": ""}
+_wire: tuple[str, bytes] = ("", b"")
+
+
+def websocket_send(text: str) -> dict[str, str]:
+    """Return the ASGI message sending `text`; the same dict while the same text is sent.
+
+    A live frame goes to every watcher one after another, so remembering the
+    last one is enough. ASGI servers only read the messages they are given.
+    """
+    global _shared
+    if _shared["text"] is not text:
+        _shared = {"type": "websocket.send", "text": text}
+    return _shared
+
+
+def wire_frame(text: str) -> bytes:
+    """Return `text` as the bytes of a server's WebSocket text frame, made once per text.
+
+    A server's frames are not masked and Pulseboard's sockets are not compressed,
+    so every socket sends the same bytes for the same text.
+    """
+    global _wire
+    if _wire[0] is not text:
+        _wire = (text, Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[]))
+    return _wire[1]
+
+
+class DirectWriter:
+    """Writes finished frames to one uvicorn WebSocket while it is open and keeping up.
+
+    uvicorn's `send` does the same for one frame (after encoding the text and
+    framing it for this connection alone); this writes bytes framed once for
+    every socket. When it cannot write at once (the client is behind, or the
+    socket is closing) it says so and the caller goes the ASGI way.
+    """
+
+    def __init__(self, protocol: Any):
+        self.protocol = protocol
+
+    def write(self, wire: bytes) -> bool:
+        protocol = self.protocol
+        if (
+            protocol.close_sent
+            or protocol.disconnected
+            or not protocol.writable.is_set()
+            or protocol.conn.state is not State.OPEN
+            or protocol.transport.is_closing()
+        ):
+            return False
+        protocol.transport.write(wire)
+        return True
+
+
+def direct_writer(send: Any) -> DirectWriter | None:
+    """Return a `DirectWriter` for an accepted uvicorn socket, None for any other server."""
+    protocol = getattr(send, "__self__", None)
+    if not isinstance(protocol, WebSocketsSansIOProtocol):
+        return None
+    if protocol.conn.extensions or not protocol.handshake_complete:
+        return None  # a compressed socket frames each message for itself
+    return DirectWriter(protocol)
+
 
 class FanoutConsumer(AsyncWebsocketConsumer):
     database_free_events: frozenset[str] = frozenset()
+    writer: DirectWriter | None = None
+    inbox: asyncio.Queue[tuple[float, dict[str, Any]]] | None = None
+    waiting = False  # for the next message, every earlier one handled
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -52,12 +134,53 @@ class FanoutConsumer(AsyncWebsocketConsumer):
     async def release(self) -> None:
         """Leave groups and forget the connection; safe to call more than once."""
 
+    def database_free_handlers(self) -> dict[str, Callable[[Any], Awaitable[None]]]:
+        """Return the handler of each database-free event, looked up once per socket."""
+        return {kind: getattr(self, kind.replace(".", "_")) for kind in self.database_free_events}
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message["type"]
         if kind in self.database_free_events:
             await getattr(self, kind.replace(".", "_"))(message)
         else:
             await super().dispatch(message)
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        if text_data is not None and not close:
+            await self.base_send({"type": "websocket.send", "text": text_data})
+        else:
+            await super().send(text_data, bytes_data, close)
+
+    async def send_shared(self, text: str) -> None:
+        """Send a text that many sockets send at once (a live frame), through one ASGI message."""
+        await self.base_send(websocket_send(text))
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol, headers)
+        self.writer = direct_writer(self.base_send)
+
+    def deliver(self, message: dict[str, Any]) -> bool:
+        """Handle a layer's message inside the layer's call when nothing waits before it.
+
+        Return False to have it queued instead, as for any other message.
+        """
+        if not self.waiting or self.writer is None or self.inbox is None or self.inbox.qsize():
+            return False
+        try:
+            return self.deliver_now(message)
+        except Exception:
+            log.exception("direct delivery failed; the message is queued")
+            return False
+
+    def deliver_now(self, message: dict[str, Any]) -> bool:
+        """Handle `message` at once, without awaiting anything; False when it cannot."""
+        return False
+
+    def write_shared(self, text: str) -> bool:
+        """Write a text many sockets send at once; False when it must go the ASGI way."""
+        return self.writer is not None and self.writer.write(wire_frame(text))
 
     async def run_attached(self, layer: Any, scope: Any, receive: Any, send: Any) -> None:
         """Channels' consumer loop, reading one queue that the client's messages join."""
@@ -73,7 +196,7 @@ class FanoutConsumer(AsyncWebsocketConsumer):
             return
         self.channel_receive = functools.partial(layer.receive, self.channel_name)
         self.base_send = send
-        inbox = layer.attach(self.channel_name)
+        inbox = self.inbox = layer.attach(self.channel_name, self.deliver)
 
         async def forward() -> None:
             while True:
@@ -83,12 +206,17 @@ class FanoutConsumer(AsyncWebsocketConsumer):
                     return
 
         reader = asyncio.ensure_future(forward())
+        handlers = self.database_free_handlers()
         try:
             while True:
+                self.waiting = True
                 _, message = await inbox.get()
-                await self.dispatch(message)
+                self.waiting = False
+                handler = handlers.get(message["type"])
+                await (handler(message) if handler is not None else self.dispatch(message))
         except StopConsumer:
             pass
         finally:
+            self.waiting = False
             reader.cancel()
             await layer.detach(self.channel_name)

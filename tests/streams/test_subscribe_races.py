@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from streams.live import consumer as consumers
+from streams.live import shared_reads
 from streams.models import SourceKind, Stream
 from tests.streams.conftest import frame_publish, samples_make, samples_store
 
@@ -22,7 +22,7 @@ async def test_backfill_read_after_newer_samples_were_stored_sends_none_twice(
     )
     await database_sync_to_async(samples_store)(stream, range(1, 11))
     # The last seq is read before the producer stores 6..10, the backfill after.
-    monkeypatch.setattr(consumers, "history_last_seq", lambda stream_id: 5)
+    monkeypatch.setattr(shared_reads, "history_last_seq", lambda stream_id: 5)
     alice = await connect(owner)
     await alice.send({"type": "subscribe", "stream": "race.lab", "backfill": 20})
     await alice.receive_until("subscribed")

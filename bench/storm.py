@@ -1,0 +1,475 @@
+"""Reconnect storm: N viewers of the live overview connect (or resume) within two seconds.
+
+Each viewer subscribes to every seeded stream but the 1 kHz sine (the streams of
+the demo's "Live overview", eight subscriptions), as the page does:
+
+  fresh   a new page: `subscribe` with `backfill` (--backfill, default 600 samples)
+  resume  a network blip: the viewers first join slowly and go live, then every
+          socket drops at once and reconnects with `since` = the last seq it had
+
+Per second after the storm begins: viewers whose eight `subscribed` replies have
+arrived, and the latency of live frames (receive time − the `t` of the frame's
+oldest sample; a live frame is one past the seq announced in `subscribed`),
+p50 / p99 / max. "Back to live" is the first second from which every viewer is
+in and each second's p99 stays ≤ 250 ms. Holes and duplicates are counted per
+stream per viewer (on resume, from `since`). The steady state of the same server
+(the last seconds of the run) and, with --before DIR, the same storm against an
+earlier checkout are printed beside it: the baselines of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    Database,
+    Gauge,
+    PulseboardServer,
+    RedisServer,
+    banner,
+    fmt,
+    load_average,
+    raise_open_files,
+    scratch_directory,
+    start_profiler,
+    table,
+    uptime,
+)
+from wsload import parse_frame
+
+STREAMS = [
+    "sensors.lab-1",
+    "sensors.lab-2",
+    "system.host",
+    "anomaly.demo",
+    "business.kpi",
+    "price.BTC-USD",
+    "push.demo",
+    "replay.lab-1",
+]
+GOAL_MS = 250
+STREAM_KEY = b'"stream":"'
+
+
+def frame_stream(data: bytes) -> str:
+    i = data.find(STREAM_KEY) + len(STREAM_KEY)
+    return data[i : data.find(b'"', i)].decode()
+
+
+class Viewer:
+    """One socket's view of the storm: when it got in, and its seq per stream."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, int] = {}  # stream → last seq received
+        self.announced: dict[str, int] = {}  # stream → seq in `subscribed`
+        self.in_at: float | None = None
+        self.holes = 0
+        self.duplicates = 0
+        self.errors = 0
+        self.sessions = 0  # greeted by the server
+        self.greeted_at = 0.0
+
+    def subscribes(self, backfill: int) -> list[str]:
+        commands = []
+        for slug in STREAMS:
+            command: dict[str, Any] = {"type": "subscribe", "stream": slug}
+            if slug in self.last:
+                command["since"] = self.last[slug]
+            elif backfill:
+                command["backfill"] = backfill
+            commands.append(json.dumps(command))
+        return commands
+
+    def take(
+        self, data: bytes, now: float, t0: float, seconds: dict[int, collections.Counter]
+    ) -> None:
+        parsed = parse_frame(data)
+        if parsed is None:
+            if data.startswith(b'{"type":"error"'):
+                self.errors += 1
+            if data.startswith(b'{"type":"subscribed"'):
+                reply = json.loads(data)
+                self.announced[reply["stream"]] = reply["seq"]
+                if len(self.announced) >= len(STREAMS) and self.in_at is None:
+                    self.in_at = now
+            return
+        first, t_first, last, _ = parsed
+        slug = frame_stream(data)
+        previous = self.last.get(slug)
+        if previous is not None:
+            if first <= previous:
+                self.duplicates += 1
+            elif first > previous + 1:
+                self.holes += 1
+        self.last[slug] = max(last, previous or 0)
+        if first > self.announced.get(slug, 1 << 62) and now >= t0:
+            seconds[int(now - t0)][int(now * 1000 - t_first)] += 1
+
+
+async def viewer_session(
+    url: str, viewer: Viewer, backfill: int, until: float, t0: float, seconds: Any
+) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(
+        url, compression=None, max_size=None, ping_interval=None, open_timeout=60, max_queue=256
+    ) as ws:
+        await ws.recv(decode=False)  # hello
+        viewer.sessions += 1
+        viewer.greeted_at = time.time()
+        viewer.announced.clear()
+        viewer.in_at = None if STREAMS else time.time()
+        for command in viewer.subscribes(backfill):
+            await ws.send(command)
+        while True:
+            remaining = until - time.time()
+            if remaining <= 0:
+                ws.transport.abort()  # a dropped network, not a goodbye
+                return
+            try:
+                data = await asyncio.wait_for(ws.recv(decode=False), remaining)
+            except TimeoutError:
+                continue
+            viewer.take(bytes(data), time.time(), t0, seconds)
+
+
+async def storm_client(plan: dict[str, Any]) -> dict[str, Any]:
+    count, spread, t0 = plan["count"], plan["spread"], plan["t0"]
+    STREAMS[:] = plan["streams"]
+    viewers = [Viewer() for _ in range(count)]
+    calm: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+    seconds: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+    errors: list[str] = []
+
+    async def one(index: int, viewer: Viewer) -> None:
+        try:
+            if plan["mode"] == "resume":
+                # Join slowly, go live, then drop with everyone at t0.
+                await asyncio.sleep(
+                    max(0.0, plan["calm_start"] + index * plan["calm_gap"] - time.time())
+                )
+                await viewer_session(plan["url"], viewer, 0, t0, t0 + 3600, calm)
+            await asyncio.sleep(max(0.0, t0 + spread * index / count - time.time()))
+            await viewer_session(plan["url"], viewer, plan["backfill"], plan["end"], t0, seconds)
+        except Exception as error:
+            errors.append(repr(error)[:160])
+
+    await asyncio.gather(*(one(i, v) for i, v in enumerate(viewers)))
+    return {
+        "in": [v.in_at - t0 if v.in_at else None for v in viewers],
+        "greeted_at": [v.greeted_at - t0 if v.sessions else None for v in viewers],
+        "holes": sum(v.holes for v in viewers),
+        "duplicates": sum(v.duplicates for v in viewers),
+        "error_frames": sum(v.errors for v in viewers),
+        "greeted": sum(1 for v in viewers if v.sessions),
+        "seconds": {s: dict(c) for s, c in seconds.items()},
+        "errors": sorted(set(errors))[:3],
+    }
+
+
+def client_main(plan: dict[str, Any], report: Any) -> None:
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        report.put(asyncio.run(storm_client(plan)))
+    except Exception as error:
+        report.put({"error": repr(error)})
+
+
+def percentile(counter: collections.Counter, q: float) -> float:
+    total = sum(counter.values())
+    if not total:
+        return float("nan")
+    goal, seen = total * q / 100, 0
+    for ms in sorted(counter):
+        seen += counter[ms]
+        if seen >= goal:
+            return float(ms)
+    return float(max(counter))
+
+
+def run_storm(
+    url: str, args: argparse.Namespace, server_pid: int, label: str, profile: Path | None
+) -> dict[str, Any]:
+    """Run one storm against a server; return its figures."""
+    context = multiprocessing.get_context("spawn")
+    report = context.Queue()
+    calm_seconds = args.viewers / args.calm_rate if args.mode == "resume" else 0.0
+    start = time.time() + 3
+    t0 = start + calm_seconds + (args.calm_settle if args.mode == "resume" else 0.0)
+    end = t0 + args.seconds
+    share = [
+        args.viewers // args.client_procs + (i < args.viewers % args.client_procs)
+        for i in range(args.client_procs)
+    ]
+    processes = []
+    for index, count in enumerate(share):
+        plan = {
+            "url": url,
+            "count": count,
+            "mode": args.mode,
+            "backfill": args.backfill,
+            "streams": STREAMS,
+            "spread": args.spread,
+            "t0": t0 + index * args.spread / args.viewers,
+            "end": end,
+            "calm_start": start + index / args.calm_rate,
+            "calm_gap": args.client_procs / args.calm_rate,
+        }
+        process = context.Process(target=client_main, args=(plan, report), daemon=True)
+        process.start()
+        processes.append(process)
+    gauge = Gauge(server_pid)
+    client_gauges = [Gauge(process.pid) for process in processes if process.pid]
+    time.sleep(max(0.0, t0 - time.time()))
+    spy = start_profiler(server_pid, min(10, args.seconds), profile) if profile else None
+    cpu0, load = gauge.cpu(), load_average()
+    client0 = sum(g.cpu() for g in client_gauges)
+    time.sleep(max(0.0, end - time.time()))
+    cpu = gauge.cpu() - cpu0
+    client_cpu = sum(g.cpu() for g in client_gauges) - client0
+    results = [report.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
+    if spy is not None:
+        spy.wait(timeout=60)
+    failures = [r["error"] for r in results if "error" in r]
+    if failures:
+        raise RuntimeError(f"a storm client failed: {failures[0]}")
+    merged: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+    for result in results:
+        for second, counts in result["seconds"].items():
+            merged[int(second)].update({int(ms): n for ms, n in counts.items()})
+    ins = [x for r in results for x in r["in"]]
+    greeted_at = [x for r in results for x in r["greeted_at"]]
+    return {
+        "server": label,
+        "ins": ins,
+        "greeted_at": greeted_at,
+        "holes": sum(r["holes"] for r in results),
+        "duplicates": sum(r["duplicates"] for r in results),
+        "error_frames": sum(r["error_frames"] for r in results),
+        "greeted": sum(r["greeted"] for r in results),
+        "seconds": merged,
+        "errors": [e for r in results for e in r["errors"]],
+        "cpu_pct": 100 * cpu / args.seconds,
+        "client_cpu_pct": 100 * client_cpu / args.seconds,
+        "load": load,
+    }
+
+
+def summarise(run: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Back to live: all in, and every second's p99 ≤ 250 ms from then on."""
+    ins = run["ins"]
+    all_in = max(ins) if ins and None not in ins else float("inf")
+    seconds = run["seconds"]
+    last = int(args.seconds) - 1
+    back = None
+    for second in range(0, last + 1):
+        rest = [
+            percentile(seconds.get(s, collections.Counter()), 99) for s in range(second, last + 1)
+        ]
+        if second + 1 >= all_in and all(not (p > GOAL_MS) for p in rest):
+            back = second + 1
+            break
+    steady: collections.Counter[int] = collections.Counter()
+    for second in range(max(0, last - args.steady + 1), last + 1):
+        steady.update(seconds.get(second, {}))
+    storm: collections.Counter[int] = collections.Counter()
+    for second in range(0, min(5, last + 1)):
+        storm.update(seconds.get(second, {}))
+    return {
+        "in": sum(x is not None for x in ins),
+        "all_in": all_in,
+        "back": back,
+        "storm_p99": percentile(storm, 99),
+        "storm_max": max(storm) if storm else float("nan"),
+        "steady_p99": percentile(steady, 99),
+    }
+
+
+def serve_and_storm(
+    args: argparse.Namespace, directory: Path, label: str, tree: Path | None
+) -> dict[str, Any]:
+    redis = RedisServer(directory) if args.layer == "redis" else None
+    database = Database("sqlite", directory)
+    try:
+        if redis:
+            redis.start()
+        server = PulseboardServer(
+            database,
+            log_dir=directory,
+            redis_url=redis.url if redis else None,
+            env={"PULSEBOARD_IDLE_TIMEOUT": "3600"},
+            tree=tree,
+        )
+        server.manage("migrate", "--noinput", "-v", "0")
+        server.manage("seed", *([] if args.history else ["--no-history"]))
+        server.token = server.manage("createtoken", "demo").split()[-1]
+        server.manage(
+            "shell",
+            "-c",
+            "from streams.models import Stream; Stream.objects.update(running=True); "
+            "Stream.objects.filter(slug='sine.1khz').update(running=False)",
+        )
+        with server:
+            time.sleep(args.settle)
+            url = f"{server.ws_url}/ws/live/?token={server.token}"
+            stem = (
+                args.profile / f"storm-{args.mode}-{'before' if tree else 'now'}"
+                if args.profile
+                else None
+            )
+            run = run_storm(url, args, server.pid, label, stem)
+    finally:
+        if redis:
+            redis.stop()
+        database.drop()
+    run.update(summarise(run, args))
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--viewers", type=int, default=1000)
+    parser.add_argument("--mode", choices=["fresh", "resume"], default="fresh")
+    parser.add_argument(
+        "--spread", type=float, default=2.0, help="seconds over which the viewers (re)connect"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="seconds measured from the storm"
+    )
+    parser.add_argument(
+        "--steady", type=int, default=5, help="last seconds counted as steady state"
+    )
+    parser.add_argument(
+        "--backfill", type=int, default=600, help="samples per subscription of a fresh page"
+    )
+    parser.add_argument(
+        "--calm-rate",
+        type=float,
+        default=200.0,
+        help="resume: viewers joining per second before the storm",
+    )
+    parser.add_argument(
+        "--calm-settle", type=float, default=5.0, help="resume: seconds live before the drop"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="seconds the server runs before the storm"
+    )
+    parser.add_argument(
+        "--history", action="store_true", help="seed hours of history (slower to prepare)"
+    )
+    parser.add_argument("--layer", choices=["memory", "redis"], default="memory")
+    parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument(
+        "--before", type=Path, metavar="DIR", help="also storm a checkout of an earlier commit"
+    )
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="py-spy the server's first 10 s of each storm"
+    )
+    parser.add_argument(
+        "--streams",
+        default=",".join(STREAMS),
+        help="streams each viewer subscribes to (default: the live overview's)",
+    )
+    args = parser.parse_args()
+    STREAMS[:] = [slug for slug in args.streams.split(",") if slug]
+    raise_open_files(args.viewers * 2 + 1024)
+    banner(
+        f"Reconnect storm: {args.viewers} viewers × {len(STREAMS)} streams ({args.mode}, {args.layer} layer)"
+    )
+    runs = []
+    with scratch_directory() as directory:
+        if args.before:
+            runs.append(serve_and_storm(args, directory, f"before ({args.before})", args.before))
+        runs.append(serve_and_storm(args, directory, "pulseboard", None))
+    print()
+    print(
+        "Per second from the storm (viewers greeted, with all subscriptions answered; "
+        "live-frame latency p50 / p99 / max ms):"
+    )
+    headers = ["s"] + [f"{run['server']}" for run in runs]
+    rows = []
+    for second in range(int(args.seconds)):
+        line: list[Any] = [second + 1]
+        for run in runs:
+            counter = run["seconds"].get(second, collections.Counter())
+            viewers_in = sum(1 for x in run["ins"] if x is not None and x <= second + 1)
+            greeted = sum(1 for x in run["greeted_at"] if x is not None and x <= second + 1)
+            line.append(
+                f"{greeted} greeted, {viewers_in} in; {fmt(percentile(counter, 50), 0)} / {fmt(percentile(counter, 99), 0)} / "
+                f"{fmt(max(counter) if counter else float('nan'), 0)}"
+            )
+        rows.append(line)
+    print(table(headers, rows))
+    print()
+    print(
+        table(
+            [
+                "server",
+                "viewers in",
+                "all in (s)",
+                "back to live (s)",
+                "p99 first 5 s",
+                "max first 5 s",
+                f"steady p99 (last {args.steady} s)",
+                "holes",
+                "dups",
+                "error frames",
+                "srv CPU %",
+                "client CPU %",
+                "load",
+            ],
+            [
+                [
+                    run["server"],
+                    f"{run['in']} / {args.viewers}",
+                    fmt(run["all_in"], 1),
+                    "never" if run["back"] is None else run["back"],
+                    fmt(run["storm_p99"], 0),
+                    fmt(run["storm_max"], 0),
+                    fmt(run["steady_p99"], 0),
+                    run["holes"],
+                    run["duplicates"],
+                    run["error_frames"],
+                    fmt(run["cpu_pct"], 0),
+                    fmt(run["client_cpu_pct"], 0),
+                    run["load"],
+                ]
+                for run in runs
+            ],
+        )
+    )
+    for run in runs:
+        print(f"   {run['server']}: {run['greeted']} viewers greeted (hello)")
+        if run["errors"]:
+            print(f"   {run['server']}: errors {run['errors'][:3]}")
+    now = runs[-1]
+    ok = now["back"] is not None and now["back"] <= 5 and now["holes"] == 0
+    print()
+    print(
+        f"Target: all {args.viewers} back to live (p99 ≤ {GOAL_MS} ms) within 5 s, no hole: "
+        f"{'met' if ok else 'MISSED'} (back at {now['back']} s, {now['holes']} holes)"
+    )
+    print(f"\nload at the end: {uptime()}")
+
+
+if __name__ == "__main__":
+    main()
