@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.cookie import parse_cookie
 from django.utils import timezone
@@ -123,10 +124,11 @@ class SessionAuthMiddleware:
                 cookies = parse_cookie(value.decode("latin1"))
                 break
         store = import_module(settings.SESSION_ENGINE).SessionStore
-        scope = dict(
-            scope, cookies=cookies, session=store(cookies.get(settings.SESSION_COOKIE_NAME))
-        )
-        scope["user"] = await get_user(scope)
+        key = cookies.get(settings.SESSION_COOKIE_NAME)
+        scope = dict(scope, cookies=cookies, session=store(key))
+        # No session cookie, no session to read: a script with a token skips that trip
+        # to the database thread (a reconnect storm is a thousand handshakes at once).
+        scope["user"] = await get_user(scope) if key else AnonymousUser()
         return await self.application(scope, receive, send)
 
 
@@ -143,8 +145,6 @@ class TokenAuthMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         token = query_token(scope) if scope["type"] == "websocket" else None
         if token is not None:
-            from django.contrib.auth.models import AnonymousUser
-
             row = await database_sync_to_async(token_row)(token)
             user = row.user if row is not None else AnonymousUser()
             token_id = row.pk if row is not None else None
