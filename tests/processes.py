@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Self
 
@@ -135,7 +136,7 @@ def database_prepare(env: dict[str, str], *, running: list[str] | None = None) -
         )
 
 
-class ListeningProcess:
+class ListeningProcess(ABC):
     """A child process that listens on a loopback port: started, waited for, stopped.
 
     The port is chosen at the first start and kept by every restart, so clients
@@ -151,9 +152,9 @@ class ListeningProcess:
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
+    @abstractmethod
     def command(self) -> list[str]:
         """Return the command line that serves on `self.port`."""
-        raise NotImplementedError
 
     @property
     def pid(self) -> int:
