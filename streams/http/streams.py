@@ -64,7 +64,9 @@ def stream_request_from(body: Any) -> StreamRequest:
         fields=body.get("fields"),
         source_settings=body.get("settings") or {},
         is_public=bool(body.get("public", False)),
-        retention_seconds=body.get("retention_seconds", 7 * 86_400),
+        retention_seconds=(
+            body["retention_seconds"] if body.get("retention_seconds") is not None else 7 * 86_400
+        ),
     )
 
 

@@ -77,6 +77,19 @@ def test_a_bad_request_makes_nothing_and_says_why(
     assert not Stream.objects.filter(title__in=["Greenhouse 2", "No slug"]).exists()
 
 
+def test_nulls_take_the_defaults(owner_token: str) -> None:
+    body = {
+        **GREENHOUSE,
+        "retention_seconds": None,
+        "public": None,
+        "fields": None,
+        "settings": None,
+    }
+    response = post_json(token_client(owner_token), "/api/streams/", body)
+    assert response.status_code == 201
+    assert response.json()["retention_seconds"] == 7 * 86_400 and response.json()["public"] is False
+
+
 def test_a_slug_is_taken_once(owner_token: str) -> None:
     client = token_client(owner_token)
     assert post_json(client, "/api/streams/", GREENHOUSE).status_code == 201
