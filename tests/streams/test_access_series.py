@@ -14,12 +14,22 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from dashboards.models import Dashboard, DashboardShare, Widget, WidgetSeries
+from dashboards.models import WidgetSeries
 from streams.access import stream_can_read, stream_for_viewer, streams_readable_by
 from streams.models import SourceKind, Stream
 from tests.streams.access_world import PRIVATE, PUBLIC, World, world_make
 from tests.streams.conftest import Connect
-from tests.streams.test_access_sockets import READS, SUBSCRIBE, answer, sees_nothing_more, socket_of
+from tests.streams.test_access_sockets import (
+    READS,
+    SUBSCRIBE,
+    answer,
+    link_revoked,
+    owner_changed,
+    sees_nothing_more,
+    share_removed,
+    socket_of,
+    widget_deleted,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,34 +104,14 @@ def series_repointed(world: World) -> None:
         series.save()
 
 
-def chart_deleted(world: World) -> None:
-    Widget.objects.filter(dashboard=world.alice_board).delete()
-
-
-def share_removed(world: World) -> None:
-    DashboardShare.objects.filter(dashboard=world.alice_board, user=world.bob).delete()
-
-
-def link_revoked(world: World) -> None:
-    board = Dashboard.objects.get(pk=world.alice_board.pk)
-    board.link_token = None
-    board.save()
-
-
-def owner_demoted_from_own_stream(world: World) -> None:
-    stream = Stream.objects.get(slug=PRIVATE)
-    stream.owner = world.outsider
-    stream.save()
-
-
 SESSION, LINK = "bob", "anonymous with Alice's link"
 REVOCATIONS: list[tuple[Change, tuple[str, ...]]] = [
     (series_removed, (SESSION, LINK)),
     (series_repointed, (SESSION, LINK)),
-    (chart_deleted, (SESSION, LINK)),
+    (widget_deleted, (SESSION, LINK)),
     (share_removed, (SESSION,)),
     (link_revoked, (LINK,)),
-    (owner_demoted_from_own_stream, (SESSION, LINK)),
+    (owner_changed, (SESSION, LINK)),
 ]
 CASES = [(change, kind) for change, kinds in REVOCATIONS for kind in kinds]
 
