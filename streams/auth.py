@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import timedelta
 from importlib import import_module
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.auth import get_user
 from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth import get_user as auth_get_user
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.cookie import parse_cookie
 from django.utils import timezone
 
 from streams.access import link_of
+from streams.batches import Batches, per_loop
 from streams.models import ApiToken, token_digest
 
 TOKEN_HEADER_PREFIX = "Token "
@@ -30,15 +34,66 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 def token_row(token: str) -> ApiToken | None:
     """Return the token row of an active user that `token` is, or None."""
-    if not token or len(token) > 200:
-        return None
-    row = ApiToken.objects.select_related("user").filter(digest=token_digest(token)).first()
-    if row is None or not row.user.is_active:
-        return None
+    return token_rows(None, [token])[0]
+
+
+def token_rows(_key: Hashable, tokens: list[str]) -> list[ApiToken | None]:
+    """Return the row of each of `tokens` (None where not an active user's), in one query."""
+    digests = [token_digest(token) if token and len(token) <= 200 else None for token in tokens]
+    wanted = {digest for digest in digests if digest is not None}
+    rows = (
+        {
+            row.digest: row
+            for row in ApiToken.objects.select_related("user").filter(digest__in=wanted)
+        }
+        if wanted
+        else {}
+    )
+    found = [rows.get(digest) if digest is not None else None for digest in digests]
     now = timezone.now()
-    if row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=row.pk).update(last_used=now)
-    return row
+    stale = {
+        row.pk
+        for row in rows.values()
+        if row.user.is_active
+        and (row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION)
+    }
+    if stale:
+        ApiToken.objects.filter(pk__in=stale).update(last_used=now)
+    return [row if row is not None and row.user.is_active else None for row in found]
+
+
+def session_users(_key: Hashable, sessions: list[SessionBase]) -> list[Any]:
+    """Return the user each session is logged in as (or an anonymous one), Django's way.
+
+    Sessions of the database engine are read in one query for the whole batch.
+    """
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+        keys = {session.session_key for session in sessions}
+        rows = dict(
+            Session.objects.filter(
+                session_key__in=keys, expire_date__gt=timezone.now()
+            ).values_list("session_key", "session_data")
+        )
+        for session in sessions:
+            data = rows.get(session.session_key)
+            session._session_cache = session.decode(data) if data is not None else {}
+    return [auth_get_user(SimpleNamespace(session=session)) for session in sessions]
+
+
+def in_database_thread(read: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+    """Run `read` in Channels' database thread, with its connection upkeep."""
+    return database_sync_to_async(read)(*args)
+
+
+class HandshakeReads:
+    """The credential reads of the handshakes arriving together, one query per batch."""
+
+    def __init__(self) -> None:
+        self.tokens: Batches[str, ApiToken | None] = Batches(token_rows, in_database_thread)
+        self.sessions: Batches[SessionBase, Any] = Batches(session_users, in_database_thread)
+
+
+handshake_reads = per_loop(HandshakeReads)
 
 
 def token_user(token: str) -> Any | None:
@@ -128,7 +183,11 @@ class SessionAuthMiddleware:
         scope = dict(scope, cookies=cookies, session=store(key))
         # No session cookie, no session to read: a script with a token skips that trip
         # to the database thread (a reconnect storm is a thousand handshakes at once).
-        scope["user"] = await get_user(scope) if key else AnonymousUser()
+        scope["user"] = (
+            await handshake_reads().sessions.ask("sessions", scope["session"])
+            if key
+            else AnonymousUser()
+        )
         return await self.application(scope, receive, send)
 
 
@@ -145,7 +204,7 @@ class TokenAuthMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         token = query_token(scope) if scope["type"] == "websocket" else None
         if token is not None:
-            row = await database_sync_to_async(token_row)(token)
+            row = await handshake_reads().tokens.ask("tokens", token)
             user = row.user if row is not None else AnonymousUser()
             token_id = row.pk if row is not None else None
             scope = dict(scope, user=user, auth_method="token", token_id=token_id)

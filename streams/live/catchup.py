@@ -77,10 +77,6 @@ class CatchUp(AccessEvents):
             await self.send_samples(stream.slug, page)
             cursor = page[-1]["seq"]
 
-    async def send_texts(self, texts: list[str]) -> None:
-        for text in texts:
-            await self.send(text_data=text)
-
     async def send_samples(self, slug: str, samples: list[SampleFrame]) -> None:
         for start in range(0, len(samples), HISTORY_PAGE):
             await self.send(text_data=data_frame(slug, samples[start : start + HISTORY_PAGE]))

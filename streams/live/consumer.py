@@ -248,13 +248,13 @@ class LiveConsumer(CatchUp):
             reply["recovered"] = recovered
             await self.send(text_data=encode(reply))
             if snapshot.covers(start):
-                await self.send_texts(snapshot.frames_after(start, last_seq))
+                await self.send_shared_texts(snapshot.frames_after(start, last_seq))
             else:
                 await self.send_history_after(stream, start, last_seq)
         else:
             await self.charge_history(stream.slug, command.backfill, command.ref)
             await self.send(text_data=encode(reply))
-            await self.send_texts(snapshot.frames_latest(command.backfill))
+            await self.send_shared_texts(snapshot.frames_latest(command.backfill))
             backfill = snapshot.latest(command.backfill)
             # Samples stored since last_seq was read may be in the backfill already.
             if backfill:

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import close_old_connections
 
 from streams.access import stream_for_viewer
+from streams.batches import Batches, per_loop
 from streams.contract import SampleFrame, data_frame
 from streams.history.samples import (
     history_after,
@@ -50,7 +50,6 @@ HISTORY_PAGE = 2_000
 
 HISTORY_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-reads")
 
-Request = TypeVar("Request")
 Result = TypeVar("Result")
 
 
@@ -67,47 +66,6 @@ def in_history_thread(
             close_old_connections()
 
     return asyncio.get_running_loop().run_in_executor(HISTORY_THREAD, run)
-
-
-class Batches(Generic[Request, Result]):
-    """Run `read(key, requests)` one batch at a time per key, each serving what waited for it."""
-
-    def __init__(self, read: Callable[[Hashable, list[Request]], list[Result]]):
-        self.read = read
-        self.waiting: dict[Hashable, list[tuple[Request, asyncio.Future[Result]]]] = {}
-        self.running: set[Hashable] = set()
-
-    async def ask(self, key: Hashable, request: Request) -> Result:
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self.waiting.setdefault(key, []).append((request, future))
-        if key not in self.running:
-            self.start(key)
-        return await future
-
-    def start(self, key: Hashable) -> None:
-        batch = self.waiting.pop(key)
-        self.running.add(key)
-        requests = [request for request, _ in batch]
-        done = in_history_thread(self.read, key, requests)
-        done.add_done_callback(lambda outcome: self.finish(key, batch, outcome))
-
-    def finish(
-        self,
-        key: Hashable,
-        batch: list[tuple[Request, asyncio.Future[Result]]],
-        outcome: asyncio.Future[list[Result]],
-    ) -> None:
-        self.running.discard(key)
-        error = outcome.exception()
-        for index, (_, future) in enumerate(batch):
-            if future.done():
-                continue  # its subscriber went away
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(outcome.result()[index])
-        if key in self.waiting:
-            self.start(key)
 
 
 # -- what a batch reads ------------------------------------------------------------
@@ -233,8 +191,10 @@ class SharedReads:
     """This process's batches of subscribe reads, one set per event loop."""
 
     def __init__(self) -> None:
-        self.streams: Batches[Viewer, tuple[Stream | None, bool]] = Batches(streams_for_viewers)
-        self.snapshots: Batches[Wanted, Snapshot] = Batches(SnapshotReads())
+        self.streams: Batches[Viewer, tuple[Stream | None, bool]] = Batches(
+            streams_for_viewers, in_history_thread
+        )
+        self.snapshots: Batches[Wanted, Snapshot] = Batches(SnapshotReads(), in_history_thread)
 
     async def stream_for(
         self, slug: str, user: Any, link: int | None
@@ -245,15 +205,5 @@ class SharedReads:
         return await self.snapshots.ask((stream.pk, stream.slug), wanted)
 
 
-_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedReads] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def shared_reads() -> SharedReads:
-    """Return the running loop's batches (futures belong to one loop)."""
-    loop = asyncio.get_running_loop()
-    reads = _per_loop.get(loop)
-    if reads is None:
-        reads = _per_loop[loop] = SharedReads()
-    return reads
+# The running loop's batches.
+shared_reads = per_loop(SharedReads)

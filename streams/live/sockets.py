@@ -21,6 +21,13 @@ what Channels does around each message is paid hundreds of times per tick:
   uvicorn's sans-I/O WebSocket only, while it is open and not pushing back).
   Anything else (a frame to trim or after a hole, a socket behind or closing,
   another server) is queued and handled as before, in order.
+- A viewer of several streams got one write (one system call, one TCP segment,
+  one wake-up of the reader) per stream per tick. Direct writes are now held
+  until the callbacks the loop is running have run (`WriteBatch`) and a socket's
+  frames of that moment go out in one `writelines`: the frames stay separate
+  WebSocket messages, so the protocol is unchanged. Anything sent the ASGI way
+  writes what is held for that socket first, so the order on the wire is the
+  order of the sends.
 
 When the channel layer cannot give the socket a channel (Redis is away), the
 handshake is refused with close code 1013 (try again later) and counted; the
@@ -36,6 +43,7 @@ import asyncio
 import functools
 import logging
 import math
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -52,7 +60,8 @@ from streams.metrics import metric_inc
 log = logging.getLogger(__name__)
 
 _shared: dict[str, str] = {"type": "websocket.send", "text": ""}
-_wire: tuple[str, bytes] = ("", b"")
+_wires: dict[str, bytes] = {}
+WIRES_KEPT = 512
 
 
 def websocket_send(text: str) -> dict[str, str]:
@@ -71,12 +80,53 @@ def wire_frame(text: str) -> bytes:
     """Return `text` as the bytes of a server's WebSocket text frame, made once per text.
 
     A server's frames are not masked and Pulseboard's sockets are not compressed,
-    so every socket sends the same bytes for the same text.
+    so every socket sends the same bytes for the same text. The texts framed
+    lately are remembered: a live frame goes to every watcher, and a shared
+    history read's frames to every viewer that joined with it.
     """
-    global _wire
-    if _wire[0] is not text:
-        _wire = (text, Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[]))
-    return _wire[1]
+    wire = _wires.get(text)
+    if wire is None:
+        if len(_wires) >= WIRES_KEPT:
+            _wires.clear()
+        wire = _wires[text] = Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
+    return wire
+
+
+class WriteBatch:
+    """The direct writers of one event loop with bytes held, written out together.
+
+    The first write of a moment schedules `flush` behind the callbacks the loop
+    is already running, so every frame a producer tick (or a read from Redis)
+    publishes to a socket leaves in one write.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.writers: list[DirectWriter] = []
+
+    def hold(self, writer: DirectWriter) -> None:
+        if not self.writers:
+            self.loop.call_soon(self.flush)
+        self.writers.append(writer)
+
+    def flush(self) -> None:
+        writers, self.writers = self.writers, []
+        for writer in writers:
+            writer.flush()
+
+
+_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, WriteBatch] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def write_batch() -> WriteBatch:
+    """Return the running loop's `WriteBatch`."""
+    loop = asyncio.get_running_loop()
+    batch = _batches.get(loop)
+    if batch is None:
+        batch = _batches[loop] = WriteBatch(loop)
+    return batch
 
 
 class DirectWriter:
@@ -84,12 +134,18 @@ class DirectWriter:
 
     uvicorn's `send` does the same for one frame (after encoding the text and
     framing it for this connection alone); this writes bytes framed once for
-    every socket. When it cannot write at once (the client is behind, or the
-    socket is closing) it says so and the caller goes the ASGI way.
+    every socket. When it cannot write (the client is behind, or the socket is
+    closing) it says so and the caller goes the ASGI way. What it takes is held
+    in `pending` until its `WriteBatch` flushes, or until the socket sends
+    anything the ASGI way.
     """
 
-    def __init__(self, protocol: Any):
+    __slots__ = ("batch", "pending", "protocol")
+
+    def __init__(self, protocol: Any, batch: WriteBatch):
         self.protocol = protocol
+        self.batch = batch
+        self.pending: list[bytes] = []
 
     def write(self, wire: bytes) -> bool:
         protocol = self.protocol
@@ -101,8 +157,20 @@ class DirectWriter:
             or protocol.transport.is_closing()
         ):
             return False
-        protocol.transport.write(wire)
+        if not self.pending:
+            self.batch.hold(self)
+        self.pending.append(wire)
         return True
+
+    def flush(self) -> None:
+        """Write what is held; dropped only when the socket closed meanwhile."""
+        pending = self.pending
+        if not pending:
+            return
+        self.pending = []
+        transport = self.protocol.transport
+        if not transport.is_closing():
+            transport.writelines(pending)
 
 
 def direct_writer(send: Any) -> DirectWriter | None:
@@ -112,12 +180,13 @@ def direct_writer(send: Any) -> DirectWriter | None:
         return None
     if protocol.conn.extensions or not protocol.handshake_complete:
         return None  # a compressed socket frames each message for itself
-    return DirectWriter(protocol)
+    return DirectWriter(protocol, write_batch())
 
 
 class FanoutConsumer(AsyncWebsocketConsumer):
     database_free_events: frozenset[str] = frozenset()
     writer: DirectWriter | None = None
+    asgi_send: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     inbox: asyncio.Queue[tuple[float, dict[str, Any]]] | None = None
     waiting = False  # for the next message, every earlier one handled
 
@@ -159,7 +228,14 @@ class FanoutConsumer(AsyncWebsocketConsumer):
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         await super().accept(subprotocol, headers)
-        self.writer = direct_writer(self.base_send)
+        self.writer = direct_writer(self.asgi_send or self.base_send)
+
+    async def send_in_order(self, message: dict[str, Any]) -> None:
+        """Send an ASGI message after the frames held for this socket."""
+        assert self.asgi_send is not None, "set with base_send in run_attached"
+        if self.writer is not None:
+            self.writer.flush()
+        await self.asgi_send(message)
 
     def deliver(self, message: dict[str, Any]) -> bool:
         """Handle a layer's message inside the layer's call when nothing waits before it.
@@ -182,6 +258,12 @@ class FanoutConsumer(AsyncWebsocketConsumer):
         """Write a text many sockets send at once; False when it must go the ASGI way."""
         return self.writer is not None and self.writer.write(wire_frame(text))
 
+    async def send_shared_texts(self, texts: list[str]) -> None:
+        """Send texts other sockets send too (history read once for many), in order."""
+        for text in texts:
+            if not self.write_shared(text):
+                await self.send_shared(text)
+
     async def run_attached(self, layer: Any, scope: Any, receive: Any, send: Any) -> None:
         """Channels' consumer loop, reading one queue that the client's messages join."""
         self.scope = scope
@@ -195,7 +277,8 @@ class FanoutConsumer(AsyncWebsocketConsumer):
             await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
             return
         self.channel_receive = functools.partial(layer.receive, self.channel_name)
-        self.base_send = send
+        self.asgi_send = send
+        self.base_send = self.send_in_order
         inbox = self.inbox = layer.attach(self.channel_name, self.deliver)
 
         async def forward() -> None:

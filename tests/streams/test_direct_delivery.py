@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import types
 from collections.abc import Hashable
 from typing import Any
 
 import pytest
+from websockets.protocol import State
 
+from streams.batches import Batches
 from streams.live.layers import LocalChannelLayer
-from streams.live.shared_reads import Batches
-from streams.live.sockets import wire_frame
+from streams.live.shared_reads import in_history_thread
+from streams.live.sockets import DirectWriter, FanoutConsumer, wire_frame, write_batch
 
 
 async def test_a_member_that_takes_a_message_at_once_gets_nothing_queued() -> None:
@@ -58,7 +61,7 @@ async def test_subscribers_who_arrive_during_a_read_share_the_next_one() -> None
             asyncio.run_coroutine_threadsafe(release.wait(), loop).result()
         return [len(reads)] * len(requests)
 
-    batches: Batches[int, int] = Batches(read)
+    batches: Batches[int, int] = Batches(read, in_history_thread)
     first = asyncio.ensure_future(batches.ask("lab", 1))
     await asyncio.wait_for(started.wait(), 10)
     later = [asyncio.ensure_future(batches.ask("lab", n)) for n in (2, 3, 4)]
@@ -68,3 +71,66 @@ async def test_subscribers_who_arrive_during_a_read_share_the_next_one() -> None
     assert await asyncio.wait_for(first, 10) == 1
     assert [await asyncio.wait_for(task, 10) for task in later] == [2, 2, 2]
     assert reads == [[1], [2, 3, 4]]
+
+
+class RecordingTransport:
+    """The transport side of a socket: what was written, one entry per system call."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[bytes]] = []
+        self.closing = False
+
+    def writelines(self, parts: list[bytes]) -> None:
+        self.calls.append(list(parts))
+
+    def write(self, data: bytes) -> None:
+        self.calls.append([data])
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+def open_protocol(transport: RecordingTransport) -> Any:
+    writable = asyncio.Event()
+    writable.set()
+    conn = types.SimpleNamespace(state=State.OPEN)
+    return types.SimpleNamespace(
+        close_sent=False, disconnected=False, writable=writable, conn=conn, transport=transport
+    )
+
+
+async def test_a_sockets_frames_of_one_moment_leave_in_one_write_each_a_frame() -> None:
+    transport = RecordingTransport()
+    writer = DirectWriter(open_protocol(transport), write_batch())
+    frames = [wire_frame(f'{{"type":"data","stream":"s{n}","samples":[]}}') for n in range(3)]
+    assert all(writer.write(frame) for frame in frames)
+    assert transport.calls == []  # held until the loop's current callbacks ran
+    await asyncio.sleep(0)
+    assert transport.calls == [frames]
+
+
+async def test_what_a_socket_sends_the_asgi_way_follows_the_frames_held_for_it() -> None:
+    transport = RecordingTransport()
+    consumer = FanoutConsumer()
+    consumer.writer = DirectWriter(open_protocol(transport), write_batch())
+
+    async def asgi_send(message: dict[str, Any]) -> None:
+        transport.write(message["text"].encode())
+
+    consumer.asgi_send = asgi_send
+    live = wire_frame('{"type":"data","stream":"lab","samples":[]}')
+    assert consumer.write_shared('{"type":"data","stream":"lab","samples":[]}')
+    await consumer.send_in_order({"type": "websocket.send", "text": "after"})
+    assert transport.calls == [[live], [b"after"]]
+    await asyncio.sleep(0)  # the batch's own flush finds nothing left
+    assert len(transport.calls) == 2
+
+
+async def test_frames_held_for_a_socket_that_closed_meanwhile_are_not_written() -> None:
+    transport = RecordingTransport()
+    writer = DirectWriter(open_protocol(transport), write_batch())
+    assert writer.write(wire_frame("{}"))
+    transport.closing = True
+    await asyncio.sleep(0)
+    assert transport.calls == []
+    assert not writer.write(wire_frame("{}"))
