@@ -19,6 +19,9 @@ Request = TypeVar("Request")
 Result = TypeVar("Result")
 Shared = TypeVar("Shared")
 
+# Callers woken per turn of the event loop when a batch's read is done.
+WAKE_PER_TURN = 25
+
 # How a batch's read runs: `run(read, key, requests)` returns what it will return.
 Runner = Callable[..., Awaitable[Any]]
 
@@ -53,8 +56,25 @@ class Batches(Generic[Request, Result]):
         outcome: asyncio.Future[list[Result]],
     ) -> None:
         self.running.discard(key)
+        self.answer(batch, outcome, 0)
+        if key in self.waiting:
+            self.start(key)
+
+    def answer(
+        self,
+        batch: list[tuple[Request, asyncio.Future[Result]]],
+        outcome: asyncio.Future[list[Result]],
+        start: int,
+    ) -> None:
+        """Wake up to `WAKE_PER_TURN` callers, and the next ones on the loop's next turn.
+
+        Every caller woken runs before the loop looks at its timers again: a
+        thousand at once would hold back the frames of everyone already live.
+        """
         error = None if outcome.cancelled() else outcome.exception()
-        for index, (_, future) in enumerate(batch):
+        end = min(len(batch), start + WAKE_PER_TURN)
+        for index in range(start, end):
+            future = batch[index][1]
             if future.done():
                 continue  # its caller went away
             if outcome.cancelled():
@@ -63,8 +83,8 @@ class Batches(Generic[Request, Result]):
                 future.set_exception(error)
             else:
                 future.set_result(outcome.result()[index])
-        if key in self.waiting:
-            self.start(key)
+        if end < len(batch):
+            asyncio.get_running_loop().call_soon(self.answer, batch, outcome, end)
 
 
 def per_loop(make: Callable[[], Shared]) -> Callable[[], Shared]:
