@@ -140,7 +140,7 @@ test("releasing a stream unsubscribes it", async () => {
 
 test("the frame scheduler draws each widget once per frame and holds draws while paused", () => {
   const queued = [];
-  const frames = new FrameScheduler({ request: (callback) => queued.push(callback), cancel: () => {} });
+  const frames = new FrameScheduler({ request: (callback) => queued.push(callback), cancel: () => {}, requestAfter: 0 });
   let draws = 0;
   const draw = () => (draws += 1);
   frames.schedule(draw);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { frames } from "../../static/js/frames.js";
 import { mountWidget } from "../../static/js/widgets/scaffold.js";
 import { FakeClock } from "./fakes.mjs";
 
@@ -8,6 +9,7 @@ import { FakeClock } from "./fakes.mjs";
 const clock = new FakeClock();
 globalThis.requestAnimationFrame = (callback) => clock.setTimeout(callback, 16);
 globalThis.cancelAnimationFrame = (handle) => clock.clearTimeout(handle);
+frames.useClock({ timers: clock, now: () => clock.now });
 
 // A grid cell and a widget root, enough of the DOM for mounting and removing.
 function cell() {
@@ -53,9 +55,9 @@ test("a widget is drawn once in the next frame, with every push it got before", 
 test("clearing a widget redraws it empty", () => {
   const { state, widget } = countingWidget();
   widget.push([1]);
-  clock.advance(20);
+  clock.advance(40); // the page draws in at most 30 frames a second
   widget.clear();
-  clock.advance(20);
+  clock.advance(40);
   assert.deepEqual(state.draws, [1, 0]);
 });
 
@@ -103,7 +105,7 @@ test("an animation asks for the next frame from its render", () => {
     push() {},
   });
   widget.push([1]);
-  clock.advance(100);
+  clock.advance(200);
   assert.equal(frame, 3);
 });
 

@@ -13,8 +13,15 @@ export function element(tag, className, text) {
   return node;
 }
 
+/** Set a node's text only when it differs: an unchanged figure costs no layout or paint. */
+export function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 /** The least time between two redraws of a widget that shows only text and bars. */
 export const TEXT_INTERVAL_MS = 100;
+/** After its interval, how long such a widget waits to be drawn in a frame drawn anyway. */
+export const COMPANY_WAIT_MS = 50;
 
 /**
  * Return the redraw of a widget: `schedule()` asks for `render` in the next
@@ -22,8 +29,9 @@ export const TEXT_INTERVAL_MS = 100;
  *
  * `minInterval` (ms, 0 = every frame) spaces the redraws out: after a draw,
  * further `schedule()` calls within `minInterval` only mark the widget dirty,
- * and it is drawn once, in the first frame after the interval, with everything
- * that arrived meanwhile — so the last update is never dropped, only delayed.
+ * and it is drawn once after the interval, with everything that arrived
+ * meanwhile — so the last update is never dropped, only delayed: in the next
+ * frame drawn for another widget, or within COMPANY_WAIT_MS in one of its own.
  * Text widgets use TEXT_INTERVAL_MS: a figure that changes 60 times a second
  * cannot be read anyway, and each change costs style, layout and paint.
  * `scheduler` and `timers` ({setTimeout, clearTimeout}) are for the tests.
@@ -37,7 +45,7 @@ export function drawLoop(render, { minInterval = 0, scheduler = frames, timers =
     cooling = null;
     if (stopped || !dirty) return;
     dirty = false;
-    scheduler.schedule(draw);
+    scheduler.scheduleSoon(draw, COMPANY_WAIT_MS);
   };
 
   function draw() {
@@ -140,6 +148,39 @@ export function withAlpha(colour, alpha) {
 export function newestFirst(list, added, limit) {
   const next = [...added].reverse().concat(list);
   return next.length > limit ? next.slice(0, limit) : next;
+}
+
+/**
+ * Return a list's redraw for `container`: `draw(items)` shows one row per item
+ * (`rowOf(item)` makes it), in that order. A row is made once per item and
+ * kept; when the items are the shown ones with new ones on top and old ones
+ * gone from the bottom (a newest-first list), only those rows are added and
+ * removed — the page lays out and paints a new row, not the whole list again.
+ */
+export function rowList(container, rowOf) {
+  let made = new Map();
+  return function draw(items) {
+    const kept = new Map();
+    const wanted = items.map((item) => {
+      const row = made.get(item) ?? rowOf(item);
+      kept.set(item, row);
+      return row;
+    });
+    made = kept;
+    const shown = container.children;
+    const at = shown.length ? wanted.indexOf(shown[0]) : -1;
+    let follows = at >= 0 || shown.length === 0;
+    for (let index = 0; follows && index < shown.length && at + index < wanted.length; index += 1) {
+      follows = shown[index] === wanted[at + index];
+    }
+    if (!follows) {
+      container.replaceChildren(...wanted);
+      return;
+    }
+    if (at > 0) container.prepend(...wanted.slice(0, at));
+    else if (shown.length === 0 && wanted.length) container.append(...wanted);
+    while (shown.length > wanted.length) shown[shown.length - 1].remove();
+  };
 }
 
 /**

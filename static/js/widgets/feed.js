@@ -1,7 +1,7 @@
 // Live feed: the newest items of a stream on top, one line each.
 
 import { describeValue, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, element, filtered, newestFirst, scrollable, spanOf } from "./common.js";
+import { TEXT_INTERVAL_MS, element, filtered, newestFirst, rowList, scrollable, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ITEMS = 50;
@@ -35,10 +35,12 @@ export function create(el, config = {}) {
     return item;
   }
 
+  const drawItems = rowList(list, itemOf);
+
   return mountWidget(el, root, {
     render() {
       empty.hidden = items.length > 0;
-      list.replaceChildren(...items.map(itemOf));
+      drawItems(items);
     },
     minInterval: TEXT_INTERVAL_MS,
     push(samples) {

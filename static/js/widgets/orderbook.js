@@ -3,7 +3,7 @@
 
 import { bookDepth } from "../data/orderbook.js";
 import { formatNumber } from "../format.js";
-import { TEXT_INTERVAL_MS, element } from "./common.js";
+import { TEXT_INTERVAL_MS, element, setText } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 /** config: fields [{name}] (the first holds the book, "book"), depth (10 levels per side). */
@@ -21,29 +21,42 @@ export function create(el, config = {}) {
   const bids = element("div", "book-side book-bids");
   root.append(head, asks, spread, bids);
 
-  function levelRow(level, maxTotal, side) {
-    const row = element("div", `book-row book-${side}`);
-    row.style.setProperty("--depth", `${((level.total / (maxTotal || 1)) * 100).toFixed(1)}%`);
-    row.append(
-      element("span", "book-price", formatNumber(level.price)),
-      element("span", "", formatNumber(level.size)),
-      element("span", "muted", formatNumber(level.total)),
-    );
-    return row;
+  // A side's rows are made once and their figures changed in place: a book that
+  // moves ten times a second repaints the figures that changed, not every row.
+  function levelRows(container, side) {
+    const rows = [];
+    return (levels, maxTotal) => {
+      while (rows.length < levels.length) {
+        const row = element("div", `book-row book-${side}`);
+        const cells = [element("span", "book-price"), element("span", ""), element("span", "muted")];
+        row.append(...cells);
+        container.append(row);
+        rows.push({ row, cells });
+      }
+      while (rows.length > levels.length) rows.pop().row.remove();
+      levels.forEach((level, index) => {
+        const { row, cells } = rows[index];
+        const depth = `${((level.total / (maxTotal || 1)) * 100).toFixed(1)}%`;
+        if (row.style.getPropertyValue("--depth") !== depth) row.style.setProperty("--depth", depth);
+        [level.price, level.size, level.total].forEach((value, cell) => setText(cells[cell], formatNumber(value)));
+      });
+    };
   }
+  const showAsks = levelRows(asks, "ask");
+  const showBids = levelRows(bids, "bid");
 
   function render() {
     if (!book) {
-      asks.replaceChildren();
-      bids.replaceChildren();
-      spread.textContent = "Waiting for data…";
+      showAsks([], 0);
+      showBids([], 0);
+      setText(spread, "Waiting for data…");
       return;
     }
     const view = bookDepth(book, depth);
     // Best ask next to the spread, so prices meet in the middle.
-    asks.replaceChildren(...[...view.asks].reverse().map((level) => levelRow(level, view.maxTotal, "ask")));
-    bids.replaceChildren(...view.bids.map((level) => levelRow(level, view.maxTotal, "bid")));
-    spread.textContent = view.spread === null ? "–" : `spread ${formatNumber(view.spread)} · mid ${formatNumber(view.mid)}`;
+    showAsks([...view.asks].reverse(), view.maxTotal);
+    showBids(view.bids, view.maxTotal);
+    setText(spread, view.spread === null ? "–" : `spread ${formatNumber(view.spread)} · mid ${formatNumber(view.mid)}`);
   }
 
   return mountWidget(el, root, {

@@ -1,7 +1,7 @@
 // Table widget: the last rows of a stream, newest first, one column per field.
 
 import { describeValue, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, compactTable, element, filtered, newestFirst, scrollable, spanOf } from "./common.js";
+import { TEXT_INTERVAL_MS, compactTable, element, filtered, newestFirst, rowList, scrollable, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ROWS = 20;
@@ -31,9 +31,11 @@ export function create(el, config = {}) {
     return row;
   }
 
+  const drawRows = rowList(body, rowOf);
+
   return mountWidget(el, root, {
     render() {
-      body.replaceChildren(...rows.map(rowOf));
+      drawRows(rows);
     },
     minInterval: TEXT_INTERVAL_MS,
     span: () => spanOf(rows),

@@ -1,7 +1,7 @@
 // Trades widget: the newest trades ({price, size, side}) on top, buys and sells in their colours.
 
 import { formatNumber, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, compactTable, element, filtered, newestFirst, scrollable, spanOf } from "./common.js";
+import { TEXT_INTERVAL_MS, compactTable, element, filtered, newestFirst, rowList, scrollable, spanOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const DEFAULT_ROWS = 30;
@@ -31,9 +31,11 @@ export function create(el, config = {}) {
     return row;
   }
 
+  const drawRows = rowList(body, rowOf);
+
   return mountWidget(el, root, {
     render() {
-      body.replaceChildren(...trades.map(rowOf));
+      drawRows(trades);
     },
     minInterval: TEXT_INTERVAL_MS,
     push(samples) {
