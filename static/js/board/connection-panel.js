@@ -2,10 +2,13 @@
 // disconnect, the countdown to the next attempt, every counter, and the
 // errors seen with a button that clears them.
 
+import { frames } from "../frames.js";
 import { ErrorLog, SampleRate, closeError, formatDuration, panelState } from "../live/panel.js";
 
 const LABELS = { connecting: "Connecting", connected: "Connected", reconnecting: "Reconnecting", disconnected: "Disconnected", error: "Error" };
 const EVERY_MS = 1000;
+// How long a refresh waits to be drawn in a frame the page draws anyway.
+const WAIT_MS = 100;
 
 export function setupConnectionPanel(client, doc = document) {
   const cell = (id) => doc.getElementById(id);
@@ -90,5 +93,5 @@ export function setupConnectionPanel(client, doc = document) {
     showCountdown();
   };
   update();
-  setInterval(update, EVERY_MS);
+  setInterval(() => frames.scheduleSoon(update, WAIT_MS), EVERY_MS);
 }

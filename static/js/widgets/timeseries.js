@@ -7,7 +7,8 @@
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { formatTime, formatWithUnit } from "../format.js";
 import { MergedWindow } from "../merged-window.js";
-import { element, readPalette, withAlpha } from "./common.js";
+import { frames } from "../frames.js";
+import { COMPANY_WAIT_MS, element, readPalette, withAlpha } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 // A past range is drawn from reduced history (docs/widgets.md).
@@ -317,9 +318,10 @@ export function create(el, config = {}) {
     if (!config.legend || !plot) return;
     const since = performance.now() - legendShownAt;
     if (since < LEGEND_INTERVAL_MS) {
+      // Drawn in a frame the page draws anyway (a timer's own change would add one).
       legendTimer ??= setTimeout(() => {
         legendTimer = null;
-        updateLegend();
+        frames.scheduleSoon(updateLegend, COMPANY_WAIT_MS);
       }, LEGEND_INTERVAL_MS - since);
       return;
     }
@@ -341,6 +343,7 @@ export function create(el, config = {}) {
     },
     onDestroy() {
       clearTimeout(legendTimer);
+      frames.forget(updateLegend);
       plot?.destroy();
     },
     push(batch, stream) {
@@ -384,9 +387,22 @@ function axisSize(u, values, axisIndex, cycle) {
   if (cycle > 1) return axis._size;
   let width = axis.ticks.size + axis.gap;
   const longest = (values ?? []).reduce((widest, label) => (label.length > widest.length ? label : widest), "");
-  if (longest) {
-    u.ctx.font = axis.font[0];
-    width += u.ctx.measureText(longest).width / (globalThis.devicePixelRatio || 1);
-  }
+  if (longest) width += labelWidth(u.ctx, axis.font[0], longest) / (globalThis.devicePixelRatio || 1);
   return Math.ceil(width);
+}
+
+// Measured label widths: setting a canvas font and measuring costs more than the
+// rest of a redraw of a slow chart, and the labels repeat from draw to draw.
+const labelWidths = new Map();
+
+function labelWidth(ctx, font, label) {
+  const key = `${font}\n${label}`;
+  let width = labelWidths.get(key);
+  if (width === undefined) {
+    if (labelWidths.size > 500) labelWidths.clear();
+    ctx.font = font;
+    width = ctx.measureText(label).width;
+    labelWidths.set(key, width);
+  }
+  return width;
 }
