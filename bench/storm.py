@@ -6,6 +6,13 @@ the demo's "Live overview", eight subscriptions), as the page does:
   fresh   a new page: `subscribe` with `backfill` (--backfill, default 600 samples)
   resume  a network blip: the viewers first join slowly and go live, then every
           socket drops at once and reconnects with `since` = the last seq it had
+  steady  no storm: the viewers join slowly (--calm-rate a second), stay, and
+          --seconds of live frames are measured once every one is in
+
+`--web N --layer redis` serves the viewers from N web processes (`serve
+--no-producer`, each client process on one of them) beside a worker
+(`manage.py produce`), all on one private Redis: the cluster. Server CPU is then
+the sum over those processes, each also shown on its own.
 
 Per second after the storm begins: viewers whose eight `subscribed` replies have
 arrived, and the latency of live frames (receive time − the `t` of the frame's
@@ -22,8 +29,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import multiprocessing
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,6 +41,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
+    PYTHON,
+    ROOT,
     Database,
     Gauge,
     PulseboardServer,
@@ -45,7 +56,10 @@ from common import (
     table,
     uptime,
 )
+from rawws import raw_connect
 from wsload import parse_frame
+
+from tests.processes import spawn, stop_process
 
 STREAMS = [
     "sensors.lab-1",
@@ -119,28 +133,31 @@ class Viewer:
 async def viewer_session(
     url: str, viewer: Viewer, backfill: int, until: float, t0: float, seconds: Any
 ) -> None:
-    from websockets.asyncio.client import connect
+    """One page's socket from its handshake to `until`, on the lean client (bench/rawws.py)."""
+    hello: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    async with connect(
-        url, compression=None, max_size=None, ping_interval=None, open_timeout=60, max_queue=256
-    ) as ws:
-        await ws.recv(decode=False)  # hello
+    def on_message(data: bytes) -> None:
+        if not hello.done():
+            hello.set_result(None)  # the first message is the server's hello
+        else:
+            viewer.take(data, time.time(), t0, seconds)
+
+    client = await asyncio.wait_for(raw_connect(url, on_message), 60)
+    try:
+        await asyncio.wait_for(hello, 60)
         viewer.sessions += 1
         viewer.greeted_at = time.time()
         viewer.announced.clear()
         viewer.in_at = None if STREAMS else time.time()
         for command in viewer.subscribes(backfill):
-            await ws.send(command)
-        while True:
-            remaining = until - time.time()
-            if remaining <= 0:
-                ws.transport.abort()  # a dropped network, not a goodbye
-                return
-            try:
-                data = await asyncio.wait_for(ws.recv(decode=False), remaining)
-            except TimeoutError:
-                continue
-            viewer.take(bytes(data), time.time(), t0, seconds)
+            client.send_text(command)
+        remaining = until - time.time()
+        if remaining > 0:
+            await asyncio.wait([client.closed], timeout=remaining)
+            if client.closed.done():
+                raise ConnectionError("the server closed the socket")
+    finally:
+        client.abort()  # a dropped network, not a goodbye
 
 
 async def storm_client(plan: dict[str, Any]) -> dict[str, Any]:
@@ -153,6 +170,14 @@ async def storm_client(plan: dict[str, Any]) -> dict[str, Any]:
 
     async def one(index: int, viewer: Viewer) -> None:
         try:
+            if plan["mode"] == "steady":
+                await asyncio.sleep(
+                    max(0.0, plan["calm_start"] + index * plan["calm_gap"] - time.time())
+                )
+                await viewer_session(
+                    plan["url"], viewer, plan["backfill"], plan["end"], t0, seconds
+                )
+                return
             if plan["mode"] == "resume":
                 # Join slowly, go live, then drop with everyone at t0.
                 await asyncio.sleep(
@@ -201,14 +226,19 @@ def percentile(counter: collections.Counter, q: float) -> float:
 
 
 def run_storm(
-    url: str, args: argparse.Namespace, server_pid: int, label: str, profile: Path | None
+    urls: list[str],
+    args: argparse.Namespace,
+    server_pids: dict[str, int],
+    label: str,
+    profile: Path | None,
 ) -> dict[str, Any]:
-    """Run one storm against a server; return its figures."""
+    """Run one storm against a server (or the web processes of a cluster); return its figures."""
     context = multiprocessing.get_context("spawn")
     report = context.Queue()
-    calm_seconds = args.viewers / args.calm_rate if args.mode == "resume" else 0.0
+    calm = args.mode in ("resume", "steady")
+    calm_seconds = args.viewers / args.calm_rate if calm else 0.0
     start = time.time() + 3
-    t0 = start + calm_seconds + (args.calm_settle if args.mode == "resume" else 0.0)
+    t0 = start + calm_seconds + (args.calm_settle if calm else 0.0)
     end = t0 + args.seconds
     share = [
         args.viewers // args.client_procs + (i < args.viewers % args.client_procs)
@@ -217,7 +247,7 @@ def run_storm(
     processes = []
     for index, count in enumerate(share):
         plan = {
-            "url": url,
+            "url": urls[index % len(urls)],
             "count": count,
             "mode": args.mode,
             "backfill": args.backfill,
@@ -231,14 +261,16 @@ def run_storm(
         process = context.Process(target=client_main, args=(plan, report), daemon=True)
         process.start()
         processes.append(process)
-    gauge = Gauge(server_pid)
+    gauges = {name: Gauge(pid) for name, pid in server_pids.items()}
     client_gauges = [Gauge(process.pid) for process in processes if process.pid]
     time.sleep(max(0.0, t0 - time.time()))
-    spy = start_profiler(server_pid, min(10, args.seconds), profile) if profile else None
-    cpu0, load = gauge.cpu(), load_average()
+    first_pid = next(iter(server_pids.values()))
+    spy = start_profiler(first_pid, min(10, args.seconds), profile) if profile else None
+    cpu0, load = {name: g.cpu() for name, g in gauges.items()}, load_average()
     client0 = sum(g.cpu() for g in client_gauges)
     time.sleep(max(0.0, end - time.time()))
-    cpu = gauge.cpu() - cpu0
+    cpu_each = {name: g.cpu() - cpu0[name] for name, g in gauges.items()}
+    cpu = sum(cpu_each.values())
     client_cpu = sum(g.cpu() for g in client_gauges) - client0
     results = [report.get(timeout=120) for _ in processes]
     for process in processes:
@@ -267,6 +299,7 @@ def run_storm(
         "seconds": merged,
         "errors": [e for r in results for e in r["errors"]],
         "cpu_pct": 100 * cpu / args.seconds,
+        "cpu_each": {name: 100 * used / args.seconds for name, used in cpu_each.items()},
         "client_cpu_pct": 100 * client_cpu / args.seconds,
         "load": load,
     }
@@ -307,16 +340,23 @@ def serve_and_storm(
 ) -> dict[str, Any]:
     redis = RedisServer(directory) if args.layer == "redis" else None
     database = Database("sqlite", directory)
+    cluster = args.web > 1
+    worker: subprocess.Popen[bytes] | None = None
     try:
         if redis:
             redis.start()
-        server = PulseboardServer(
-            database,
-            log_dir=directory,
-            redis_url=redis.url if redis else None,
-            env={"PULSEBOARD_IDLE_TIMEOUT": "3600"},
-            tree=tree,
-        )
+        servers = [
+            PulseboardServer(
+                database,
+                log_dir=directory,
+                redis_url=redis.url if redis else None,
+                env={"PULSEBOARD_IDLE_TIMEOUT": "3600"},
+                tree=tree,
+                producer=not cluster,
+            )
+            for _ in range(args.web)
+        ]
+        server = servers[0]
         server.manage("migrate", "--noinput", "-v", "0")
         server.manage("seed", *([] if args.history else ["--no-history"]))
         server.token = server.manage("createtoken", "demo").split()[-1]
@@ -326,16 +366,28 @@ def serve_and_storm(
             "from streams.models import Stream; Stream.objects.update(running=True); "
             "Stream.objects.filter(slug='sine.1khz').update(running=False)",
         )
-        with server:
+        with contextlib.ExitStack() as stack:
+            for web in servers:
+                stack.enter_context(web)
+            pids = {f"web {n + 1}": web.pid for n, web in enumerate(servers)}
+            if cluster:
+                worker = spawn(
+                    [PYTHON, "manage.py", "produce"],
+                    env=server.env,
+                    log_path=directory / "worker.log",
+                    cwd=tree or ROOT,
+                )
+                pids["worker"] = worker.pid
             time.sleep(args.settle)
-            url = f"{server.ws_url}/ws/live/?token={server.token}"
+            urls = [f"{web.ws_url}/ws/live/?token={server.token}" for web in servers]
             stem = (
                 args.profile / f"storm-{args.mode}-{'before' if tree else 'now'}"
                 if args.profile
                 else None
             )
-            run = run_storm(url, args, server.pid, label, stem)
+            run = run_storm(urls, args, pids, label, stem)
     finally:
+        stop_process(worker)
         if redis:
             redis.stop()
         database.drop()
@@ -348,7 +400,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--viewers", type=int, default=1000)
-    parser.add_argument("--mode", choices=["fresh", "resume"], default="fresh")
+    parser.add_argument("--mode", choices=["fresh", "resume", "steady"], default="fresh")
     parser.add_argument(
         "--spread", type=float, default=2.0, help="seconds over which the viewers (re)connect"
     )
@@ -365,10 +417,13 @@ def main() -> None:
         "--calm-rate",
         type=float,
         default=200.0,
-        help="resume: viewers joining per second before the storm",
+        help="resume, steady: viewers joining per second before the measured window",
     )
     parser.add_argument(
-        "--calm-settle", type=float, default=5.0, help="resume: seconds live before the drop"
+        "--calm-settle",
+        type=float,
+        default=5.0,
+        help="resume, steady: seconds live before the drop (the measured window)",
     )
     parser.add_argument(
         "--settle", type=float, default=5.0, help="seconds the server runs before the storm"
@@ -378,6 +433,12 @@ def main() -> None:
     )
     parser.add_argument("--layer", choices=["memory", "redis"], default="memory")
     parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument(
+        "--web",
+        type=int,
+        default=1,
+        help="web processes (with --layer redis: N `serve --no-producer` and a worker)",
+    )
     parser.add_argument(
         "--before", type=Path, metavar="DIR", help="also storm a checkout of an earlier commit"
     )
@@ -390,10 +451,14 @@ def main() -> None:
         help="streams each viewer subscribes to (default: the live overview's)",
     )
     args = parser.parse_args()
+    if args.web > 1 and args.layer != "redis":
+        parser.error("--web above 1 needs --layer redis: processes share streams through Redis")
     STREAMS[:] = [slug for slug in args.streams.split(",") if slug]
     raise_open_files(args.viewers * 2 + 1024)
     banner(
-        f"Reconnect storm: {args.viewers} viewers × {len(STREAMS)} streams ({args.mode}, {args.layer} layer)"
+        f"Reconnect storm: {args.viewers} viewers × {len(STREAMS)} streams ({args.mode}, "
+        f"{args.layer} layer, {args.web} web process{'es' if args.web > 1 else ''}"
+        f"{' + worker' if args.web > 1 else ''})"
     )
     runs = []
     with scratch_directory() as directory:
@@ -461,13 +526,36 @@ def main() -> None:
         print(f"   {run['server']}: {run['greeted']} viewers greeted (hello)")
         if run["errors"]:
             print(f"   {run['server']}: errors {run['errors'][:3]}")
+        if len(run["cpu_each"]) > 1:
+            each = ", ".join(f"{name} {fmt(pct, 0)} %" for name, pct in run["cpu_each"].items())
+            print(f"   {run['server']}: server CPU by process: {each}")
     now = runs[-1]
-    ok = now["back"] is not None and now["back"] <= 5 and now["holes"] == 0
     print()
-    print(
-        f"Target: all {args.viewers} back to live (p99 ≤ {GOAL_MS} ms) within 5 s, no hole: "
-        f"{'met' if ok else 'MISSED'} (back at {now['back']} s, {now['holes']} holes)"
-    )
+    if args.mode == "steady":
+        whole: collections.Counter[int] = collections.Counter()
+        for counts in now["seconds"].values():
+            whole.update(counts)
+        p99 = percentile(whole, 99)
+        frames = sum(whole.values()) / args.seconds
+        cpu_us = now["cpu_pct"] / 100 * 1e6 / frames if frames else float("nan")
+        client_us = now["client_cpu_pct"] / 100 * 1e6 / frames if frames else float("nan")
+        print(
+            f"Live frames delivered: {fmt(frames, 0)} a second; server CPU {fmt(now['cpu_pct'], 0)} % "
+            f"of a core, {fmt(cpu_us, 1)} µs per delivered frame (all server processes); "
+            f"load client {fmt(client_us, 1)} µs per frame"
+        )
+        ok = now["in"] == args.viewers and now["holes"] == 0 and p99 <= GOAL_MS
+        print(
+            f"Target: {args.viewers} viewers in, every sample delivered (no hole), p99 ≤ {GOAL_MS} ms "
+            f"over {args.seconds:g} s: {'met' if ok else 'MISSED'} ({now['in']} in, "
+            f"{now['holes']} holes, p99 {fmt(p99, 0)} ms)"
+        )
+    else:
+        ok = now["back"] is not None and now["back"] <= 5 and now["holes"] == 0
+        print(
+            f"Target: all {args.viewers} back to live (p99 ≤ {GOAL_MS} ms) within 5 s, no hole: "
+            f"{'met' if ok else 'MISSED'} (back at {now['back']} s, {now['holes']} holes)"
+        )
     print(f"\nload at the end: {uptime()}")
 
 
