@@ -18,6 +18,9 @@ from tests.processes import RedisServer
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Tests run producers of their own where they need one, never one the application starts.
 settings.PULSEBOARD_EMBEDDED_PRODUCER = False
+# Alert notices are sent by the tests that send them (or the `background_sender`
+# fixture): a sender thread left running would reach the database between tests.
+settings.PULSEBOARD_ALERT_SENDER = False
 
 
 @pytest.fixture(scope="session")
