@@ -22,9 +22,10 @@ what Channels does around each message is paid hundreds of times per tick:
   Anything else (a frame to trim or after a hole, a socket behind or closing,
   another server) is queued and handled as before, in order.
 - A viewer of several streams got one write (one system call, one TCP segment,
-  one wake-up of the reader) per stream per tick. Direct writes are now held
-  until the callbacks the loop is running have run (`WriteBatch`) and a socket's
-  frames of that moment go out in one `writelines`: the frames stay separate
+  one wake-up of the reader) per stream per tick. Now a socket's first direct
+  frame of a moment (until the callbacks the loop is running have run:
+  `WriteBatch`) is written at once and the ones after it are held and go out
+  together in one `writelines` when the moment ends: the frames stay separate
   WebSocket messages, so the protocol is unchanged. Anything sent the ASGI way
   writes what is held for that socket first, so the order on the wire is the
   order of the sends.
@@ -93,23 +94,30 @@ def wire_frame(text: str) -> bytes:
 
 
 class WriteBatch:
-    """The direct writers of one event loop with bytes held, written out together.
+    """The moments of one event loop, and the direct writers holding bytes until one ends.
 
-    The first write of a moment schedules `flush` behind the callbacks the loop
-    is already running, so every frame a producer tick (or a read from Redis)
-    publishes to a socket leaves in one write.
+    A moment lasts until the callbacks the loop is running have run. A socket's
+    first frame of a moment is written at once (a viewer of one stream pays
+    nothing more); what follows it in the same moment — the other streams of a
+    producer tick, the rest of a read from Redis — is held and leaves in one
+    write when the moment ends.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self.loop = loop
+        self.moment = 0
+        self.armed = False
         self.writers: list[DirectWriter] = []
 
-    def hold(self, writer: DirectWriter) -> None:
-        if not self.writers:
+    def arm(self) -> None:
+        """Have the current moment end (and held bytes leave) once the running callbacks ran."""
+        if not self.armed:
+            self.armed = True
             self.loop.call_soon(self.flush)
-        self.writers.append(writer)
 
     def flush(self) -> None:
+        self.armed = False
+        self.moment += 1
         writers, self.writers = self.writers, []
         for writer in writers:
             writer.flush()
@@ -135,16 +143,17 @@ class DirectWriter:
     uvicorn's `send` does the same for one frame (after encoding the text and
     framing it for this connection alone); this writes bytes framed once for
     every socket. When it cannot write (the client is behind, or the socket is
-    closing) it says so and the caller goes the ASGI way. What it takes is held
-    in `pending` until its `WriteBatch` flushes, or until the socket sends
-    anything the ASGI way.
+    closing) it says so and the caller goes the ASGI way. The first frame of a
+    moment is written at once; later ones are held in `pending` until the
+    moment ends (`WriteBatch.flush`) or the socket sends anything the ASGI way.
     """
 
-    __slots__ = ("batch", "pending", "protocol")
+    __slots__ = ("batch", "moment", "pending", "protocol")
 
     def __init__(self, protocol: Any, batch: WriteBatch):
         self.protocol = protocol
         self.batch = batch
+        self.moment = -1  # the last moment this socket was written in
         self.pending: list[bytes] = []
 
     def write(self, wire: bytes) -> bool:
@@ -157,9 +166,17 @@ class DirectWriter:
             or protocol.transport.is_closing()
         ):
             return False
-        if not self.pending:
-            self.batch.hold(self)
-        self.pending.append(wire)
+        if self.pending:
+            self.pending.append(wire)
+            return True
+        batch = self.batch
+        if self.moment != batch.moment:
+            self.moment = batch.moment
+            batch.arm()
+            protocol.transport.write(wire)
+        else:
+            self.pending.append(wire)
+            batch.writers.append(self)
         return True
 
     def flush(self) -> None:
@@ -169,7 +186,11 @@ class DirectWriter:
             return
         self.pending = []
         transport = self.protocol.transport
-        if not transport.is_closing():
+        if transport.is_closing():
+            return
+        if len(pending) == 1:
+            transport.write(pending[0])  # one stream's frame: no list for the transport to walk
+        else:
             transport.writelines(pending)
 
 

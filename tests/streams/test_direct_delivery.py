@@ -99,14 +99,17 @@ def open_protocol(transport: RecordingTransport) -> Any:
     )
 
 
-async def test_a_sockets_frames_of_one_moment_leave_in_one_write_each_a_frame() -> None:
+async def test_a_sockets_first_frame_of_a_moment_leaves_at_once_the_rest_together() -> None:
     transport = RecordingTransport()
     writer = DirectWriter(open_protocol(transport), write_batch())
     frames = [wire_frame(f'{{"type":"data","stream":"s{n}","samples":[]}}') for n in range(3)]
     assert all(writer.write(frame) for frame in frames)
-    assert transport.calls == []  # held until the loop's current callbacks ran
+    assert transport.calls == [frames[:1]]  # the rest wait for the moment to end
     await asyncio.sleep(0)
-    assert transport.calls == [frames]
+    assert transport.calls == [frames[:1], frames[1:]]
+    # A new moment: its first frame leaves at once again.
+    assert writer.write(frames[0])
+    assert transport.calls[-1] == frames[:1]
 
 
 async def test_what_a_socket_sends_the_asgi_way_follows_the_frames_held_for_it() -> None:
@@ -118,19 +121,20 @@ async def test_what_a_socket_sends_the_asgi_way_follows_the_frames_held_for_it()
         transport.write(message["text"].encode())
 
     consumer.asgi_send = asgi_send
-    live = wire_frame('{"type":"data","stream":"lab","samples":[]}')
-    assert consumer.write_shared('{"type":"data","stream":"lab","samples":[]}')
+    texts = [f'{{"type":"data","stream":"s{n}","samples":[]}}' for n in range(2)]
+    assert all(consumer.write_shared(text) for text in texts)
     await consumer.send_in_order({"type": "websocket.send", "text": "after"})
-    assert transport.calls == [[live], [b"after"]]
-    await asyncio.sleep(0)  # the batch's own flush finds nothing left
-    assert len(transport.calls) == 2
+    assert transport.calls == [[wire_frame(texts[0])], [wire_frame(texts[1])], [b"after"]]
+    await asyncio.sleep(0)  # the moment's own flush finds nothing left
+    assert len(transport.calls) == 3
 
 
 async def test_frames_held_for_a_socket_that_closed_meanwhile_are_not_written() -> None:
     transport = RecordingTransport()
     writer = DirectWriter(open_protocol(transport), write_batch())
-    assert writer.write(wire_frame("{}"))
+    assert writer.write(wire_frame('{"n":1}'))
+    assert writer.write(wire_frame('{"n":2}'))
     transport.closing = True
     await asyncio.sleep(0)
-    assert transport.calls == []
+    assert transport.calls == [[wire_frame('{"n":1}')]]
     assert not writer.write(wire_frame("{}"))
