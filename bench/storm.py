@@ -22,6 +22,10 @@ in and each second's p99 stays ≤ 250 ms. Holes and duplicates are counted per
 stream per viewer (on resume, from `since`). The steady state of the same server
 (the last seconds of the run) and, with --before DIR, the same storm against an
 earlier checkout are printed beside it: the baselines of the same run.
+
+The viewers run in --client-procs processes on the lean client of bench/rawws.py
+(about half the CPU per message of the `websockets` client), so that on a small
+machine the load leaves the server its share.
 """
 
 from __future__ import annotations
