@@ -107,8 +107,9 @@ export function startStatsTicker(client, cells) {
     if (cells.reconnects) cells.reconnects.textContent = stats.reconnects.toLocaleString();
   };
   update();
-  // In a frame the page draws anyway, when there is one soon.
-  return setInterval(() => frames.scheduleSoon(update, STATS_WAIT_MS), STATS_EVERY_MS);
+  // In a frame the page draws anyway, when there is one soon; a paused view draws
+  // no frames, but its connection figures go on counting.
+  return setInterval(() => (frames.paused ? update() : frames.scheduleSoon(update, STATS_WAIT_MS)), STATS_EVERY_MS);
 }
 
 /** Reconnect at once when the browser is back online, and around the back/forward cache. */

@@ -93,5 +93,6 @@ export function setupConnectionPanel(client, doc = document) {
     showCountdown();
   };
   update();
-  setInterval(() => frames.scheduleSoon(update, WAIT_MS), EVERY_MS);
+  // (A paused view draws no frames; the panel's figures go on all the same.)
+  setInterval(() => (frames.paused ? update() : frames.scheduleSoon(update, WAIT_MS)), EVERY_MS);
 }

@@ -18,6 +18,11 @@ export function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
 
+/** Set an attribute only when it differs (a `data-` attribute restyles what it matches). */
+export function setAttr(node, name, value) {
+  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
 /** The least time between two redraws of a widget that shows only text and bars. */
 export const TEXT_INTERVAL_MS = 100;
 /** After its interval, how long such a widget waits to be drawn in a frame drawn anyway. */

@@ -3,7 +3,7 @@
 // sample counted, which may be history loaded with the widget.
 
 import { formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, element } from "./common.js";
+import { TEXT_INTERVAL_MS, element, setText } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const ROLL_MS = 600;
@@ -25,9 +25,9 @@ export function create(el, config = {}) {
     const progress = Math.min(1, (now - rollStart) / ROLL_MS);
     // Ease out, so the number settles rather than stops.
     shown = rollFrom + (total - rollFrom) * (1 - (1 - progress) ** 3);
-    number.textContent = Math.round(shown).toLocaleString();
+    setText(number, Math.round(shown).toLocaleString());
     if (progress < 1) redraw();
-    if (since !== null && !config.range) caption.textContent = `samples since ${formatTime(since, "seconds")}`;
+    if (since !== null && !config.range) setText(caption, `samples since ${formatTime(since, "seconds")}`);
   }
 
   return mountWidget(el, root, {

@@ -2,7 +2,7 @@
 // coloured by the warning and critical thresholds.
 
 import { formatNumber } from "../format.js";
-import { TEXT_INTERVAL_MS, element, firstField, thresholdTone } from "./common.js";
+import { TEXT_INTERVAL_MS, element, firstField, setAttr, setText, thresholdTone } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -69,17 +69,17 @@ export function create(el, config = {}) {
 
   function render() {
     if (value === null) {
-      number.textContent = "–";
-      bar.setAttribute("d", arcPath(start, start + 0.01));
-      root.dataset.tone = "ok";
+      setText(number, "–");
+      setAttr(bar, "d", arcPath(start, start + 0.01));
+      setAttr(root, "data-tone", "ok");
       return;
     }
     const fraction = Math.max(0, Math.min(1, (value - min) / (max - min)));
-    bar.setAttribute("d", arcPath(start, start + Math.max(0.01, fraction * SWEEP)));
-    number.textContent = formatNumber(value);
-    root.dataset.tone = thresholdTone(value, thresholds);
-    root.setAttribute("aria-valuenow", String(value));
-    root.setAttribute("aria-valuetext", `${formatNumber(value)} ${field.unit ?? ""}`.trim());
+    setAttr(bar, "d", arcPath(start, start + Math.max(0.01, fraction * SWEEP)));
+    setText(number, formatNumber(value));
+    setAttr(root, "data-tone", thresholdTone(value, thresholds));
+    setAttr(root, "aria-valuenow", String(value));
+    setAttr(root, "aria-valuetext", `${formatNumber(value)} ${field.unit ?? ""}`.trim());
   }
 
   return mountWidget(el, root, {

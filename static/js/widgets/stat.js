@@ -3,7 +3,7 @@
 
 import { StatWindow } from "../data/stats.js";
 import { formatNumber } from "../format.js";
-import { TEXT_INTERVAL_MS, element, firstField, thresholdTone } from "./common.js";
+import { TEXT_INTERVAL_MS, element, firstField, setAttr, setText, thresholdTone } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 // A past range is drawn from reduced history (docs/widgets.md).
@@ -58,10 +58,10 @@ export function create(el, config = {}) {
 
   function render() {
     const value = stats.compute(kind);
-    number.textContent = value === null ? "–" : formatNumber(value);
-    root.dataset.tone = kind === "rate" ? "ok" : thresholdTone(value, config.thresholds);
+    setText(number, value === null ? "–" : formatNumber(value));
+    setAttr(root, "data-tone", kind === "rate" ? "ok" : thresholdTone(value, config.thresholds));
     if (spark.length > SPARK_POINTS) spark = spark.slice(-SPARK_POINTS);
-    line.setAttribute("d", sparkPath(spark));
+    setAttr(line, "d", sparkPath(spark));
   }
 
   return mountWidget(el, root, {

@@ -3,7 +3,7 @@
 // flashes up or down for a moment when it changes.
 
 import { formatNumber, formatTime } from "../format.js";
-import { TEXT_INTERVAL_MS, element, unitOf } from "./common.js";
+import { TEXT_INTERVAL_MS, element, setAttr, setText, unitOf } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 const FLASH_MS = 600;
@@ -53,17 +53,17 @@ export function create(el, config = {}) {
     render(redraw) {
       if (!latest) return;
       const values = latest.values;
-      price.textContent = formatNumber(values.price);
+      setText(price, formatNumber(values.price));
       const trend = direction(values.change);
-      root.dataset.direction = trend;
-      arrow.textContent = trend === "up" ? "▲" : trend === "down" ? "▼" : "■";
-      change.textContent = signed(values.change);
-      percent.textContent = `(${signed(values.change_pct, " %")})`;
-      volume.textContent = formatNumber(values.volume);
-      updated.textContent = formatTime(latest.t, "seconds");
-      updated.dateTime = new Date(latest.t).toISOString();
+      setAttr(root, "data-direction", trend);
+      setText(arrow, trend === "up" ? "▲" : trend === "down" ? "▼" : "■");
+      setText(change, signed(values.change));
+      setText(percent, `(${signed(values.change_pct, " %")})`);
+      setText(volume, formatNumber(values.volume));
+      setText(updated, formatTime(latest.t, "seconds"));
+      setAttr(updated, "datetime", new Date(latest.t).toISOString());
       const flashing = flash && performance.now() < flashUntil;
-      root.dataset.flash = flashing ? flash : "";
+      setAttr(root, "data-flash", flashing ? flash : "");
       if (flashing) redraw();
     },
     push(samples) {

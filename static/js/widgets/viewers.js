@@ -1,6 +1,6 @@
 // Viewers widget: how many pages watch the stream right now, from `presence` frames.
 
-import { TEXT_INTERVAL_MS, element, liveOnlyNote } from "./common.js";
+import { TEXT_INTERVAL_MS, element, liveOnlyNote, setText } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 export function create(el, config = {}) {
@@ -16,8 +16,8 @@ export function create(el, config = {}) {
       if (!counts) return;
       const connections = Number(counts.connections) || 0;
       const users = Number(counts.users) || 0;
-      number.textContent = connections.toLocaleString();
-      caption.textContent = `${connections === 1 ? "page" : "pages"} · ${users} signed-in ${users === 1 ? "user" : "users"}`;
+      setText(number, connections.toLocaleString());
+      setText(caption, `${connections === 1 ? "page" : "pages"} · ${users} signed-in ${users === 1 ? "user" : "users"}`);
     },
     minInterval: TEXT_INTERVAL_MS,
     presence(message) {
