@@ -44,7 +44,6 @@ import asyncio
 import functools
 import logging
 import math
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -55,6 +54,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from streams.batches import per_loop
 from streams.live.protocol import CLOSE_TRY_AGAIN_LATER
 from streams.metrics import metric_inc
 
@@ -123,18 +123,8 @@ class WriteBatch:
             writer.flush()
 
 
-_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, WriteBatch] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def write_batch() -> WriteBatch:
-    """Return the running loop's `WriteBatch`."""
-    loop = asyncio.get_running_loop()
-    batch = _batches.get(loop)
-    if batch is None:
-        batch = _batches[loop] = WriteBatch(loop)
-    return batch
+# The running loop's `WriteBatch`.
+write_batch = per_loop(lambda: WriteBatch(asyncio.get_running_loop()))
 
 
 class DirectWriter:
