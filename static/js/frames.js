@@ -2,7 +2,7 @@
 // redraw as often as data arrives and is drawn at most once per frame. Pausing
 // holds the redraws back; resuming draws each widget once, with all it got meanwhile.
 //
-// The loop draws in at most 30 frames a second (`minGap`): a live chart moves
+// The loop draws in at most 30 frames a second (`REQUEST_AFTER_MS`): a live chart moves
 // smoothly at 30, and every frame the page asks for costs it style, layout,
 // paint and a commit to the compositor, changed or not. So after a drawn frame
 // the loop does not ask for the next animation frame until the gap has nearly
