@@ -326,17 +326,7 @@ class PulseboardServer(WebServer):
         self.cwd = tree or ROOT
 
     def manage(self, *args: str, timeout: float = 600) -> str:
-        result = subprocess.run(
-            [PYTHON, "manage.py", *args],
-            cwd=self.cwd,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-        return result.stdout
+        return processes.run_manage(self.env, *args, timeout=timeout, cwd=self.cwd)
 
     def prepare(self, *, seed: bool = True) -> None:
         self.manage("migrate", "--noinput", "-v", "0")

@@ -107,11 +107,11 @@ def server_env(
     return env
 
 
-def run_manage(env: dict[str, str], *args: str, timeout: float = 600) -> str:
-    """Run `manage.py` with `env`; return its output, or raise with the end of its errors."""
+def run_manage(env: dict[str, str], *args: str, timeout: float = 600, cwd: Path = ROOT) -> str:
+    """Run `manage.py` of the checkout in `cwd` with `env`; return its output, or raise with its errors."""
     result = subprocess.run(
         [PYTHON, "manage.py", *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
