@@ -32,6 +32,7 @@ export class FrameScheduler {
   #now;
   #requestAfter;
   #lastDrawn = -Infinity;
+  #pauseWatchers = new Set();
 
   /**
    * `request`/`cancel` ask for and cancel an animation frame; `timers`
@@ -85,8 +86,15 @@ export class FrameScheduler {
     this.#soon.delete(draw);
   }
 
+  /** Call `watcher(paused)` whenever the page pauses or resumes; returns the function that stops it. */
+  watchPause(watcher) {
+    this.#pauseWatchers.add(watcher);
+    return () => this.#pauseWatchers.delete(watcher);
+  }
+
   pause() {
     this.#paused = true;
+    for (const watcher of this.#pauseWatchers) watcher(true);
     if (this.#frame !== null) this.#cancel(this.#frame);
     if (this.#timer !== null) this.#timers.clearTimeout(this.#timer);
     this.#frame = null;
@@ -96,6 +104,7 @@ export class FrameScheduler {
 
   resume() {
     this.#paused = false;
+    for (const watcher of this.#pauseWatchers) watcher(false);
     this.#promote();
   }
 

@@ -43,6 +43,10 @@ export class MergedWindow {
     return [...this.#groups.values()].some((group) => group.window.hasExtents);
   }
 
+  get hasAnomalies() {
+    return [...this.#groups.values()].some((group) => group.window.hasAnomalies);
+  }
+
   /** Return the span of the first stream's samples (what the widget's export reads). */
   span() {
     return this.#group(this.#primary)?.window.span() ?? null;

@@ -34,6 +34,11 @@ export class SampleWindow {
     return this.#extents;
   }
 
+  /** Whether a held sample is flagged as an anomaly. */
+  get hasAnomalies() {
+    return this.#rows.some((row) => row.anomaly);
+  }
+
   /** Return the oldest and newest held samples' t and seq, {from, to, firstSeq, lastSeq}, or null. */
   span() {
     const first = this.#rows[0];

@@ -145,6 +145,17 @@ test("paused, the throttled redraw is held and drawn once on resume", () => {
   assert.deepEqual(text.draws.map((draw) => draw.value), ["before", "latest"]);
 });
 
+test("whoever watches the pause is told of each pause and resume until it stops watching", () => {
+  const { scheduler } = page();
+  const told = [];
+  const stop = scheduler.watchPause((paused) => told.push(paused));
+  scheduler.pause();
+  scheduler.resume();
+  stop();
+  scheduler.pause();
+  assert.deepEqual(told, [true, false]);
+});
+
 test("a stopped loop never draws again and leaves no timer behind", () => {
   const env = page();
   const text = widget(env, TEXT_INTERVAL_MS);

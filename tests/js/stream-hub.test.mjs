@@ -28,6 +28,7 @@ function fakeWidget() {
     pushed: [],
     prepended: [],
     cleared: 0,
+    halts: 0,
     statuses: [],
     push(samples) {
       this.pushed.push(...samples);
@@ -40,6 +41,9 @@ function fakeWidget() {
     },
     status(running) {
       this.statuses.push(running);
+    },
+    halt() {
+      this.halts += 1;
     },
   };
 }
@@ -81,6 +85,26 @@ test("every widget of a stream gets its samples, status and reset", async () => 
     assert.deepEqual(widget.statuses, [true]);
     assert.equal(widget.cleared, 1);
   }
+});
+
+test("widgets are told to stop moving when their stream is revoked or stopped, or the socket is lost", async () => {
+  const client = new FakeClient();
+  const hub = new StreamHub({ client });
+  const revoked = fakeWidget();
+  const other = fakeWidget();
+  hub.attach("a", revoked, { backfill: 0 });
+  hub.attach("b", other, { backfill: 0 });
+  await tick();
+  client.emit("unsubscribed", { type: "unsubscribed", stream: "a" });
+  assert.deepEqual([revoked.halts, other.halts], [1, 0]);
+  client.emit("status", { stream: "b", running: true });
+  assert.equal(other.halts, 0);
+  client.emit("status", { stream: "b", running: false });
+  assert.equal(other.halts, 1);
+  client.emit("state", { state: "connected" });
+  assert.deepEqual([revoked.halts, other.halts], [1, 1]);
+  client.emit("state", { state: "reconnecting" });
+  assert.deepEqual([revoked.halts, other.halts], [2, 2]);
 });
 
 test("a widget added later starts from the samples the page already has", async () => {

@@ -167,6 +167,8 @@ export class WidgetHost {
     const { mode } = this.#mode;
     const spec = this.#kinds.get(widget.kind);
     const extra = mode === "history" ? { range: this.#mode.range } : {};
+    // A playback runs on its own clock (at 0.5–10×): its charts move with its samples only.
+    if (mode === "playback") extra.followClock = false;
     // A filter in the page's address (a shared view narrowed by its viewer) wins over the saved one.
     const chosen = filterFromQuery(globalThis.location?.search ?? "", widget.id);
     if (chosen) extra.filter = chosen;
@@ -205,5 +207,6 @@ function seriesFeed(instance, slug) {
     push: (samples) => instance.push(samples, slug),
     prepend: instance.prepend ? (samples) => instance.prepend(samples, slug) : undefined,
     clear: () => instance.clear(),
+    halt: () => instance.halt?.(),
   };
 }

@@ -47,9 +47,18 @@ export class StreamHub {
       client.on("presence", (message) => this.#each(message.stream, (widget) => widget.presence?.(message), (record) => {
         record.presence = message;
       })),
-      client.on("status", (message) => this.#each(message.stream, (widget) => widget.status?.(message.running), (record) => {
-        record.running = message.running;
-      })),
+      client.on("status", (message) => {
+        this.#each(message.stream, (widget) => widget.status?.(message.running), (record) => {
+          record.running = message.running;
+        });
+        if (message.running === false) this.#halt(message.stream);
+      }),
+      // No more samples for now: a live chart stops moving at once rather than
+      // running on with the clock (a revoked stream, a stopped source, a lost socket).
+      client.on("unsubscribed", (message) => this.#halt(message.stream)),
+      client.on("state", ({ state }) => {
+        if (state !== "connected" && state !== "connecting") for (const slug of this.#streams.keys()) this.#halt(slug);
+      }),
       client.on("reset", ({ stream }) => this.#onReset(stream)),
     ];
   }
@@ -113,6 +122,10 @@ export class StreamHub {
   destroy() {
     for (const stop of this.#unsubscribe) stop();
     this.#streams.clear();
+  }
+
+  #halt(slug) {
+    this.#each(slug, (widget) => widget.halt?.());
   }
 
   #each(slug, call, update = () => {}) {

@@ -4,6 +4,8 @@
 import { describeFilter, sampleTest } from "../data/filters.js";
 import { frames } from "../frames.js";
 
+export { withAlpha } from "../colour.js";
+
 export const SERIES_COLOUR_COUNT = 8;
 
 export function element(tag, className, text) {
@@ -132,21 +134,6 @@ export function onThemeChange(callback) {
   const observer = new MutationObserver(callback);
   observer.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
   return () => observer.disconnect();
-}
-
-/** Return a colour with `alpha` opacity, for fills under lines. */
-export function withAlpha(colour, alpha) {
-  const hex = /^#([0-9a-f]{6})$/i.exec(colour.trim());
-  if (hex) {
-    const value = Number.parseInt(hex[1], 16);
-    return `rgba(${value >> 16}, ${(value >> 8) & 255}, ${value & 255}, ${alpha})`;
-  }
-  const rgb = /^rgba?\(([^)]+)\)$/.exec(colour.trim());
-  if (rgb) {
-    const [r, g, b] = rgb[1].split(",").map((part) => part.trim());
-    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
-  }
-  return colour;
 }
 
 /** Return `list` with `added` (oldest first) on top, newest first, at most `limit` long. */

@@ -4,17 +4,19 @@
 
 import { drawLoop, watchLayout } from "./common.js";
 
-const UPDATES = ["push", "prepend", "presence", "clear"];
+const UPDATES = ["push", "prepend", "presence", "clear", "halt"];
 
 /**
  * Append `root` to `el` and return the widget's interface,
- * {push, clear, resize, destroy} and, where the kind gives them, prepend and presence.
+ * {push, clear, resize, destroy} and, where the kind gives them, prepend, presence and halt.
  *
  * parts:
  * - `render(redraw)` draws the widget's state; `redraw()` asks for one more
  *   frame (an animation in progress).
  * - `push`, `prepend`, `presence`, `clear` change the state; each is followed
  *   by a redraw. A kind without `push` or `clear` ignores those calls.
+ * - `halt` says no samples are coming for now (the stream was revoked or
+ *   stopped, the socket lost): a live chart stops moving with the clock.
  * - `minInterval` (ms) spaces the redraws out, as in drawLoop.
  * - `watch` {onResize, onTheme}: a canvas widget redrawn when its box changes
  *   size or the theme switches; `resize()` then counts as a change of size.

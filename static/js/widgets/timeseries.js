@@ -4,19 +4,16 @@
 // history API are drawn as their mean inside a band from their min to their
 // max, so a reduced view keeps every spike a live one shows.
 
-import uPlot from "../../vendor/uplot/uPlot.esm.js";
+import { mountChart } from "../charts/host.js";
+import { followPointer, nearestIndex } from "../charts/cursor.js";
+import { colourOf, labelOf, seriesLabels, timeSeriesWindow } from "../charts/timeseries-plot.js";
 import { formatTime, formatWithUnit } from "../format.js";
-import { axisSize, fixedRange, timeLabels, timeTickSpace } from "./chart-axes.js";
-import { MergedWindow } from "../merged-window.js";
 import { frames } from "../frames.js";
-import { COMPANY_WAIT_MS, element, readPalette, withAlpha } from "./common.js";
+import { COMPANY_WAIT_MS, element, readPalette } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 // A past range is drawn from reduced history (docs/widgets.md).
 export const HISTORY_FILL = "buckets";
-const DEFAULT_WINDOW = 600;
-// A window in seconds keeps whatever arrives in that time, up to this many points.
-const SECONDS_WINDOW_CAPACITY = 100_000;
 const DEFAULT_HEIGHT = 180;
 const LEGEND_INTERVAL_MS = 100;
 
@@ -31,22 +28,14 @@ const LEGEND_INTERVAL_MS = 100;
 export function create(el, config = {}) {
   const fields = config.fields ?? [];
   const title = config.title ?? "";
-  const seconds = config.range ? null : config.window_seconds;
-  const capacity = config.range
-    ? SECONDS_WINDOW_CAPACITY
-    : config.window ?? config.window_points ?? (seconds ? SECONDS_WINDOW_CAPACITY : DEFAULT_WINDOW);
-  const samples = new MergedWindow(fields, capacity, { maxAgeMs: seconds ? seconds * 1000 : null }, config.stream);
-  const labelOf = (field) => field.label ?? field.name;
-  const sidesChosen = Boolean(config.axes) || fields.some((field) => field.axis === "right");
-  // Fields that have carried a number; the chart is rebuilt when there are more.
+  // The page's own copy of what the chart draws: for the legend, the readout and the export.
+  const samples = timeSeriesWindow(config);
+  // Fields that have carried a number; the legend is rebuilt when there are more.
   let chartedFields = [];
   let chartedExtents = false;
-  let anomalyIndices = [];
-  let anomalyValues = [];
-  let plot = null;
   let rebuild = false;
   let resized = false;
-  let palette = null;
+  let palette = readPalette(el);
   // The legend's numbers change at most ten times a second: text that changes
   // every frame costs a layout every frame, and nobody reads faster.
   let legendShownAt = -Infinity;
@@ -64,13 +53,6 @@ export function create(el, config = {}) {
   plotBox.append(empty, readout);
   root.append(plotBox, legend);
 
-  function buildData() {
-    const { data, anomalies, anomalyValues: rings } = samples.columns(chartedFields, { extents: chartedExtents });
-    anomalyIndices = anomalies;
-    anomalyValues = rings;
-    return data;
-  }
-
   function size() {
     return {
       width: Math.max(1, plotBox.clientWidth || el.clientWidth),
@@ -78,220 +60,53 @@ export function create(el, config = {}) {
     };
   }
 
+  const chart = mountChart(plotBox, "timeseries", config, { palette, size: size(), name: `timeseries ${config.stream ?? ""}`.trim() });
+  // For the page's tests and tools: the columns drawn and their series, as uPlot takes them.
+  root.chart = {
+    get data() {
+      return samples.columns(chartedFields, { extents: chartedExtents }).data;
+    },
+    get series() {
+      return [{ label: "time" }, ...seriesLabels(config, chartedFields, chartedExtents).map((label) => ({ label }))];
+    },
+  };
+  followPointer(plotBox, chart, readoutAt, readout);
+
   function render() {
-    if (rebuild) {
+    if (rebuild || samples.hasExtents !== chartedExtents) {
       rebuild = false;
-      resized = false;
-      plot?.destroy();
-      plot = null;
       chartedFields = samples.numericFields();
       chartedExtents = samples.hasExtents;
-      if (chartedFields.length) {
-        palette = readPalette(el);
-        buildLegend();
-        plot = new uPlot(plotOptions(), buildData(), plotBox);
-      }
-      // For the page's tests and tools: the chart drawn, its data and scales.
-      root.chart = plot;
-    } else if (plot) {
-      if (samples.hasExtents !== chartedExtents) {
-        rebuild = true;
-        render();
-        return;
-      }
-      if (resized) {
-        resized = false;
-        plot.setSize(size());
-      }
-      plot.setData(buildData());
+      buildLegend();
+    }
+    if (resized) {
+      resized = false;
+      chart.resize(size());
     }
     updateLegend();
     empty.hidden = samples.size > 0;
   }
 
-  function colourOf(position) {
-    const field = fields[chartedFields[position]];
-    return field.color || (config.colors?.[field.name] ?? palette.series[position % palette.series.length]);
-  }
-
-  // With sides chosen per field, one scale per side and unit; otherwise one per
-  // unit, the axes alternating left and right.
-  function scaleOf(fieldIndex) {
-    const field = fields[fieldIndex];
-    const side = sidesChosen ? (field.axis ?? config.axes?.[field.name] ?? "left") : "";
-    return `y:${side}:${field.unit ?? ""}`;
-  }
-
-  function plotOptions() {
-    const scales = [...new Set(chartedFields.map(scaleOf))];
-    const font = `11px ${palette.font}`;
-    const axisStyle = {
-      stroke: palette.axis,
-      font,
-      grid: { stroke: palette.grid, width: 1 },
-      ticks: { stroke: palette.grid, width: 1, size: 4 },
-    };
-    const firstScale = scaleOf(chartedFields[0]);
-    const scaleOptions = { x: { time: true } };
-    if (config.range) scaleOptions.x.range = () => [config.range.from / 1000, config.range.to / 1000];
-    if (typeof config.min === "number" || typeof config.max === "number") {
-      scaleOptions[firstScale] = { range: (u, low, high) => fixedRange(low, high, config.min, config.max) };
-    }
-    return {
-      ...size(),
-      legend: { show: false },
-      cursor: { points: { size: 7 }, drag: { x: false, y: false } },
-      scales: scaleOptions,
-      series: [{}, ...chartedFields.map((fieldIndex, position) => seriesOptions(fieldIndex, colourOf(position))), ...extentSeries()],
-      bands: extentBands(),
-      axes: [
-        // Sized for one line of labels: the default leaves a blank band below.
-        { ...axisStyle, space: timeTickSpace, size: 30, values: timeLabels },
-        ...scales.map((scale, position) => {
-          const unit = scale.split(":")[2];
-          const side = scale.split(":")[1];
-          const firstOnScale = chartedFields.findIndex((index) => scaleOf(index) === scale);
-          return {
-            ...axisStyle,
-            // With several axes, each takes the colour of its first line.
-            stroke: scales.length > 1 ? colourOf(firstOnScale) : palette.axis,
-            scale,
-            side: side === "right" ? 1 : side === "left" ? 3 : position % 2 === 0 ? 3 : 1,
-            grid: { ...axisStyle.grid, show: position === 0 },
-            values: (u, splits) => splits.map((value) => formatWithUnit(value, unit)),
-            size: axisSize,
-          };
-        }),
-      ],
-      hooks: { draw: [drawThresholds, drawAnomalies], setCursor: [showReadout] },
-    };
-  }
-
-  function seriesOptions(fieldIndex, colour) {
-    const style = config.style ?? "line";
-    const series = {
-      label: labelOf(fields[fieldIndex]),
-      scale: scaleOf(fieldIndex),
-      stroke: colour,
-      width: 1.5,
-      points: { show: false },
-    };
-    if (style === "area") series.fill = withAlpha(colour, 0.18);
-    if (style === "bar") {
-      series.paths = uPlot.paths.bars({ size: [0.7, 24], gap: 1 });
-      series.fill = withAlpha(colour, 0.55);
-      series.width = 1;
-    }
-    if (style === "scatter") {
-      series.paths = () => null;
-      series.points = { show: true, size: 4, width: 1, fill: colour, stroke: colour };
-    }
-    return series;
-  }
-
-  // Per field, a thin line along the bucket minima and one along the maxima,
-  // after the means; the band between them is filled.
-  function extentSeries() {
-    if (!chartedExtents) return [];
-    const edge = (bound) =>
-      chartedFields.map((fieldIndex, position) => ({
-        label: `${labelOf(fields[fieldIndex])} ${bound}`,
-        scale: scaleOf(fieldIndex),
-        stroke: withAlpha(colourOf(position), 0.55),
-        width: 1,
-        points: { show: false },
-      }));
-    return [...edge("min"), ...edge("max")];
-  }
-
-  function extentBands() {
-    if (!chartedExtents) return [];
-    const count = chartedFields.length;
-    return chartedFields.map((_, position) => ({
-      series: [1 + 2 * count + position, 1 + count + position],
-      fill: withAlpha(colourOf(position), 0.22),
-    }));
-  }
-
-  function drawThresholds(u) {
-    const thresholds = config.thresholds ?? {};
-    const scale = u.series[1]?.scale;
-    if (!scale) return;
-    const { ctx } = u;
-    const ratio = globalThis.devicePixelRatio || 1;
-    ctx.save();
-    ctx.lineWidth = ratio;
-    ctx.setLineDash([6 * ratio, 4 * ratio]);
-    for (const [name, colour] of [
-      ["warning", palette.warning],
-      ["critical", palette.critical],
-    ]) {
-      const value = thresholds[name];
-      if (typeof value !== "number") continue;
-      const y = u.valToPos(value, scale, true);
-      if (y < u.bbox.top || y > u.bbox.top + u.bbox.height) continue;
-      ctx.strokeStyle = colour;
-      ctx.beginPath();
-      ctx.moveTo(u.bbox.left, y);
-      ctx.lineTo(u.bbox.left + u.bbox.width, y);
-      ctx.stroke();
-    }
-    ctx.restore();
-  }
-
-  function drawAnomalies(u) {
-    if (!anomalyIndices.length) return;
-    const { ctx } = u;
-    const ratio = globalThis.devicePixelRatio || 1;
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
-    ctx.clip();
-    ctx.lineWidth = 2 * ratio;
-    ctx.strokeStyle = palette.anomaly;
-    ctx.fillStyle = palette.anomalyFill;
-    anomalyIndices.forEach((index, ring) => {
-      const x = u.valToPos(u.data[0][index], "x", true);
-      for (let series = 1; series <= chartedFields.length; series += 1) {
-        const value = anomalyValues[ring]?.[series - 1];
-        if (value == null) continue;
-        ctx.beginPath();
-        ctx.arc(x, u.valToPos(value, u.series[series].scale, true), 5 * ratio, 0, 2 * Math.PI);
-        ctx.fill();
-        ctx.stroke();
-      }
-    });
-    ctx.restore();
-  }
-
-  function showReadout(u) {
-    const index = u.cursor.idx;
-    if (index == null || u.data.slice(1).every((column) => column[index] == null)) {
-      readout.hidden = true;
-      return;
-    }
-    const lines = [formatTime(u.data[0][index] * 1000)];
+  function readoutAt(seconds) {
+    if (!chartedFields.length) return null;
+    const { data, anomalies } = samples.columns(chartedFields, { extents: chartedExtents });
+    const index = nearestIndex(data[0], seconds);
+    if (index < 0 || data.slice(1).every((column) => column[index] == null)) return null;
+    const lines = [formatTime(data[0][index] * 1000)];
     const count = chartedFields.length;
     chartedFields.forEach((fieldIndex, column) => {
       const field = fields[fieldIndex];
-      let line = `${labelOf(field)} ${formatWithUnit(u.data[column + 1][index], field.unit)}`;
+      let line = `${labelOf(field)} ${formatWithUnit(data[column + 1][index], field.unit)}`;
       if (chartedExtents) {
-        const low = u.data[1 + count + column][index];
-        const high = u.data[1 + 2 * count + column][index];
+        const low = data[1 + count + column][index];
+        const high = data[1 + 2 * count + column][index];
         if (low !== high) line += ` (${formatWithUnit(low, field.unit)} – ${formatWithUnit(high, field.unit)})`;
       }
       lines.push(line);
     });
-    if (anomalyIndices.includes(index)) lines.push("⚠ anomaly");
-    readout.textContent = lines.join("\n");
-    readout.classList.toggle("is-anomaly", anomalyIndices.includes(index));
-    // Keep the readout inside the plot, on the side away from the cursor.
-    const plotLeft = u.over.offsetLeft;
-    const plotRight = plotBox.clientWidth - plotLeft - u.over.offsetWidth;
-    const cursorOnLeft = u.cursor.left < u.over.offsetWidth / 2;
-    readout.style.left = cursorOnLeft ? "auto" : `${plotLeft + 6}px`;
-    readout.style.right = cursorOnLeft ? `${plotRight + 6}px` : "auto";
-    readout.hidden = false;
+    const anomaly = anomalies.includes(index);
+    if (anomaly) lines.push("⚠ anomaly");
+    return { x: data[0][index], text: lines.join("\n"), anomaly };
   }
 
   function buildLegend() {
@@ -300,12 +115,12 @@ export function create(el, config = {}) {
       ...chartedFields.map((fieldIndex, position) => {
         const item = element("li", "legend-item");
         const swatch = element("span", "legend-swatch");
-        swatch.style.background = colourOf(position);
+        swatch.style.background = colourOf(config, chartedFields, palette, position);
         item.append(swatch, element("span", "legend-name", labelOf(fields[fieldIndex])), element("span", "legend-value", "–"));
         return item;
       }),
     );
-    if (anomalyIndices.length || config.legendAnomaly) appendAnomalyKey();
+    if (config.legendAnomaly) appendAnomalyKey();
   }
 
   function appendAnomalyKey() {
@@ -316,7 +131,7 @@ export function create(el, config = {}) {
   }
 
   function updateLegend() {
-    if (!config.legend || !plot) return;
+    if (!config.legend || !chartedFields.length) return;
     const since = performance.now() - legendShownAt;
     if (since < LEGEND_INTERVAL_MS) {
       // Drawn in a frame the page draws anyway (a timer's own change would add one).
@@ -327,7 +142,7 @@ export function create(el, config = {}) {
       return;
     }
     legendShownAt = performance.now();
-    if (anomalyIndices.length) appendAnomalyKey();
+    if (samples.hasAnomalies) appendAnomalyKey();
     const latest = samples.latestValues(chartedFields);
     legend.querySelectorAll(".legend-value").forEach((cell, position) => {
       const field = fields[chartedFields[position]];
@@ -340,24 +155,30 @@ export function create(el, config = {}) {
     render,
     watch: {
       onResize: () => (resized = true),
-      onTheme: () => (rebuild = true),
+      onTheme: () => {
+        rebuild = true;
+        palette = readPalette(el);
+        chart.theme(palette);
+      },
     },
     onDestroy() {
       clearTimeout(legendTimer);
       frames.forget(updateLegend);
-      plot?.destroy();
+      chart.destroy();
     },
     push(batch, stream) {
       if (samples.push(batch, stream)) rebuild = true;
+      chart.push(batch, stream);
     },
     prepend(batch, stream) {
       if (samples.prepend(batch, stream)) rebuild = true;
+      chart.prepend(batch, stream);
     },
     clear() {
       samples.clear();
-      anomalyIndices = [];
-      anomalyValues = [];
+      chart.clear();
     },
+    halt: () => chart.halt(),
     span: () => (config.range ? { ...config.range, buckets: samples.hasExtents } : samples.span()),
   });
 }
