@@ -24,7 +24,7 @@ function page() {
 function widget({ clock, scheduler }, minInterval) {
   const state = { value: null };
   const draws = [];
-  const loop = drawLoop(() => draws.push({ at: clock.now, value: state.value }), { minInterval, scheduler, timers: clock });
+  const loop = drawLoop(() => draws.push({ at: clock.now, value: state.value }), { minInterval, scheduler, timers: clock, now: () => clock.now });
   return {
     draws,
     loop,
@@ -72,11 +72,31 @@ test("with minInterval a widget draws at most once per interval", () => {
   }
   env.clock.advance(500);
   const gaps = text.draws.slice(1).map((draw, index) => draw.at - text.draws[index].at);
-  assert.ok(Math.min(...gaps) >= TEXT_INTERVAL_MS, `gaps ${gaps}`);
+  // The first interval ends at the page's next slot (at least half an interval
+  // on); after that, one interval apart.
+  assert.ok(gaps[0] >= TEXT_INTERVAL_MS / 2, `gaps ${gaps}`);
+  assert.ok(Math.min(...gaps.slice(1)) >= TEXT_INTERVAL_MS, `gaps ${gaps}`);
   // Still drawn steadily, not starved: alone on the page, once per interval plus
   // the wait for company and a frame (ten to six times a second).
   assert.ok(text.draws.length >= 11 && text.draws.length <= 21, `${text.draws.length} draws`);
   assert.ok(Math.max(...gaps) <= TEXT_INTERVAL_MS + COMPANY_WAIT_MS + 3 * FRAME_MS, `gaps ${gaps}`);
+});
+
+test("text widgets that change all the time are drawn in the same frames", () => {
+  const env = page();
+  const first = widget(env, TEXT_INTERVAL_MS);
+  const second = widget(env, TEXT_INTERVAL_MS);
+  // Their updates start at different moments and keep coming every 7 and 11 ms.
+  first.update(0);
+  env.clock.advance(37);
+  second.update(0);
+  for (let ms = 0; ms < 2000; ms += 1) {
+    if (ms % 7 === 0) first.update(ms);
+    if (ms % 11 === 0) second.update(ms);
+    env.clock.advance(1);
+  }
+  const late = (draws) => draws.filter((draw) => draw.at > env.clock.now - 1500).map((draw) => draw.at);
+  assert.deepEqual(late(first.draws), late(second.draws));
 });
 
 test("the last update is drawn after the interval, not dropped", () => {
@@ -121,7 +141,7 @@ test("a render that asks for its next step waits for the interval too", () => {
       steps -= 1;
       if (steps > 0) loop.schedule();
     },
-    { minInterval: TEXT_INTERVAL_MS, scheduler: env.scheduler, timers: env.clock },
+    { minInterval: TEXT_INTERVAL_MS, scheduler: env.scheduler, timers: env.clock, now: () => env.clock.now },
   );
   loop.schedule();
   env.clock.advance(2000);

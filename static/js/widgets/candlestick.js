@@ -6,7 +6,7 @@ import { candleBuilder, addSamples } from "../charts/candle-plot.js";
 import { followPointer, nearestIndex } from "../charts/cursor.js";
 import { mountChart } from "../charts/host.js";
 import { formatTime, formatWithUnit } from "../format.js";
-import { element, readPalette } from "./common.js";
+import { TEXT_INTERVAL_MS, element, readPalette } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 // A past range is drawn from reduced history (docs/widgets.md).
@@ -74,6 +74,9 @@ export function create(el, config = {}) {
 
   return mountWidget(el, root, {
     render,
+    // The chart is drawn by the chart host; the page draws the widget's text
+    // (legend, "waiting"), as often as the text widgets.
+    minInterval: TEXT_INTERVAL_MS,
     watch: {
       onResize: () => (resized = true),
       onTheme: () => chart.theme(readPalette(el)),

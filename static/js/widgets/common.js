@@ -31,6 +31,16 @@ export const TEXT_INTERVAL_MS = 100;
 export const COMPANY_WAIT_MS = 50;
 
 /**
+ * Return how long from `now` to the end of the interval: the next multiple of
+ * `interval` on the clock that is at least half an interval away. Every widget
+ * with the same interval then ends it at the same moment.
+ */
+export function untilSlot(interval, now) {
+  const left = interval - (now % interval);
+  return left >= interval / 2 ? left : left + interval;
+}
+
+/**
  * Return the redraw of a widget: `schedule()` asks for `render` in the next
  * frame of the page's shared loop (held while the view is paused).
  *
@@ -41,9 +51,12 @@ export const COMPANY_WAIT_MS = 50;
  * frame drawn for another widget, or within COMPANY_WAIT_MS in one of its own.
  * Text widgets use TEXT_INTERVAL_MS: a figure that changes 60 times a second
  * cannot be read anyway, and each change costs style, layout and paint.
- * `scheduler` and `timers` ({setTimeout, clearTimeout}) are for the tests.
+ * The intervals end together on the page's clock (`untilSlot`), so widgets that
+ * change all the time are drawn in the same frames — each frame the page draws
+ * costs it style, layout, paint and a commit however little changed.
+ * `scheduler`, `timers` ({setTimeout, clearTimeout}) and `now` are for the tests.
  */
-export function drawLoop(render, { minInterval = 0, scheduler = frames, timers = globalThis } = {}) {
+export function drawLoop(render, { minInterval = 0, scheduler = frames, timers = globalThis, now = () => globalThis.performance.now() } = {}) {
   let stopped = false;
   let cooling = null; // the timer that ends the interval after the last draw
   let dirty = false; // asked for during the interval
@@ -62,7 +75,7 @@ export function drawLoop(render, { minInterval = 0, scheduler = frames, timers =
       // (the counter's roll) waits for the interval too.
       dirty = false;
       if (cooling !== null) timers.clearTimeout(cooling);
-      cooling = timers.setTimeout(coolDown, minInterval);
+      cooling = timers.setTimeout(coolDown, untilSlot(minInterval, now()));
     }
     render();
   }

@@ -9,13 +9,13 @@ import { followPointer, nearestIndex } from "../charts/cursor.js";
 import { colourOf, labelOf, seriesLabels, timeSeriesWindow } from "../charts/timeseries-plot.js";
 import { formatTime, formatWithUnit } from "../format.js";
 import { frames } from "../frames.js";
-import { COMPANY_WAIT_MS, element, readPalette } from "./common.js";
+import { COMPANY_WAIT_MS, TEXT_INTERVAL_MS, element, readPalette, untilSlot } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 // A past range is drawn from reduced history (docs/widgets.md).
 export const HISTORY_FILL = "buckets";
 const DEFAULT_HEIGHT = 180;
-const LEGEND_INTERVAL_MS = 100;
+const LEGEND_INTERVAL_MS = TEXT_INTERVAL_MS;
 
 /**
  * Draw `config.fields` ([{name, unit}]; a further series also has `stream`,
@@ -78,6 +78,8 @@ export function create(el, config = {}) {
       chartedFields = samples.numericFields();
       chartedExtents = samples.hasExtents;
       buildLegend();
+      // The legend takes its room from the plot: the canvas follows.
+      resized ||= Boolean(config.legend);
     }
     if (resized) {
       resized = false;
@@ -135,10 +137,11 @@ export function create(el, config = {}) {
     const since = performance.now() - legendShownAt;
     if (since < LEGEND_INTERVAL_MS) {
       // Drawn in a frame the page draws anyway (a timer's own change would add one).
+      // At the end of the interval the text widgets share (drawLoop).
       legendTimer ??= setTimeout(() => {
         legendTimer = null;
         frames.scheduleSoon(updateLegend, COMPANY_WAIT_MS);
-      }, LEGEND_INTERVAL_MS - since);
+      }, untilSlot(LEGEND_INTERVAL_MS, performance.now()));
       return;
     }
     legendShownAt = performance.now();
@@ -153,6 +156,9 @@ export function create(el, config = {}) {
 
   return mountWidget(el, root, {
     render,
+    // The chart is drawn by the chart host; the page draws the widget's text
+    // (legend, "waiting"), as often as the text widgets.
+    minInterval: TEXT_INTERVAL_MS,
     watch: {
       onResize: () => (resized = true),
       onTheme: () => {
