@@ -1,6 +1,6 @@
 // The chart worker: draws every chart of a page on the canvases the page handed
 // over, off the page's main thread. The page sends what changed (samples, sizes,
-// colours) once per frame it draws (charts/host.js); here each live chart is
+// colours) once per task that changed it (charts/host.js); here each live chart is
 // redrawn up to 30 times a second, its time axis moving with the clock between
 // batches of samples (charts/live-edge.js), and a chart whose data stopped stays
 // still. Pausing the page pauses every chart.
@@ -14,8 +14,9 @@ import { TimeSeriesPlot } from "./timeseries-plot.js";
  * Charts are drawn 30 times a second: every other frame of a 60 Hz display.
  * Each drawn frame is due a 30th of a second after the one before was due, so a
  * frame drawn late (the worker was busy) is followed by one drawn early, and the
- * count keeps up with the clock. Drawing in every frame (60 a second) doubled
- * the worker's time and held the page's own frames back on a two-core machine.
+ * count keeps up with the clock. Drawing in every frame (60 a second) took half
+ * as much again of a core and held the page's own frames back on a two-core
+ * machine (docs/performance.md).
  */
 export const DRAW_EVERY_MS = 1000 / 30;
 // A frame this close to its due time is drawn (vsyncs wobble by a millisecond or two).

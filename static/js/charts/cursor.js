@@ -43,7 +43,11 @@ export function followPointer(box, chart, readoutAt, readout) {
     readout.hidden = false;
   }
 
-  box.addEventListener("pointerenter", () => chart.hover(true));
+  // While hovered, the worker sends where the plot is after each draw: the
+  // cursor follows a chart that moves under a still pointer.
+  chart.onView(() => {
+    if (pointer) frames.schedule(show);
+  });
   box.addEventListener("pointerleave", () => {
     pointer = null;
     chart.hover(false);
@@ -52,6 +56,7 @@ export function followPointer(box, chart, readoutAt, readout) {
   });
   box.addEventListener("pointermove", (event) => {
     const rect = box.getBoundingClientRect();
+    if (!pointer) chart.hover(true);
     pointer = { x: event.clientX - rect.left, y: event.clientY - rect.top };
     frames.schedule(show);
   });

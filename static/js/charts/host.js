@@ -27,6 +27,7 @@ class WorkerCharts {
   #nextId = 1;
   #names = new Map(); // id → what the chart shows, for stats
   #views = new Map();
+  #viewWatchers = new Map(); // id → called when a new view arrives
   #asks = new Map();
   #pausedTimer = null;
 
@@ -64,11 +65,13 @@ class WorkerCharts {
       theme: (next) => send({ op: "theme", palette: next }),
       hover: (on) => this.#post([{ op: "hover", id, on }]),
       view: () => this.#views.get(id) ?? null,
+      onView: (watcher) => this.#viewWatchers.set(id, watcher),
       draw() {},
       destroy: () => {
         this.#send({ op: "destroy", id });
         this.#names.delete(id);
         this.#views.delete(id);
+        this.#viewWatchers.delete(id);
         canvas.remove();
       },
     };
@@ -111,6 +114,7 @@ class WorkerCharts {
   #receive(data) {
     if (data.type === "view") {
       this.#views.set(data.id, data.view);
+      this.#viewWatchers.get(data.id)?.();
     } else if (data.type === "stats") {
       const named = {};
       for (const [id, figures] of Object.entries(data.stats)) named[`${id} ${this.#names.get(Number(id)) ?? ""}`.trim()] = figures;
@@ -125,6 +129,7 @@ class PageCharts {
   mount(box, kind, config, { palette, size }) {
     const plot = new PLOTS[kind](box, config, { palette, size });
     const draw = () => plot.draw(null);
+    frames.schedule(draw);
     const changed = (update) => (...args) => {
       update(...args);
       frames.schedule(draw);
@@ -139,6 +144,7 @@ class PageCharts {
       theme: changed((next) => plot.theme(next)),
       hover() {},
       view: () => plot.view(),
+      onView() {},
       draw,
       destroy() {
         frames.forget(draw);
@@ -164,7 +170,7 @@ let charts = null;
  * `box`; returns its handle: push/prepend(batch, stream), clear(), halt() (no
  * samples coming for now: stop moving with the clock), resize(size),
  * theme(palette), hover(on), view() (where its plot is and what x spans, or null),
- * destroy(). `name` says what it shows (in the stats).
+ * onView(watcher) (called as the view changes while hovered), destroy(). `name` says what it shows (in the stats).
  */
 export function mountChart(box, kind, config, options) {
   charts ??= workerWanted() ? new WorkerCharts() : new PageCharts();

@@ -183,15 +183,16 @@ export class TimeSeriesPlot {
     return data;
   }
 
-  // Live, the axis ends at `right` and spans the window (its seconds, or what
-  // the points held span); a past range spans the range.
+  // The axis spans the window (its seconds, or what the points held span) and
+  // ends at `right` while live, at the newest sample otherwise; a past range
+  // spans the range.
   #xRange(dataMin, dataMax) {
     const range = this.#config.range;
     if (range) return [range.from / 1000, range.to / 1000];
     if (dataMin == null) return [null, null];
     const span = this.#config.window_seconds ?? dataMax - dataMin;
-    if (this.#right === null || !(span > 0)) return [dataMin, dataMax];
-    const right = Math.max(this.#right / 1000, dataMax);
+    if (!(span > 0)) return [dataMin, dataMax];
+    const right = this.#right === null ? dataMax : Math.max(this.#right / 1000, dataMax);
     return [right - span, right];
   }
 
