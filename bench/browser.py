@@ -290,6 +290,14 @@ def main() -> None:
         help="hide the dashboard's widgets of these kinds (comma-separated, e.g. trades,orderbook): "
         "they still take their data, but are not laid out or painted; to see what each costs",
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="DIR",
+        help="also watch the dashboard served from a checkout of an earlier commit "
+        "(page 'before', measured just before 'pulseboard' in the same run); "
+        "DIR needs its static/vendor (copy this checkout's)",
+    )
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument(
@@ -313,7 +321,10 @@ def main() -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             print(f"   {browser.version}", flush=True)
-            for name in [p.strip() for p in args.pages.split(",")]:
+            names = [p.strip() for p in args.pages.split(",")]
+            if args.before is not None and "pulseboard" in names:
+                names.insert(names.index("pulseboard"), "before")
+            for name in names:
                 context = browser.new_context(
                     viewport={"width": args.width, "height": args.height},
                     reduced_motion="reduce" if args.reduced_motion else "no-preference",
@@ -345,7 +356,8 @@ def main() -> None:
                     else:
                         database = Database("sqlite", directory)
                         try:
-                            server_pb = PulseboardServer(database, log_dir=directory)
+                            tree = args.before if name == "before" else None
+                            server_pb = PulseboardServer(database, log_dir=directory, tree=tree)
                             server_pb.prepare()
                             demo_password_set(server_pb)
                             with server_pb:
@@ -356,7 +368,7 @@ def main() -> None:
                                         f"[data-kind='{kind}']",
                                         "(items) => items.forEach((item) => { item.hidden = true; })",
                                     )
-                                row = watch(page, "pulseboard", used, args.seconds, args.warmup)
+                                row = watch(page, name, used, args.seconds, args.warmup)
                                 row["canvases"] = page.evaluate(
                                     "document.querySelectorAll('canvas').length"
                                 )
