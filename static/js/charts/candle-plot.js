@@ -5,6 +5,7 @@
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { CandleBuilder } from "../data/candles.js";
 import { formatNumber, formatTime } from "../format.js";
+import { Plot } from "./plot.js";
 
 const CANDLES_SHOWN = 60;
 const MAX_CANDLES = 400;
@@ -40,44 +41,23 @@ export function addSamples(builder, field, samples) {
   }
 }
 
-export class CandlePlot {
-  #config;
+export class CandlePlot extends Plot {
   #field;
-  #target;
   #builder;
   #seconds;
   #limit;
-  #palette;
-  #size;
-  #plot = null;
   #candles = [];
-  #rebuild = true;
-  #changed = false;
-  #resized = false;
-  #right = null;
-  #beforeBuild;
 
-  constructor(target, config, { palette, size, beforeBuild = () => {} }) {
-    this.#config = config;
+  /** `target`, `config` and the options: as Plot's. */
+  constructor(target, config, options) {
+    super(target, config, options);
     this.#field = config.fields?.[0] ?? { name: "price", unit: "" };
-    this.#target = target;
     ({ builder: this.#builder, seconds: this.#seconds, limit: this.#limit } = candleBuilder(config));
-    this.#palette = palette;
-    this.#size = size;
-    this.#beforeBuild = beforeBuild;
-  }
-
-  get chart() {
-    return this.#plot;
-  }
-
-  get followsClock() {
-    return !this.#config.range && this.#config.followClock !== false;
   }
 
   push(batch) {
     addSamples(this.#builder, this.#field, batch);
-    this.#changed = true;
+    this.changed();
   }
 
   prepend(batch) {
@@ -86,63 +66,10 @@ export class CandlePlot {
 
   clear() {
     this.#builder.clear();
-    this.#changed = true;
+    this.changed();
   }
 
-  resize(size) {
-    this.#size = size;
-    this.#resized = true;
-  }
-
-  theme(palette) {
-    this.#palette = palette;
-    this.#rebuild = true;
-  }
-
-  /** As TimeSeriesPlot.draw. */
-  draw(right = null) {
-    const moved = right !== this.#right;
-    this.#right = right;
-    if (this.#rebuild || !this.#plot) {
-      this.#rebuild = false;
-      this.#resized = false;
-      this.#changed = false;
-      this.#plot?.destroy();
-      this.#beforeBuild();
-      this.#plot = new uPlot(this.#options(), this.#data(), this.#target);
-      return true;
-    }
-    if (this.#resized) {
-      this.#resized = false;
-      this.#plot.setSize(this.#size);
-    }
-    if (this.#changed) {
-      this.#changed = false;
-      this.#plot.setData(this.#data());
-      return true;
-    }
-    if (moved && right !== null && this.#candles.length) {
-      const [min, max] = this.#xRange(this.#candles[0].t / 1000, this.#candles.at(-1).t / 1000);
-      this.#plot.setScale("x", { min, max });
-      return true;
-    }
-    return false;
-  }
-
-  view() {
-    const plot = this.#plot;
-    if (!plot) return null;
-    const ratio = uPlot.pxRatio || 1;
-    const { left, top, width, height } = plot.bbox;
-    return { left: left / ratio, top: top / ratio, width: width / ratio, height: height / ratio, xMin: plot.scales.x.min, xMax: plot.scales.x.max };
-  }
-
-  destroy() {
-    this.#plot?.destroy();
-    this.#plot = null;
-  }
-
-  #data() {
+  data() {
     const candles = (this.#candles = this.#builder.candles());
     return [
       candles.map((candle) => candle.t / 1000),
@@ -155,14 +82,14 @@ export class CandlePlot {
 
   // Live, the axis ends at `right` (a candle is drawn in the middle of its
   // bucket, so the newest one fits) and spans the candles kept.
-  #xRange(dataMin, dataMax) {
-    if (dataMin == null || this.#right === null) return [dataMin, dataMax];
-    const right = Math.max(this.#right / 1000, dataMax + this.#seconds);
+  xRange(dataMin, dataMax) {
+    if (dataMin == null || this.right === null) return [dataMin, dataMax];
+    const right = Math.max(this.right / 1000, dataMax + this.#seconds);
     return [right - (this.#limit - 1) * this.#seconds, right];
   }
 
-  #options() {
-    const palette = this.#palette;
+  options() {
+    const palette = this.palette;
     const seconds = this.#seconds;
     const axis = {
       stroke: palette.axis,
@@ -172,10 +99,10 @@ export class CandlePlot {
     };
     const hidden = { paths: () => null, points: { show: false } };
     return {
-      ...this.#size,
+      ...this.size,
       legend: { show: false },
       cursor: { show: false },
-      scales: { x: { time: true, range: (u, min, max) => this.#xRange(min, max) } },
+      scales: { x: { time: true, range: (u, min, max) => this.xRange(min, max) } },
       series: [{}, { label: "open", ...hidden }, { label: "high", ...hidden }, { label: "low", ...hidden }, { label: "close", ...hidden }],
       axes: [
         { ...axis, size: 30, space: 72, values: (u, splits) => splits.map((s) => formatTime(s * 1000, seconds < 60 ? "seconds" : "minutes")) },
@@ -187,7 +114,7 @@ export class CandlePlot {
 
   #drawCandles(u) {
     const { ctx } = u;
-    const palette = this.#palette;
+    const palette = this.palette;
     const ratio = uPlot.pxRatio || 1;
     const bucketPx = Math.abs(u.valToPos(this.#seconds, "x", true) - u.valToPos(0, "x", true));
     const width = Math.max(1 * ratio, Math.min(14 * ratio, bucketPx * 0.7));

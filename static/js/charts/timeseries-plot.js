@@ -8,6 +8,7 @@ import { withAlpha } from "../colour.js";
 import { formatWithUnit } from "../format.js";
 import { MergedWindow } from "../merged-window.js";
 import { axisSize, fixedRange, timeLabels, timeTickSpace } from "../widgets/chart-axes.js";
+import { Plot } from "./plot.js";
 
 const DEFAULT_WINDOW = 600;
 // A window in seconds keeps whatever arrives in that time, up to this many points.
@@ -39,144 +40,53 @@ export function seriesLabels(config, chartedFields, extents) {
   return [...names, ...names.map((name) => `${name} min`), ...names.map((name) => `${name} max`)];
 }
 
-export class TimeSeriesPlot {
+export class TimeSeriesPlot extends Plot {
   #config;
   #fields;
-  #target;
   #samples;
-  #palette;
-  #size;
-  #plot = null;
   #chartedFields = [];
   #chartedExtents = false;
   #anomalyIndices = [];
   #anomalyValues = [];
-  #rebuild = true;
-  #changed = false;
-  #resized = false;
-  #right = null; // the x axis's right end while live (ms), or null: the data's own
-  #beforeBuild;
 
-  /**
-   * `target`: the element uPlot builds its chart in (on the page), or null in the
-   * worker (its canvas is the one handed over, by `beforeBuild()`, called before
-   * each uPlot is made). `palette`: readPalette's colours; `size`: {width,
-   * height} in CSS pixels.
-   */
-  constructor(target, config, { palette, size, beforeBuild = () => {} }) {
+  /** `target`, `config` and the options: as Plot's. */
+  constructor(target, config, options) {
+    super(target, config, options);
     this.#config = config;
     this.#fields = config.fields ?? [];
-    this.#target = target;
     this.#samples = timeSeriesWindow(config);
-    this.#palette = palette;
-    this.#size = size;
-    this.#beforeBuild = beforeBuild;
-  }
-
-  get samples() {
-    return this.#samples;
-  }
-
-  get chart() {
-    return this.#plot;
-  }
-
-  /** Whether the x axis may follow the clock: a live window, not a past range. */
-  get followsClock() {
-    return !this.#config.range && this.#config.followClock !== false;
   }
 
   push(batch, stream) {
-    if (this.#samples.push(batch, stream)) this.#rebuild = true;
-    this.#changed = true;
+    if (this.#samples.push(batch, stream)) this.rebuild();
+    this.changed();
   }
 
   prepend(batch, stream) {
-    if (this.#samples.prepend(batch, stream)) this.#rebuild = true;
-    this.#changed = true;
+    if (this.#samples.prepend(batch, stream)) this.rebuild();
+    this.changed();
   }
 
   clear() {
     this.#samples.clear();
     this.#anomalyIndices = [];
     this.#anomalyValues = [];
-    this.#changed = true;
+    this.changed();
   }
 
-  resize(size) {
-    this.#size = size;
-    this.#resized = true;
-  }
-
-  theme(palette) {
-    this.#palette = palette;
-    this.#rebuild = true;
-  }
-
-  /**
-   * Draw what changed; `right` (ms) ends the x axis there (a live chart moving
-   * with the clock), null leaves it at the data's own end. Returns whether it drew.
-   */
   draw(right = null) {
-    const moved = right !== this.#right;
-    this.#right = right;
-    if (this.#rebuild || (this.#plot && this.#samples.hasExtents !== this.#chartedExtents)) {
-      this.#build();
-      return true;
-    }
-    if (!this.#plot) return false;
-    if (this.#resized) {
-      this.#resized = false;
-      this.#plot.setSize(this.#size);
-    }
-    if (this.#changed) {
-      this.#changed = false;
-      this.#plot.setData(this.#data());
-      return true;
-    }
-    if (moved && right !== null) {
-      const [min, max] = this.#xRange(this.#plot.data[0][0], this.#plot.data[0].at(-1));
-      if (min !== null) this.#plot.setScale("x", { min, max });
-      return true;
-    }
-    return false;
+    // Buckets of history bring min–max bands: a chart of other series.
+    if (this.chart && this.#samples.hasExtents !== this.#chartedExtents) this.rebuild();
+    return super.draw(right);
   }
 
-  /** Where the plot is and what its x axis spans, for the page's readout (CSS px, seconds). */
-  view() {
-    const plot = this.#plot;
-    if (!plot) return null;
-    const ratio = uPlot.pxRatio || 1;
-    const { left, top, width, height } = plot.bbox;
-    return {
-      left: left / ratio,
-      top: top / ratio,
-      width: width / ratio,
-      height: height / ratio,
-      xMin: plot.scales.x.min,
-      xMax: plot.scales.x.max,
-    };
-  }
-
-  destroy() {
-    this.#plot?.destroy();
-    this.#plot = null;
-  }
-
-  #build() {
-    this.#rebuild = false;
-    this.#resized = false;
-    this.#changed = false;
-    this.#plot?.destroy();
-    this.#plot = null;
+  ready() {
     this.#chartedFields = this.#samples.numericFields();
     this.#chartedExtents = this.#samples.hasExtents;
-    if (!this.#chartedFields.length) return;
-    this.#beforeBuild();
-    this.#plot = new uPlot(this.#options(), this.#data(), this.#target);
+    return this.#chartedFields.length > 0;
   }
 
-  #data() {
+  data() {
     const { data, anomalies, anomalyValues } = this.#samples.columns(this.#chartedFields, { extents: this.#chartedExtents });
     this.#anomalyIndices = anomalies;
     this.#anomalyValues = anomalyValues;
@@ -186,18 +96,18 @@ export class TimeSeriesPlot {
   // The axis spans the window (its seconds, or what the points held span) and
   // ends at `right` while live, at the newest sample otherwise; a past range
   // spans the range.
-  #xRange(dataMin, dataMax) {
+  xRange(dataMin, dataMax) {
     const range = this.#config.range;
     if (range) return [range.from / 1000, range.to / 1000];
     if (dataMin == null) return [null, null];
     const span = this.#config.window_seconds ?? dataMax - dataMin;
     if (!(span > 0)) return [dataMin, dataMax];
-    const right = this.#right === null ? dataMax : Math.max(this.#right / 1000, dataMax);
+    const right = this.right === null ? dataMax : Math.max(this.right / 1000, dataMax);
     return [right - span, right];
   }
 
   #colour(position) {
-    return colourOf(this.#config, this.#chartedFields, this.#palette, position);
+    return colourOf(this.#config, this.#chartedFields, this.palette, position);
   }
 
   // With sides chosen per field, one scale per side and unit; otherwise one per
@@ -210,9 +120,9 @@ export class TimeSeriesPlot {
     return `y:${side}:${field.unit ?? ""}`;
   }
 
-  #options() {
+  options() {
     const config = this.#config;
-    const palette = this.#palette;
+    const palette = this.palette;
     const charted = this.#chartedFields;
     const scales = [...new Set(charted.map((index) => this.#scaleOf(index)))];
     const axisStyle = {
@@ -222,12 +132,12 @@ export class TimeSeriesPlot {
       ticks: { stroke: palette.grid, width: 1, size: 4 },
     };
     const firstScale = this.#scaleOf(charted[0]);
-    const scaleOptions = { x: { time: true, range: (u, min, max) => this.#xRange(min, max) } };
+    const scaleOptions = { x: { time: true, range: (u, min, max) => this.xRange(min, max) } };
     if (typeof config.min === "number" || typeof config.max === "number") {
       scaleOptions[firstScale] = { range: (u, low, high) => fixedRange(low, high, config.min, config.max) };
     }
     return {
-      ...this.#size,
+      ...this.size,
       legend: { show: false },
       // The page draws the cursor and its readout (the worker's chart sees no pointer).
       cursor: { show: false },
@@ -314,8 +224,8 @@ export class TimeSeriesPlot {
     ctx.lineWidth = ratio;
     ctx.setLineDash([6 * ratio, 4 * ratio]);
     for (const [name, colour] of [
-      ["warning", this.#palette.warning],
-      ["critical", this.#palette.critical],
+      ["warning", this.palette.warning],
+      ["critical", this.palette.critical],
     ]) {
       const value = thresholds[name];
       if (typeof value !== "number") continue;
@@ -339,8 +249,8 @@ export class TimeSeriesPlot {
     ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
     ctx.clip();
     ctx.lineWidth = 2 * ratio;
-    ctx.strokeStyle = this.#palette.anomaly;
-    ctx.fillStyle = this.#palette.anomalyFill;
+    ctx.strokeStyle = this.palette.anomaly;
+    ctx.fillStyle = this.palette.anomalyFill;
     this.#anomalyIndices.forEach((index, ring) => {
       const x = u.valToPos(u.data[0][index], "x", true);
       for (let series = 1; series <= this.#chartedFields.length; series += 1) {

@@ -8,14 +8,12 @@ import { mountChart } from "../charts/host.js";
 import { followPointer, nearestIndex } from "../charts/cursor.js";
 import { colourOf, labelOf, seriesLabels, timeSeriesWindow } from "../charts/timeseries-plot.js";
 import { formatTime, formatWithUnit } from "../format.js";
-import { frames } from "../frames.js";
-import { COMPANY_WAIT_MS, TEXT_INTERVAL_MS, element, readPalette, untilSlot } from "./common.js";
+import { TEXT_INTERVAL_MS, element, readPalette } from "./common.js";
 import { mountWidget } from "./scaffold.js";
 
 // A past range is drawn from reduced history (docs/widgets.md).
 export const HISTORY_FILL = "buckets";
 const DEFAULT_HEIGHT = 180;
-const LEGEND_INTERVAL_MS = TEXT_INTERVAL_MS;
 
 /**
  * Draw `config.fields` ([{name, unit}]; a further series also has `stream`,
@@ -36,10 +34,6 @@ export function create(el, config = {}) {
   let rebuild = false;
   let resized = false;
   let palette = readPalette(el);
-  // The legend's numbers change at most ten times a second: text that changes
-  // every frame costs a layout every frame, and nobody reads faster.
-  let legendShownAt = -Infinity;
-  let legendTimer = null;
 
   const root = element("div", "timeseries");
   root.setAttribute("role", "img");
@@ -134,17 +128,6 @@ export function create(el, config = {}) {
 
   function updateLegend() {
     if (!config.legend || !chartedFields.length) return;
-    const since = performance.now() - legendShownAt;
-    if (since < LEGEND_INTERVAL_MS) {
-      // Drawn in a frame the page draws anyway (a timer's own change would add one).
-      // At the end of the interval the text widgets share (drawLoop).
-      legendTimer ??= setTimeout(() => {
-        legendTimer = null;
-        frames.scheduleSoon(updateLegend, COMPANY_WAIT_MS);
-      }, untilSlot(LEGEND_INTERVAL_MS, performance.now()));
-      return;
-    }
-    legendShownAt = performance.now();
     if (samples.hasAnomalies) appendAnomalyKey();
     const latest = samples.latestValues(chartedFields);
     legend.querySelectorAll(".legend-value").forEach((cell, position) => {
@@ -157,7 +140,8 @@ export function create(el, config = {}) {
   return mountWidget(el, root, {
     render,
     // The chart is drawn by the chart host; the page draws the widget's text
-    // (legend, "waiting"), as often as the text widgets.
+    // (legend, "waiting") as often as the text widgets: a legend whose numbers
+    // changed every frame would cost a layout every frame, and nobody reads faster.
     minInterval: TEXT_INTERVAL_MS,
     watch: {
       onResize: () => (resized = true),
@@ -167,11 +151,7 @@ export function create(el, config = {}) {
         chart.theme(palette);
       },
     },
-    onDestroy() {
-      clearTimeout(legendTimer);
-      frames.forget(updateLegend);
-      chart.destroy();
-    },
+    onDestroy: () => chart.destroy(),
     push(batch, stream) {
       if (samples.push(batch, stream)) rebuild = true;
       chart.push(batch, stream);
