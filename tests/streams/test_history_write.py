@@ -157,6 +157,29 @@ def test_numbers_json_cannot_hold_exactly_in_64_bits_are_kept(stream: Stream) ->
     assert stored_frames(stream)[0]["values"]["power"] == 2**70  # an int, not a float
 
 
+def test_reads_after_a_seq_stop_at_until_and_the_limit_with_every_value_as_written(
+    stream: Stream,
+) -> None:
+    book = {"bids": [[64_999.5, 0.25], [64_999.0, 1.5]], "asks": [[65_000.5, 0.75]]}
+    batch = [
+        sample_frame(1, START, {"power": 1.2345678901234567, "book": book}, ["estimated"]),
+        sample_frame(2, START + 1, {"power": 9_223_372_036_854_775_807}),  # 2**63 - 1
+        sample_frame(3, START + 2, {"power": -(2**63)}),
+        sample_frame(4, START + 3, {"power": 5e-324, "phase": "1234567890123456789"}),
+        sample_frame(5, START + 4, {"power": -0.5}),
+    ]
+    history_append({stream.pk: batch})
+    assert history_after(stream.pk, 0, limit=100) == batch
+    assert history_after(stream.pk, 1, until=3, limit=100) == batch[1:3]
+    assert history_after(stream.pk, 1, limit=2) == batch[1:3]
+    assert history_after(stream.pk, 5, limit=100) == []
+    assert history_after(stream.pk, 0, limit=0) == []
+    assert [type(frame["values"]["power"]) for frame in history_after(stream.pk, 1, limit=2)] == [
+        int,
+        int,
+    ]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is the PostgreSQL write path")
 def test_postgresql_stores_values_as_json_objects_that_queries_can_use(stream: Stream) -> None:
     history_append({stream.pk: readings(range(1, 2_001))})
