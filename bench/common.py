@@ -403,3 +403,16 @@ def setup_django(database_url: str) -> None:
     import django
 
     django.setup()
+
+
+def migrated_with_stream(database_url: str, slug: str) -> Any:
+    """Set Django up on `database_url`, migrate it and return a new push stream `slug` of one field."""
+    setup_django(database_url)
+    from django.core.management import call_command
+
+    from streams.models import Stream
+
+    call_command("migrate", "--noinput", verbosity=0)
+    return Stream.objects.create(
+        slug=slug, title=slug, source_kind="push", fields=[{"name": "value", "unit": ""}]
+    )

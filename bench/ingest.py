@@ -110,20 +110,11 @@ def run_append(stream_id: int, samples: list[Any], batch: int) -> tuple[float, l
 
 
 def child(db: str, url: str, total: int, batches: list[int], profile: bool) -> dict[str, Any]:
-    from common import setup_django
+    from common import migrated_with_stream
 
-    setup_django(url)
-    from django.core.management import call_command
+    stream = migrated_with_stream(url, "bench.ingest")
+    from streams.models import Rollup, Sample
 
-    from streams.models import Rollup, Sample, Stream
-
-    call_command("migrate", "--noinput", verbosity=0)
-    stream = Stream.objects.create(
-        slug="bench.ingest",
-        title="ingest",
-        source_kind="push",
-        fields=[{"name": "value", "unit": ""}],
-    )
     start_t = (int(time.time() * 1000) // 60_000) * 60_000 - total
     samples = samples_for(total, start_t)
     results = []

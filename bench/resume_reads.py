@@ -35,23 +35,14 @@ STORED = 20_000
 
 
 def child(url: str, rows: int, repeat: int) -> dict[str, Any]:
-    from common import setup_django
+    from common import migrated_with_stream
 
-    setup_django(url)
-    from django.core.management import call_command
-
+    stream = migrated_with_stream(url, "bench.resume")
     from streams.contract import sample_frame
     from streams.history.samples import history_after
     from streams.history.store import history_append
-    from streams.models import Sample, Stream
+    from streams.models import Sample
 
-    call_command("migrate", "--noinput", verbosity=0)
-    stream = Stream.objects.create(
-        slug="bench.resume",
-        title="resume",
-        source_kind="push",
-        fields=[{"name": "value", "unit": ""}],
-    )
     start_t = 1_700_000_000_000
     history_append(
         {
