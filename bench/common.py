@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 import platform
 import resource
@@ -279,6 +280,39 @@ def scratch_directory(keep: bool = False) -> Iterator[Path]:
     finally:
         if not keep:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def each_database(kinds: str, directory: Path) -> Iterator[Database]:
+    """Yield a scratch database of each kind in `kinds` ("sqlite,postgres"), dropped after it.
+
+    PostgreSQL is skipped, with a line saying so, when it cannot be reached.
+    """
+    for kind in [name.strip() for name in kinds.split(",")]:
+        if kind == "postgres" and not pg_available():
+            print("PostgreSQL is not reachable; skipped.")
+            continue
+        database = Database(kind, directory)
+        try:
+            yield database
+        finally:
+            database.drop()
+
+
+def child_result(command: Sequence[str], *, timeout: float, show_stderr: bool = False) -> Any:
+    """Run a benchmark's child process and return the JSON it printed after `RESULT `."""
+    result = subprocess.run(
+        list(command),
+        stdout=subprocess.PIPE,
+        stderr=None if show_stderr else subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+    )
+    line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(
+            f"the child run failed (exit {result.returncode}):\n{(result.stderr or '')[-3000:]}"
+        )
+    return json.loads(line[len("RESULT ") :])
 
 
 # -- the servers --------------------------------------------------------------

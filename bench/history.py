@@ -32,7 +32,6 @@ import json
 import math
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -49,6 +48,7 @@ from common import (
     PeakRss,
     PulseboardServer,
     banner,
+    child_result,
     fmt,
     load_average,
     mib,
@@ -473,11 +473,7 @@ def run_database(
         ]  # fmt: skip
         if args.reuse:
             command.append("--reuse")
-        result = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=7200)
-        line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None)
-        if line is None:
-            raise RuntimeError(f"the {kind} child failed (exit {result.returncode})")
-        info = json.loads(line[7:])
+        info = child_result(command, timeout=7200, show_stderr=True)
         info["db"] = kind
         info["load"] = load_average()
         server = PulseboardServer(database, log_dir=directory, producer=False)

@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
     PYTHON,
-    Database,
     banner,
+    child_result,
+    each_database,
     fmt,
     load_average,
-    pg_available,
     scratch_directory,
     table,
     uptime,
@@ -180,37 +179,22 @@ def main() -> None:
     banner("History writes: history_append (with rollups) vs raw executemany")
     rows = []
     with scratch_directory() as directory:
-        for db in [d.strip() for d in args.dbs.split(",")]:
-            if db == "postgres" and not pg_available():
-                print("PostgreSQL is not reachable; skipped.")
-                continue
-            database = Database(db, directory)
-            try:
-                command = [
-                    PYTHON,
-                    __file__,
-                    "--child",
-                    db,
-                    database.url,
-                    "--samples",
-                    str(args.samples),
-                    "--batches",
-                    args.batches,
-                ]
-                if args.profile:
-                    command.append("--profile")
-                result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
-                if args.profile:
-                    print(result.stderr)
-                line = next(
-                    (x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None
-                )
-                if line is None:
-                    raise RuntimeError(f"the {db} run failed:\n{result.stderr[-3000:]}")
-                rows.extend(json.loads(line[7:])["results"])
-                print(f"   done: {db}", flush=True)
-            finally:
-                database.drop()
+        for database in each_database(args.dbs, directory):
+            command = [
+                PYTHON,
+                __file__,
+                "--child",
+                database.kind,
+                database.url,
+                "--samples",
+                str(args.samples),
+                "--batches",
+                args.batches,
+            ]
+            if args.profile:
+                command.append("--profile")
+            rows.extend(child_result(command, timeout=1800, show_stderr=args.profile)["results"])
+            print(f"   done: {database.kind}", flush=True)
     print(
         table(
             [

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
     PYTHON,
-    Database,
     banner,
-    pg_available,
+    child_result,
+    each_database,
     scratch_directory,
     table,
 )
@@ -89,32 +88,19 @@ def main() -> None:
     banner(f"Reads after a seq: {args.rows:,} rows, history_after vs the ORM's values_list")
     rows = []
     with scratch_directory() as directory:
-        for db in [d.strip() for d in args.dbs.split(",")]:
-            if db == "postgres" and not pg_available():
-                print("PostgreSQL is not reachable; skipped.")
-                continue
-            database = Database(db, directory)
-            try:
-                command = [
-                    PYTHON,
-                    __file__,
-                    "--child",
-                    database.url,
-                    "--rows",
-                    str(args.rows),
-                    "--repeat",
-                    str(args.repeat),
-                ]
-                result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-                line = next(
-                    (x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None
-                )
-                if line is None:
-                    print(result.stdout[-2000:], result.stderr[-2000:])
-                    continue
-                out = json.loads(line[len("RESULT ") :])
-            finally:
-                database.drop()
+        for database in each_database(args.dbs, directory):
+            command = [
+                PYTHON,
+                __file__,
+                "--child",
+                database.url,
+                "--rows",
+                str(args.rows),
+                "--repeat",
+                str(args.repeat),
+            ]
+            out = child_result(command, timeout=600)
+            db = database.kind
             per_row = {name: seconds / args.rows * 1e6 for name, seconds in out.items()}
             rows.append(
                 [
