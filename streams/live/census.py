@@ -336,15 +336,16 @@ class Announcer:
         await asyncio.sleep(wait)
         self.pending.pop(slug, None)
         self.last[slug] = asyncio.get_running_loop().time()
-        try:
-            await self.send(layer, slug)
-        except Exception:
-            log.warning("Presence of %s could not be announced", slug, exc_info=True)
+        await self.send(layer, slug)
 
     @staticmethod
     async def send(layer: Any, slug: str) -> None:
-        counts = await census().stream_counts(slug)
-        await send_stream_presence(layer, slug=slug, **counts)
+        """Tell the stream's viewers its counts; a layer that fails (Redis away) is logged."""
+        try:
+            counts = await census().stream_counts(slug)
+            await send_stream_presence(layer, slug=slug, **counts)
+        except Exception:
+            log.warning("Presence of %s could not be announced", slug, exc_info=True)
 
 
 announcer = Announcer()

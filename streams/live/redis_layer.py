@@ -14,8 +14,9 @@ what happens in the process:
 - a consumer may `attach` to its channel and read the queue itself, with its
   client's messages in the same line, and take a message at once when nothing
   waits before it, as on `LocalChannelLayer`;
-- a failed subscribe drops the shard's connection and subscribes again, on a
-  fresh one, to everything this process listened to, until Redis answers.
+- a failed subscribe or unsubscribe drops the shard's connection and subscribes
+  again, on a fresh one, to everything this process still listens to, until
+  Redis answers.
 """
 
 from __future__ import annotations
@@ -75,13 +76,18 @@ class FanoutShardConnection(RedisSingleShardConnection):
 
     def __init__(self, host: Any, channel_layer: FanoutLoopLayer):
         super().__init__(host, channel_layer)
-        self.lost: set[str] = set()  # subscriptions a failed connection took with it
+        # What this process listens to, whatever becomes of the connection: a
+        # subscribe that lands on the old connection just before it is dropped
+        # is taken again all the same.
+        self.wanted: set[str] = set()
         self.resubscriber: asyncio.Task[None] | None = None
 
     async def subscribe(self, channel: str) -> None:
+        self.wanted.add(channel)
         try:
             await super().subscribe(channel)
         except RedisConnectionError:
+            # A connection from before a Redis restart fails once: retry on a fresh one.
             await self.reset()
             await super().subscribe(channel)
         except Exception:
@@ -92,30 +98,37 @@ class FanoutShardConnection(RedisSingleShardConnection):
         try:
             await super().publish(channel, message)
         except RedisConnectionError:
-            # A connection from before a Redis restart fails once: retry on a fresh one.
             # (A timeout is a Redis that hangs: waiting twice would not help.)
             await self.reset()
             await super().publish(channel, message)
 
     async def unsubscribe(self, channel: str) -> None:
-        self.lost.discard(channel)
-        await super().unsubscribe(channel)
+        self.wanted.discard(channel)
+        try:
+            await super().unsubscribe(channel)
+        except Exception:
+            # Redis is away: the failed connection goes, and this subscription with it.
+            await self.reset()
+
+    async def flush(self) -> None:
+        """The layer's flush: listen to nothing, as new."""
+        self.wanted.clear()
+        await super().flush()
 
     async def reset(self) -> None:
-        """Drop a connection that failed and subscribe again, on a fresh one, to all it had."""
-        self.lost |= self._subscribed_to
-        await self.flush()
+        """Drop a connection that failed and subscribe again, on a fresh one, to all wanted."""
+        await super().flush()
         if self.resubscriber is None or self.resubscriber.done():
             self.resubscriber = asyncio.ensure_future(self.resubscribe())
 
     async def resubscribe(self) -> None:
-        while self.lost:
+        while missing := self.wanted - self._subscribed_to:
             try:
-                for name in list(self.lost):
-                    await super().subscribe(name)
-                    self.lost.discard(name)
+                for name in missing:
+                    if name in self.wanted:
+                        await super().subscribe(name)
             except Exception:
-                await self.flush()
+                await super().flush()
                 await asyncio.sleep(RESUBSCRIBE_DELAY)
 
 

@@ -55,12 +55,12 @@ class Inbox:
             await self.task
 
 
-async def send_until_received(sender: Any, inbox: Inbox, within: float) -> float:
-    """Publish until the inbox gets a message; return how long it took."""
+async def send_until_received(sender: Any, inbox: Inbox, within: float, group: str = "g") -> float:
+    """Publish to the group until the inbox gets a message; return how long it took."""
     started = time.monotonic()
     while time.monotonic() - started < within:
         with contextlib.suppress(Exception):
-            await sender.group_send("g", {"type": "probe"})
+            await sender.group_send(group, {"type": "probe"})
             await asyncio.wait_for(inbox.messages.get(), 0.5)
             return time.monotonic() - started
         await asyncio.sleep(0.2)
@@ -107,3 +107,29 @@ async def test_a_hung_redis_gives_an_error_within_the_timeout(
         await asyncio.wait_for(worker.group_send("g", {"type": "stuck"}), BOUND)
     own_redis.resume()
     await send_until_received(worker, inbox, within=10)
+
+
+async def test_groups_joined_together_after_a_restart_all_hear_their_messages(
+    own_redis: RedisServer, subscribed: tuple[Any, Inbox]
+) -> None:
+    # A web process whose connection is from before the restart: the first join
+    # finds it dead while the others wait their turn; none may be forgotten.
+    worker, _ = subscribed
+    web = new_layer()
+    first = await web.new_channel()
+    await web.group_add("first", first)
+    await send_until_received(worker, Inbox(web, first), within=5, group="first")
+    own_redis.kill()
+    await asyncio.sleep(0.3)
+    own_redis.start()
+    channels = [await web.new_channel() for _ in range(6)]
+    await asyncio.gather(
+        *(web.group_add(f"g{n}", channel) for n, channel in enumerate(channels)),
+        return_exceptions=True,
+    )
+    inboxes = [Inbox(web, channel) for channel in channels]
+    for n, inbox in enumerate(inboxes):
+        await send_until_received(worker, inbox, within=10, group=f"g{n}")
+    for inbox in inboxes:
+        await inbox.close()
+    await web.flush()
