@@ -184,7 +184,8 @@ def watch(page: Any, label: str, url_used: str, seconds: float, warmup: float) -
 
 def profile_page(page: Any, seconds: float, directory: Path) -> None:
     """A JS CPU profile and a timeline trace of the page, summarised (self time per function,
-    main-thread time per trace event); the raw files are kept in `directory`."""
+    main-thread time per trace event, the chart worker's self time per function from the
+    trace's sampling profiler); the raw files are kept in `directory`."""
     import collections
     import json
 
@@ -195,7 +196,12 @@ def profile_page(page: Any, seconds: float, directory: Path) -> None:
     cdp.send("Profiler.start")
     page.context.browser.start_tracing(
         page=page,
-        categories=["devtools.timeline", "disabled-by-default-devtools.timeline", "v8"],
+        categories=[
+            "devtools.timeline",
+            "disabled-by-default-devtools.timeline",
+            "v8",
+            "disabled-by-default-v8.cpu_profiler",
+        ],
     )
     page.wait_for_timeout(seconds * 1000)
     trace = page.context.browser.stop_tracing()
@@ -229,6 +235,61 @@ def profile_page(page: Any, seconds: float, directory: Path) -> None:
     print(f"   renderer main thread, trace events (inclusive ms over {seconds:g} s, top 25):")
     for name, ms in by_name.most_common(25):
         print(f"     {ms:8.1f} ms  {name}")
+    workers = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("ph") == "M"
+        and e.get("name") == "thread_name"
+        and e.get("args", {}).get("name") == "DedicatedWorker thread"
+    }
+    worker_ms = sampled_self_time(events, workers)
+    total = sum(worker_ms.values())
+    idle = worker_ms.get("(idle)", 0.0)
+    print(
+        f"   chart worker, sampled self time over {seconds:g} s: {total - idle:.1f} ms busy"
+        f" ({100 * (total - idle) / (seconds * 1000):.1f} % of a core; top 25):"
+    )
+    for name, spent in largest(worker_ms, 26):
+        if name != "(idle)":
+            print(f"     {spent:8.1f} ms  {name}")
+
+
+def sampled_self_time(events: list[dict[str, Any]], threads: set[tuple[int, int]]) -> Any:
+    """Self time per function (ms) of the given threads, from a trace's ProfileChunk events."""
+    import collections
+
+    # A "Profile" event on the sampled thread names the profile; its chunks come from
+    # the profiler's own thread, under the same id.
+    profiles = {
+        (event["pid"], event.get("id", ""))
+        for event in events
+        if event.get("name") == "Profile" and (event["pid"], event["tid"]) in threads
+    }
+    frames: dict[tuple[int, str], dict[int, dict[str, Any]]] = collections.defaultdict(dict)
+    samples: list[tuple[tuple[int, str], int, float]] = []
+    for event in events:
+        key = (event.get("pid", 0), event.get("id", ""))
+        if event.get("name") != "ProfileChunk" or key not in profiles:
+            continue
+        data = event.get("args", {}).get("data", {})
+        profile = data.get("cpuProfile", {})
+        for node in profile.get("nodes", []):
+            frames[key][node["id"]] = node["callFrame"]
+        for node_id, delta in zip(
+            profile.get("samples", []), data.get("timeDeltas", []), strict=True
+        ):
+            samples.append((key, node_id, delta / 1000))
+    self_ms: collections.defaultdict[str, float] = collections.defaultdict(float)
+    for key, node_id, ms in samples:
+        frame = frames[key].get(node_id, {})
+        where = frame.get("url", "").rsplit("/", 1)[-1]
+        name = frame.get("functionName") or "(anonymous)"
+        self_ms[f"{name} {where}:{frame.get('lineNumber', -1) + 1}" if where else name] += ms
+    return self_ms
+
+
+def largest(figures: dict[str, float], count: int) -> list[tuple[str, float]]:
+    return sorted(figures.items(), key=lambda item: -item[1])[:count]
 
 
 def record_error(errors: list[str], error: Any) -> None:

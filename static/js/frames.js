@@ -7,7 +7,7 @@
 // paint and a commit to the compositor, changed or not. So after a drawn frame
 // the loop does not ask for the next animation frame until the gap has nearly
 // passed (a timer), rather than asking for every frame and skipping some.
-// Widgets that wait for an interval of their own (text, every 100 ms) ask with
+// Widgets that wait for an interval of their own (text, every 200 ms) ask with
 // `scheduleSoon`: drawn in the next frame the loop draws for any widget, and
 // only when none comes within `slack` in a frame of their own. With a chart
 // moving, their changes ride in its frames instead of adding frames.

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
@@ -21,6 +21,23 @@ Served = TypeVar("Served", bound=WebServer)
 
 # What Prometheus sends as `Authorization: Bearer …` to read the server's /metrics.
 METRICS_TOKEN = "e2e-scrape-" + uuid.uuid4().hex
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test of processes that keep logs (a cluster's) reports each log's end."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for value in getattr(item, "funcargs", {}).values():
+            log_dir = getattr(value, "log_dir", None)
+            if not isinstance(log_dir, Path):
+                continue
+            for log in sorted(log_dir.glob("*.log")):
+                tail = log.read_text(errors="replace").splitlines()[-80:]
+                report.sections.append((f"end of {log.name}", "\n".join(tail)))
+    return report
 
 
 class ServerProcess(WebServer):

@@ -25,8 +25,13 @@ export function setAttr(node, name, value) {
   if (node.getAttribute(name) !== value) node.setAttribute(name, value);
 }
 
-/** The least time between two redraws of a widget that shows only text and bars. */
-export const TEXT_INTERVAL_MS = 100;
+/**
+ * The least time between two redraws of a widget that shows only text and bars
+ * (and of a chart's legend): five times a second still reads as live, and each
+ * frame the page draws costs style, layout, paint and a commit (at 100 ms the
+ * demo dashboard's main thread was a third busier; docs/performance.md).
+ */
+export const TEXT_INTERVAL_MS = 200;
 /** After its interval, how long such a widget waits to be drawn in a frame drawn anyway. */
 export const COMPANY_WAIT_MS = 50;
 
