@@ -223,6 +223,10 @@ async def test_a_points_window_widget_exports_exactly_the_samples_it_draws(
         "() => document.getElementById('board-grid').board.host.spans()[0].span?.lastSeq"
         " - document.getElementById('board-grid').board.host.spans()[0].span?.firstSeq >= 499"
     )
+    # The chart takes what arrived at its next redraw (at the text pace: up to 200 ms on).
+    await page.wait_for_function(
+        "() => document.querySelector('#board-grid .timeseries').chart?.data[0].length >= 500"
+    )
     tile = widget(page, "Last 500")
     await tile.hover()
     # What the widget holds and its export link, read at the same moment.
