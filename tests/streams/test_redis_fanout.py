@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,29 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path, settings: Any) -> Iterator[RedisServer]:
+async def own_redis(tmp_path: Path, settings: Any) -> AsyncIterator[RedisServer]:
     with RedisServer(tmp_path) as server:
         settings.CHANNEL_LAYERS = channel_layers_for(server.url)
         channel_layers.backends.clear()
         yield server
+        await layers_closed()
+
+
+LAYERS: list[Any] = []
+
+
+def new_layer() -> Any:
+    """Return a layer of its own (a process's), closed when the test ends."""
+    layer = channel_layers.make_backend("default")
+    LAYERS.append(layer)
+    return layer
+
+
+async def layers_closed() -> None:
+    """Close the test's layers and the default one: their listeners must not outlive its Redis."""
+    for layer in [*LAYERS, *channel_layers.backends.values()]:
+        await layer.flush()
+    LAYERS.clear()
     channel_layers.backends.clear()
 
 
@@ -38,7 +56,7 @@ async def wait_for(condition: Any, within: float = 5.0) -> None:
 
 
 async def test_a_group_message_is_decoded_once_for_every_member(own_redis: RedisServer) -> None:
-    web, worker = channel_layers.make_backend("default"), channel_layers.make_backend("default")
+    web, worker = new_layer(), new_layer()
     members = [await web.new_channel() for _ in range(3)]
     queues = [web.attach(channel) for channel in members]
     for channel in members:
@@ -52,7 +70,7 @@ async def test_a_group_message_is_decoded_once_for_every_member(own_redis: Redis
 
 
 async def test_a_member_that_does_not_read_drops_past_its_bound(own_redis: RedisServer) -> None:
-    web, worker = channel_layers.make_backend("default"), channel_layers.make_backend("default")
+    web, worker = new_layer(), new_layer()
     capacity = web._get_layer().capacity
     slow = await web.new_channel()
     queue = web.attach(slow)
