@@ -7,6 +7,7 @@ from importlib import import_module
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import User
@@ -76,7 +77,9 @@ def test_every_session_of_a_batch_is_read_in_one_query_and_checked_as_django_doe
 
 async def test_handshakes_asking_together_share_a_read() -> None:
     ada = await User.objects.acreate(username="ada")
-    _, token = await asyncio.to_thread(ApiToken.objects.issue, user=ada)
+    # (database_sync_to_async closes the thread's connection after; to_thread would keep it
+    # open past the test database's teardown on PostgreSQL.)
+    _, token = await database_sync_to_async(ApiToken.objects.issue)(user=ada)
     reads = handshake_reads()
     asked = [reads.tokens.ask("tokens", token) for _ in range(20)]
     asked.append(reads.tokens.ask("tokens", "wrong"))
