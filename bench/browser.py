@@ -221,13 +221,7 @@ def profile_page(page: Any, seconds: float, directory: Path) -> None:
         print(f"     {ms:8.1f} ms  {name}")
     events = json.loads(trace)
     events = events.get("traceEvents", events) if isinstance(events, dict) else events
-    main = {
-        (e["pid"], e["tid"])
-        for e in events
-        if e.get("ph") == "M"
-        and e.get("name") == "thread_name"
-        and e.get("args", {}).get("name") == "CrRendererMain"
-    }
+    main = threads_named(events, "CrRendererMain")
     by_name: collections.Counter[str] = collections.Counter()
     for event in events:
         if event.get("ph") == "X" and (event.get("pid"), event.get("tid")) in main:
@@ -235,14 +229,7 @@ def profile_page(page: Any, seconds: float, directory: Path) -> None:
     print(f"   renderer main thread, trace events (inclusive ms over {seconds:g} s, top 25):")
     for name, ms in by_name.most_common(25):
         print(f"     {ms:8.1f} ms  {name}")
-    workers = {
-        (e["pid"], e["tid"])
-        for e in events
-        if e.get("ph") == "M"
-        and e.get("name") == "thread_name"
-        and e.get("args", {}).get("name") == "DedicatedWorker thread"
-    }
-    worker_ms = sampled_self_time(events, workers)
+    worker_ms = sampled_self_time(events, threads_named(events, "DedicatedWorker thread"))
     total = sum(worker_ms.values())
     idle = worker_ms.get("(idle)", 0.0)
     print(
@@ -252,6 +239,17 @@ def profile_page(page: Any, seconds: float, directory: Path) -> None:
     for name, spent in largest(worker_ms, 26):
         if name != "(idle)":
             print(f"     {spent:8.1f} ms  {name}")
+
+
+def threads_named(events: list[dict[str, Any]], name: str) -> set[tuple[int, int]]:
+    """The (pid, tid) of a trace's threads called `name`."""
+    return {
+        (event["pid"], event["tid"])
+        for event in events
+        if event.get("ph") == "M"
+        and event.get("name") == "thread_name"
+        and event.get("args", {}).get("name") == name
+    }
 
 
 def sampled_self_time(events: list[dict[str, Any]], threads: set[tuple[int, int]]) -> Any:
