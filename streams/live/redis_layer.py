@@ -145,10 +145,13 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
 
     async def _subscribe_to_channel(self, channel: str) -> None:
         self.channels[channel] = asyncio.Queue(maxsize=self.capacity)
+        shard = self._get_shard(channel)
         try:
-            await self._get_shard(channel).subscribe(channel)
+            await shard.subscribe(channel)
         except Exception:
+            # No queue, nothing to subscribe again to.
             del self.channels[channel]
+            shard.wanted.discard(channel)
             raise
 
     async def receive(self, channel: str) -> dict[str, Any]:
