@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from django.conf import settings
@@ -80,6 +81,7 @@ class LiveConsumer(CatchUp):
         if self.link_dashboard is not None:
             self.personal_groups.append(link_group(self.link_dashboard))
         self.subscriptions = {}
+        self.joining: set[str] = set()  # streams whose subscribe runs beside the loop
         self.budget = CommandBudget(
             settings.PULSEBOARD_COMMANDS_PER_SECOND, settings.PULSEBOARD_COMMAND_BURST
         )
@@ -127,6 +129,7 @@ class LiveConsumer(CatchUp):
         if not hasattr(self, "subscriptions") or getattr(self, "released", False):
             return  # refused before accept, or already done
         self.released = True
+        await self.settle()  # the subscribes under way end first, then are left with the rest
         for timer in (self.idle_timer, self.recheck_timer):
             if timer is not None:
                 timer.cancel()
@@ -165,16 +168,21 @@ class LiveConsumer(CatchUp):
                     ProtocolError("rate_limited", f"At most {rate:g} commands a second.")
                 )
             return
+        await self.answering(self.take_command(text_data))
+
+    async def take_command(self, text_data: str | None) -> None:
+        if text_data is None:
+            raise ProtocolError("binary_not_supported", "Send JSON text frames, not binary ones.")
+        limit = settings.PULSEBOARD_MAX_FRAME_BYTES
+        if len(text_data) > limit or len(text_data.encode()) > limit:
+            raise ProtocolError("too_large", f"Frames may be at most {limit} bytes.")
+        command = parse_command(text_data, max_backfill=settings.PULSEBOARD_MAX_BACKFILL)
+        await self.dispatch_command(command)
+
+    async def answering(self, work: Awaitable[None]) -> None:
+        """Run a command; a refusal or a failure is told to the client as an `error` frame."""
         try:
-            if text_data is None:
-                raise ProtocolError(
-                    "binary_not_supported", "Send JSON text frames, not binary ones."
-                )
-            limit = settings.PULSEBOARD_MAX_FRAME_BYTES
-            if len(text_data) > limit or len(text_data.encode()) > limit:
-                raise ProtocolError("too_large", f"Frames may be at most {limit} bytes.")
-            command = parse_command(text_data, max_backfill=settings.PULSEBOARD_MAX_BACKFILL)
-            await self.dispatch_command(command)
+            await work
         except ProtocolError as error:
             await self.send_error(error)
         except Exception as error:
@@ -193,6 +201,10 @@ class LiveConsumer(CatchUp):
         await self.send(text_data=encode(error_message(error)))
 
     async def dispatch_command(self, command: Command) -> None:
+        if isinstance(command, Subscribe):
+            await self.start_subscribe(command)
+            return
+        await self.settle()  # any other command is answered after the subscribes before it
         if isinstance(command, Ping):
             pong: PongFrame = {
                 "type": "pong",
@@ -201,14 +213,32 @@ class LiveConsumer(CatchUp):
                 "ref": command.ref,
             }
             await self.send(text_data=encode(pong))
-        elif isinstance(command, Subscribe):
-            await self.subscribe(command)
         elif isinstance(command, Unsubscribe):
             await self.unsubscribe(command)
         elif isinstance(command, Control):
             await self.control(command)
         elif isinstance(command, Publish):
             await self.publish(command)
+
+    async def start_subscribe(self, command: Subscribe) -> None:
+        """Admit a subscribe and run it beside the loop: a page's subscribes wait on
+        their reads together (docs/performance.md, "Reconnect storms")."""
+        if command.stream in self.joining:
+            await self.settle()  # one stream's subscribes keep their order
+        limit = settings.PULSEBOARD_MAX_SUBSCRIPTIONS
+        taken = self.subscriptions.keys() | self.joining
+        if command.stream not in taken and len(taken) >= limit:
+            raise ProtocolError(
+                "too_many", f"At most {limit} subscriptions per connection.", command.ref
+            )
+        self.joining.add(command.stream)
+        await self.beside(self.answering(self.joined(command)))
+
+    async def joined(self, command: Subscribe) -> None:
+        try:
+            await self.subscribe(command)
+        finally:
+            self.joining.discard(command.stream)
 
     # -- commands -------------------------------------------------------------
 
@@ -221,11 +251,6 @@ class LiveConsumer(CatchUp):
         return stream
 
     async def subscribe(self, command: Subscribe) -> None:
-        limit = settings.PULSEBOARD_MAX_SUBSCRIPTIONS
-        if command.stream not in self.subscriptions and len(self.subscriptions) >= limit:
-            raise ProtocolError(
-                "too_many", f"At most {limit} subscriptions per connection.", command.ref
-            )
         stream = await self.readable_stream(command.stream, command.ref)
         # Join first: every frame published from now on waits in our queue while
         # history is read, and the seq bookkeeping drops what history already sent.

@@ -30,6 +30,12 @@ what Channels does around each message is paid hundreds of times per tick:
   writes what is held for that socket first, so the order on the wire is the
   order of the sends.
 
+- A command that waits on reads (a subscribe: the stream and the right to it,
+  then its history) may run beside the loop (`beside`), so a page's eight
+  subscribes wait on their reads together, not one after another. Meanwhile
+  the layer's messages are held, in order, and handled once no such command
+  runs, as if the loop had been busy with them all along.
+
 When the channel layer cannot give the socket a channel (Redis is away), the
 handshake is refused with close code 1013 (try again later) and counted; the
 client's reconnect with backoff finds it back.
@@ -44,7 +50,7 @@ import asyncio
 import functools
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from channels.exceptions import StopConsumer
@@ -194,12 +200,21 @@ def direct_writer(send: Any) -> DirectWriter | None:
     return DirectWriter(protocol, write_batch())
 
 
+# The loop's own message: the commands running beside it are done.
+SIDE_DONE = "pulseboard.side_done"
+
+
 class FanoutConsumer(AsyncWebsocketConsumer):
     database_free_events: frozenset[str] = frozenset()
     writer: DirectWriter | None = None
     asgi_send: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     inbox: asyncio.Queue[tuple[float, dict[str, Any]]] | None = None
     waiting = False  # for the next message, every earlier one handled
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.side: set[asyncio.Task[None]] = set()  # commands running beside the loop
+        self.held: list[dict[str, Any]] = []  # the layer's messages that came meanwhile
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -214,9 +229,42 @@ class FanoutConsumer(AsyncWebsocketConsumer):
     async def release(self) -> None:
         """Leave groups and forget the connection; safe to call more than once."""
 
+    async def beside(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a command beside the loop, which goes on with the client's next messages.
+
+        The layer's messages wait until no such command runs, then are handled in
+        the order they came. Without an attached queue (Channels' own loop) the
+        command runs here and now. `work` handles its own errors.
+        """
+        if self.inbox is None:
+            await work
+            return
+        task = asyncio.ensure_future(work)
+        self.side.add(task)
+        task.add_done_callback(self.side_done)
+
+    def side_done(self, task: asyncio.Task[None]) -> None:
+        self.side.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None and not isinstance(error, OSError):
+            log.error("a command beside the loop failed", exc_info=error)
+        if not self.side and self.inbox is not None:
+            self.inbox.put_nowait((math.inf, {"type": SIDE_DONE}))
+
+    async def settle(self) -> None:
+        """Wait for the commands running beside the loop (a command after them waits so)."""
+        while self.side:
+            await asyncio.gather(*self.side, return_exceptions=True)
+
     def database_free_handlers(self) -> dict[str, Callable[[Any], Awaitable[None]]]:
         """Return the handler of each database-free event, looked up once per socket."""
         return {kind: getattr(self, kind.replace(".", "_")) for kind in self.database_free_events}
+
+    async def handle(
+        self, message: dict[str, Any], handlers: dict[str, Callable[[Any], Awaitable[None]]]
+    ) -> None:
+        handler = handlers.get(message["type"])
+        await (handler(message) if handler is not None else self.dispatch(message))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message["type"]
@@ -254,6 +302,8 @@ class FanoutConsumer(AsyncWebsocketConsumer):
         Return False to have it queued instead, as for any other message.
         """
         if not self.waiting or self.writer is None or self.inbox is None or self.inbox.qsize():
+            return False
+        if self.side or self.held:
             return False
         try:
             return self.deliver_now(message)
@@ -306,8 +356,16 @@ class FanoutConsumer(AsyncWebsocketConsumer):
                 self.waiting = True
                 _, message = await inbox.get()
                 self.waiting = False
-                handler = handlers.get(message["type"])
-                await (handler(message) if handler is not None else self.dispatch(message))
+                kind = message["type"]
+                if kind == SIDE_DONE:
+                    if not self.side:
+                        held, self.held = self.held, []
+                        for each in held:
+                            await self.handle(each, handlers)
+                elif (self.side or self.held) and not kind.startswith("websocket."):
+                    self.held.append(message)
+                else:
+                    await self.handle(message, handlers)
         except StopConsumer:
             pass
         finally:

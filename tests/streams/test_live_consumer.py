@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 
 from streams.history.retention import history_trim
+from streams.live.shared_reads import SharedReads
 from streams.models import ApiToken, Stream
 from tests.streams.conftest import (
     EPOCH_MS,
@@ -312,6 +314,73 @@ async def test_unsubscribe_from_a_stream_not_subscribed(
     alice = await connect(owner)
     error = await error_for(alice, {"type": "unsubscribe", "stream": "sensors.alice", "ref": "u"})
     assert (error["code"], error["ref"]) == ("not_subscribed", "u")
+
+
+async def test_a_sockets_subscribes_wait_on_their_reads_together(
+    connect: Connect, owner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slugs = [f"sensors.side-{n}" for n in range(4)]
+    for slug in slugs:
+        await database_sync_to_async(Stream.objects.create)(
+            slug=slug, title=slug, source_kind="sensor", owner=owner, fields=[{"name": "v"}]
+        )
+    # Each stream's history read waits until every stream has asked for one: with the
+    # subscribes answered one after another, the first would wait alone and fail.
+    asked: set[str] = set()
+    everyone = asyncio.Event()
+    read = SharedReads.snapshot
+
+    async def snapshot_when_all_ask(self: SharedReads, stream: Stream, wanted: Any) -> Any:
+        asked.add(stream.slug)
+        if asked == set(slugs):
+            everyone.set()
+        await asyncio.wait_for(everyone.wait(), 5)
+        return await read(self, stream, wanted)
+
+    monkeypatch.setattr(SharedReads, "snapshot", snapshot_when_all_ask)
+    alice = await connect(owner)
+    for slug in slugs:
+        await alice.send({"type": "subscribe", "stream": slug})
+    replies = [(await alice.receive_until("subscribed"))[-1] for _ in slugs]
+    assert sorted(reply["stream"] for reply in replies) == slugs
+
+
+async def test_an_unsubscribe_right_after_a_subscribe_waits_for_it(
+    connect: Connect, owner: Any, private_stream: Stream
+) -> None:
+    alice = await connect(owner)
+    await alice.send({"type": "subscribe", "stream": "sensors.alice", "ref": 1})
+    await alice.send({"type": "unsubscribe", "stream": "sensors.alice", "ref": 2})
+    replies = await alice.receive_until("unsubscribed")
+    kinds = [(reply["type"], reply.get("ref")) for reply in replies if reply["type"] != "presence"]
+    assert kinds == [("subscribed", 1), ("unsubscribed", 2)]
+
+
+async def test_frames_that_come_while_a_subscribe_waits_arrive_once_in_order(
+    connect: Connect, owner: Any, private_stream: Stream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store(private_stream, range(1, 6))
+    reading = asyncio.Event()
+    go_on = asyncio.Event()
+    read = SharedReads.snapshot
+
+    async def slow_snapshot(self: SharedReads, stream: Stream, wanted: Any) -> Any:
+        snapshot = await read(self, stream, wanted)
+        reading.set()
+        await go_on.wait()  # frames are published meanwhile
+        return snapshot
+
+    monkeypatch.setattr(SharedReads, "snapshot", slow_snapshot)
+    alice = await connect(owner)
+    await alice.send({"type": "subscribe", "stream": "sensors.alice", "backfill": 5})
+    await reading.wait()
+    await frame_publish("sensors.alice", await store(private_stream, [6, 7]))
+    await frame_publish("sensors.alice", await store(private_stream, [8]))
+    go_on.set()
+    seen: list[int] = []
+    while not seen or seen[-1] < 8:
+        seen += seqs_of([await next_data(alice)])
+    assert seen == list(range(1, 9))
 
 
 async def test_it_rejects_other_users_private_stream(
