@@ -43,8 +43,10 @@ ACTIVITY_EVERY_SECONDS = 1.0
 # Redis calls on these paths wait this long at most; a Redis that is away costs a
 # web process a fallback to its own counts, never a stall.
 REDIS_TIMEOUT = 0.5
-# A stream's viewers hear about joins and leaves at most this often from one process.
-ANNOUNCE_INTERVAL = 0.5
+# A stream's viewers hear about joins and leaves at most this often from one process:
+# in a reconnect storm every join changes the counts of the eight streams a page
+# watches, each told to every viewer (docs/performance.md, "Reconnect storms").
+ANNOUNCE_INTERVAL = 1.0
 
 
 def _sum_alive(fields: Any, alive: set[str]) -> list[bytes]:
