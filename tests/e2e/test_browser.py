@@ -96,6 +96,8 @@ async def assert_charts_move(page: Page, selector: str, at_least: int, ms: int =
 
 
 async def assert_chart_still(page: Page, selector: str, ms: int = 1500) -> None:
+    # The chart worker may be drawing the frame it began when the stop reached it.
+    await page.wait_for_timeout(200)
     changed = await canvases_changed(page, selector, ms)
     assert changed, f"no chart matches {selector}"
     assert not any(changed), f"a chart changed while it should not: {changed}"
