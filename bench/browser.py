@@ -12,14 +12,17 @@ Pages, each watched for --seconds (default 30) after --warmup seconds:
 Figures: main-thread busy % (CDP Performance.getMetrics TaskDuration delta / wall
 time), long tasks (> 50 ms) and long animation frames (PerformanceObserver), JS
 heap used at the start and at the end, each after a forced GC
-(HeapProfiler.collectGarbage + Runtime.getHeapUsage). The harness's script asks
+(HeapProfiler.collectGarbage + Runtime.getHeapUsage), on the page and, apart, in
+its dedicated workers (the chart worker; reached by auto-attaching the page's CDP
+session to them, Target.setAutoAttach). The harness's script asks
 for no animation frame of its own (that alone would make the page render at
 60 Hz); it counts each canvas's redraws instead.
 Chart redraws: clearRect calls per canvas (a chart clears its canvas before each
 draw), per second over the window, counted by the harness's own script; charts
 drawn by the chart worker are counted by the worker (`pulseboardCharts.stats()`).
 Targets: busy ≤ 15 % at 1400 px, every chart redrawn ≥ 30 times a second, no
-long task, heap flat (growth < 10 % and < 5 MiB; `--seconds 300` for five minutes).
+long task, heap flat on the page and in the workers (each grows < 10 % and < 5 MiB;
+`--seconds 300` for five minutes, after a warmup that fills the charts' windows).
 
 Chromium: Debian's /usr/bin/chromium with --headless --no-sandbox --disable-gpu
 --disable-background-networking.
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import sys
 import time
 from pathlib import Path
@@ -126,6 +130,71 @@ def heap_after_gc(cdp: Any) -> int:
     return int(cdp.send("Runtime.getHeapUsage")["usedSize"])
 
 
+class Workers:
+    """The page's dedicated workers, reached through the page's CDP session.
+
+    Auto-attaching without flattening gives each worker a session of its own inside
+    the page's: commands go in with Target.sendMessageToTarget and their answers
+    come back as Target.receivedMessageFromTarget events, while the page waits.
+    """
+
+    def __init__(self, page: Any, cdp: Any) -> None:
+        self.page = page
+        self.cdp = cdp
+        self.sessions: dict[str, str] = {}  # session id → worker URL
+        self.replies: dict[int, dict[str, Any]] = {}
+        self.asked = 0
+        cdp.on("Target.attachedToTarget", self.attached)
+        cdp.on("Target.detachedFromTarget", self.detached)
+        cdp.on("Target.receivedMessageFromTarget", self.received)
+        cdp.send(
+            "Target.setAutoAttach",
+            {"autoAttach": True, "waitForDebuggerOnStart": False, "flatten": False},
+        )
+        self.wait(lambda: bool(self.sessions), seconds=2)  # a page may have none
+
+    def attached(self, event: dict[str, Any]) -> None:
+        if event["targetInfo"]["type"] == "worker":
+            self.sessions[event["sessionId"]] = event["targetInfo"]["url"]
+
+    def detached(self, event: dict[str, Any]) -> None:
+        self.sessions.pop(event.get("sessionId", ""), None)
+
+    def received(self, event: dict[str, Any]) -> None:
+        message = json.loads(event["message"])
+        if "id" in message:
+            self.replies[message["id"]] = message
+
+    def wait(self, done: Any, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while not done():
+            if time.monotonic() > deadline:
+                return False
+            self.page.wait_for_timeout(20)
+        return True
+
+    def ask(self, session: str, method: str) -> dict[str, Any]:
+        self.asked += 1
+        asked = self.asked
+        message = json.dumps({"id": asked, "method": method, "params": {}})
+        self.cdp.send("Target.sendMessageToTarget", {"sessionId": session, "message": message})
+        if not self.wait(lambda: asked in self.replies, seconds=10):
+            raise TimeoutError(f"the worker did not answer {method}")
+        reply = self.replies.pop(asked)
+        if "error" in reply:
+            raise RuntimeError(f"{method} in the worker: {reply['error']}")
+        return dict(reply.get("result", {}))
+
+    def heap_after_gc(self) -> int:
+        """JS heap used by all the page's workers together, each after a forced GC."""
+        used = 0
+        for session in list(self.sessions):
+            self.ask(session, "HeapProfiler.collectGarbage")
+            self.ask(session, "HeapProfiler.collectGarbage")
+            used += int(self.ask(session, "Runtime.getHeapUsage")["usedSize"])
+        return used
+
+
 def metrics(cdp: Any) -> dict[str, float]:
     return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
 
@@ -134,8 +203,10 @@ def watch(page: Any, label: str, url_used: str, seconds: float, warmup: float) -
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable", {"timeDomain": "timeTicks"})
     cdp.send("HeapProfiler.enable")
+    workers = Workers(page, cdp)
     page.wait_for_timeout(warmup * 1000)
     heap_start = heap_after_gc(cdp)
+    workers_start = workers.heap_after_gc()
     page.evaluate("window.__probeReset()")
     page.evaluate(WORKER_DRAWS)  # (asking resets the chart worker's counts)
     before = metrics(cdp)
@@ -150,6 +221,7 @@ def watch(page: Any, label: str, url_used: str, seconds: float, warmup: float) -
     chart_draws = page.evaluate("window.__probe.chartDraws()")
     chart_draws += page.evaluate(WORKER_DRAWS) or []
     heap_end = heap_after_gc(cdp)
+    workers_end = workers.heap_after_gc()
     busy = (after["TaskDuration"] - before["TaskDuration"]) / elapsed
     script = (after["ScriptDuration"] - before["ScriptDuration"]) / elapsed
     layout = (
@@ -171,6 +243,9 @@ def watch(page: Any, label: str, url_used: str, seconds: float, warmup: float) -
         "heap_start": heap_start,
         "heap_end": heap_end,
         "heap_peak": max([*samples, heap_end]),
+        "workers": len(workers.sessions),
+        "workers_heap_start": workers_start,
+        "workers_heap_end": workers_end,
         "load": load_average(),
         "seconds": elapsed,
         # Per chart canvas, redraws per second over the window.
@@ -288,6 +363,11 @@ def sampled_self_time(events: list[dict[str, Any]], threads: set[tuple[int, int]
 
 def largest(figures: dict[str, float], count: int) -> list[tuple[str, float]]:
     return sorted(figures.items(), key=lambda item: -item[1])[:count]
+
+
+def flat(start: int, end: int) -> bool:
+    """A heap is flat when it grew less than a tenth and less than 5 MiB."""
+    return end - start < 0.1 * start and end - start < 5 * 2**20
 
 
 def record_error(errors: list[str], error: Any) -> None:
@@ -456,6 +536,7 @@ def main() -> None:
                 "heap start MiB",
                 "heap end MiB",
                 "heap peak MiB",
+                "workers: heap start → end MiB",
                 "load 1/5/15",
             ],
             [
@@ -471,6 +552,12 @@ def main() -> None:
                     mib(r["heap_start"]),
                     mib(r["heap_end"]),
                     mib(r["heap_peak"]),
+                    (
+                        f"{r['workers']}: {mib(r['workers_heap_start'])} → "
+                        f"{mib(r['workers_heap_end'])}"
+                        if r["workers"]
+                        else "–"
+                    ),
                     r["load"],
                 ]
                 for r in rows
@@ -486,8 +573,6 @@ def main() -> None:
         minimal = by.get("minimal")
         if minimal and minimal["busy_pct"]:
             print(f"busy vs the minimal live page: {pb['busy_pct'] / minimal['busy_pct']:.1f}×")
-        growth = pb["heap_end"] - pb["heap_start"]
-        flat = growth < 0.1 * pb["heap_start"] and growth < 5 * 2**20
         print("\nTargets:")
         print(f"  [{verdict(pb['busy_pct'] <= 15)}] main thread busy {pb['busy_pct']:.1f} % ≤ 15 %")
         rates = pb["chart_hz"]
@@ -500,10 +585,15 @@ def main() -> None:
             f"(to a tenth): {shown or 'no chart drew'}"
         )
         print(f"  [{verdict(pb['long_tasks'] == 0)}] long tasks (> 50 ms): {pb['long_tasks']}")
-        print(
-            f"  [{verdict(flat)}] heap flat: {mib(pb['heap_start'])} → {mib(pb['heap_end'])} MiB "
-            f"after GC ({'+' if growth >= 0 else ''}{mib(growth)} MiB in {pb['seconds']:.0f} s)"
-        )
+        heaps = [("page", pb["heap_start"], pb["heap_end"])]
+        if pb["workers"]:
+            heaps.append(("workers", pb["workers_heap_start"], pb["workers_heap_end"]))
+        for where, start, end in heaps:
+            grew = end - start
+            print(
+                f"  [{verdict(flat(start, end))}] heap flat ({where}): {mib(start)} → {mib(end)} "
+                f"MiB after GC ({'+' if grew >= 0 else ''}{mib(grew)} MiB in {pb['seconds']:.0f} s)"
+            )
     print(f"\nload at the end: {uptime()}")
 
 
