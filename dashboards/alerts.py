@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from dashboards.delivery import deliveries_queue, deliveries_wake, rule_has_browser_contact
 from dashboards.models import (
@@ -294,8 +294,27 @@ def enabled_rules(**filters: object) -> list[AlertRule]:
     )
 
 
+def rules_on(stream_ids: list[int]) -> bool:
+    """Return whether any enabled rule watches one of the streams.
+
+    Plain SQL: the producer asks after every write of every tick, most often of
+    streams nobody set a rule on, and building the ORM's query for the rules
+    (with their stream and owner) cost more than the write of the samples.
+    """
+    marks = ", ".join(["%s"] * len(stream_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {AlertRule._meta.db_table}"
+            f" WHERE enabled = %s AND stream_id IN ({marks}) LIMIT 1",
+            [True, *stream_ids],
+        )
+        return cursor.fetchone() is not None
+
+
 def alerts_evaluate(batches: dict[int, list[SampleFrame]]) -> list[Outgoing]:
     """Move every enabled rule on the batches' streams on; return the alerts for owners' pages."""
+    if not batches or not rules_on(list(batches)):
+        return []
 
     def move(rule: AlertRule, changes: list[Change]) -> None:
         for sample in batches[rule.stream_id]:

@@ -134,13 +134,38 @@ def rollups_apply(stream_id: int, samples: list[SampleFrame]) -> None:
         if partial is not None:
             # json, not orjson: sums of big ints stay exact, and Infinity reads back.
             partials[width][start] = merge_stats(json.loads(stats), partial)
-    Rollup.objects.bulk_create(
+    rollups_write(
+        stream_id,
         [
-            Rollup(stream_id=stream_id, tier=width, start=start, stats=stats)
+            (width, start, stats)
             for width, buckets in partials.items()
             for start, stats in buckets.items()
         ],
-        update_conflicts=True,
-        unique_fields=["stream", "tier", "start"],
-        update_fields=["stats"],
     )
+
+
+# Bucket rows per upsert statement: four parameters each, under any SQLite's limit.
+UPSERT_CHUNK = 200
+
+
+def rollups_write(stream_id: int, rows: list[tuple[int, int, Stats]]) -> None:
+    """Insert bucket rows (tier, start, stats), replacing the stats of those already stored.
+
+    Plain SQL, as the read above: the producer writes a few buckets on every tick,
+    and the ORM's upsert cost several times the statement. The stats are the same
+    JSON text the model's field would write.
+    """
+    value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), UPSERT_CHUNK):
+            chunk = rows[offset : offset + UPSERT_CHUNK]
+            cursor.execute(
+                f"INSERT INTO {Rollup._meta.db_table} (stream_id, tier, start, stats) VALUES "
+                + ", ".join([f"(%s, %s, %s, {value})"] * len(chunk))
+                + " ON CONFLICT (stream_id, tier, start) DO UPDATE SET stats = excluded.stats",
+                [
+                    v
+                    for tier, start, stats in chunk
+                    for v in (stream_id, tier, start, json.dumps(stats))
+                ],
+            )
