@@ -124,10 +124,11 @@ def fastest_canvas(rates: list[tuple[str, float, float]]) -> str:
     return f"{hz:.1f}, {gap:.0f}"
 
 
-def heap_after_gc(cdp: Any) -> int:
-    cdp.send("HeapProfiler.collectGarbage")
-    cdp.send("HeapProfiler.collectGarbage")
-    return int(cdp.send("Runtime.getHeapUsage")["usedSize"])
+def heap_after_gc(send: Any) -> int:
+    """JS heap used after a forced GC, asked through `send(method)` (a page's or a worker's)."""
+    send("HeapProfiler.collectGarbage")
+    send("HeapProfiler.collectGarbage")
+    return int(send("Runtime.getHeapUsage")["usedSize"])
 
 
 class Workers:
@@ -187,12 +188,9 @@ class Workers:
 
     def heap_after_gc(self) -> int:
         """JS heap used by all the page's workers together, each after a forced GC."""
-        used = 0
-        for session in list(self.sessions):
-            self.ask(session, "HeapProfiler.collectGarbage")
-            self.ask(session, "HeapProfiler.collectGarbage")
-            used += int(self.ask(session, "Runtime.getHeapUsage")["usedSize"])
-        return used
+        return sum(
+            heap_after_gc(functools.partial(self.ask, session)) for session in list(self.sessions)
+        )
 
 
 def metrics(cdp: Any) -> dict[str, float]:
@@ -205,7 +203,7 @@ def watch(page: Any, label: str, url_used: str, seconds: float, warmup: float) -
     cdp.send("HeapProfiler.enable")
     workers = Workers(page, cdp)
     page.wait_for_timeout(warmup * 1000)
-    heap_start = heap_after_gc(cdp)
+    heap_start = heap_after_gc(cdp.send)
     workers_start = workers.heap_after_gc()
     page.evaluate("window.__probeReset()")
     page.evaluate(WORKER_DRAWS)  # (asking resets the chart worker's counts)
@@ -220,7 +218,7 @@ def watch(page: Any, label: str, url_used: str, seconds: float, warmup: float) -
     probe = page.evaluate("window.__probe")
     chart_draws = page.evaluate("window.__probe.chartDraws()")
     chart_draws += page.evaluate(WORKER_DRAWS) or []
-    heap_end = heap_after_gc(cdp)
+    heap_end = heap_after_gc(cdp.send)
     workers_end = workers.heap_after_gc()
     busy = (after["TaskDuration"] - before["TaskDuration"]) / elapsed
     script = (after["ScriptDuration"] - before["ScriptDuration"]) / elapsed

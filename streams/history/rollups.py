@@ -18,7 +18,6 @@ from typing import Any
 from django.db import connection
 
 from streams.contract import SampleFrame
-from streams.models import Rollup
 
 SECOND = 1_000
 MINUTE = 60_000
@@ -160,7 +159,7 @@ def rollups_write(stream_id: int, rows: list[tuple[int, int, Stats]]) -> None:
         for offset in range(0, len(rows), UPSERT_CHUNK):
             chunk = rows[offset : offset + UPSERT_CHUNK]
             cursor.execute(
-                f"INSERT INTO {Rollup._meta.db_table} (stream_id, tier, start, stats) VALUES "
+                "INSERT INTO streams_rollup (stream_id, tier, start, stats) VALUES "
                 + ", ".join([f"(%s, %s, %s, {value})"] * len(chunk))
                 + " ON CONFLICT (stream_id, tier, start) DO UPDATE SET stats = excluded.stats",
                 [

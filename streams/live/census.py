@@ -328,17 +328,17 @@ class Announcer:
         task = self.pending.get(slug)
         if task is not None and not task.done() and task.get_loop() is loop:
             return  # the trailing announcement will carry this change
-        wait = self.last.get(slug, -math.inf) + self.interval - loop.time()
-        if wait <= 0:
-            self.last[slug] = loop.time()
+        now, earliest = loop.time(), self.last.get(slug, -math.inf) + self.interval
+        if earliest <= now:
+            self.last[slug] = now
             await self.send(layer, slug)
         else:
             # Trailing announcements fall on a grid of quarter intervals, so those of the
             # streams a page watches leave in the same moment: one write to each viewer
             # for all of them (`WriteBatch`), not one per stream.
             step = self.interval / 4
-            due = math.ceil((loop.time() + wait) / step) * step
-            self.pending[slug] = loop.create_task(self.trailing(layer, slug, due - loop.time()))
+            due = math.ceil(earliest / step) * step
+            self.pending[slug] = loop.create_task(self.trailing(layer, slug, due - now))
 
     async def trailing(self, layer: Any, slug: str, wait: float) -> None:
         await asyncio.sleep(wait)

@@ -301,9 +301,9 @@ class FanoutConsumer(AsyncWebsocketConsumer):
 
         Return False to have it queued instead, as for any other message.
         """
-        if not self.waiting or self.writer is None or self.inbox is None or self.inbox.qsize():
+        if not self.waiting or self.writer is None or self.side or self.held:
             return False
-        if self.side or self.held:
+        if self.inbox is None or self.inbox.qsize():
             return False
         try:
             return self.deliver_now(message)
