@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db.models import Q
 from django.urls import reverse
 
@@ -319,16 +319,19 @@ class Sender(threading.Thread):
         self.wake = threading.Event()
 
     def run(self) -> None:
-        while settings.PULSEBOARD_ALERT_SENDER:
-            self.wake.wait(POLL_SECONDS)
-            self.wake.clear()
-            close_old_connections()
-            try:
-                # Send until nothing more is due now (a contact's next notice follows at once).
-                while deliveries_send_due():
-                    pass
-            except Exception:
-                log.exception("sending alert notices failed; trying again in a second")
+        try:
+            while settings.PULSEBOARD_ALERT_SENDER:
+                self.wake.wait(POLL_SECONDS)
+                self.wake.clear()
+                close_old_connections()
+                try:
+                    # Send until nothing more is due now (a contact's next notice follows at once).
+                    while deliveries_send_due():
+                        pass
+                except Exception:
+                    log.exception("sending alert notices failed; trying again in a second")
+        finally:
+            connections.close_all()  # this thread's own: nothing else would close it
 
 
 _sender: Sender | None = None
