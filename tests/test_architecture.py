@@ -1,4 +1,7 @@
-"""The shape of the code: imports run one way, no module cycle, modules and functions stay small."""
+"""The shape of the code: imports run one way, no module cycle, nothing grows unreadably long.
+
+The size guard is loose on purpose: code is split by role, never to meet a count.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("streams", "dashboards", "config")
-MAX_MODULE_LINES = 400
-MAX_FUNCTION_LINES = 60
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 80
 
 # The data plane in the order of its layers: a module may import its own layer
 # and the layers before it, never one after it. Longest prefix wins.
