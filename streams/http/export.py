@@ -27,6 +27,9 @@ FIRST_SEQ = IntQuery(
 LAST_SEQ = IntQuery("last_seq", "Only samples up to this seq (inclusive).", 0, MAX_SEQ)
 PARAMETERS = (*TIME_RANGE, FIRST_SEQ, LAST_SEQ)
 SeqRange = tuple[int, int]
+# A spreadsheet runs a cell starting with one of these as a formula (a field named
+# `=1+1`, a pushed `=HYPERLINK(...)`): text cells that do get a leading quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 async def export_pages(
@@ -67,11 +70,11 @@ async def csv_body(
     names = [field["name"] for field in stream.fields]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["seq", "t", "time", *names, "flags"])
+    writer.writerow(["seq", "t", "time", *map(inert, names), "flags"])
     async for rows in export_pages(stream.pk, start, end, seqs):
         for seq, t, values, flags in rows:
             cells = [_cell(values.get(name)) for name in names]
-            writer.writerow([seq, t, iso(t), *cells, " ".join(flags)])
+            writer.writerow([seq, t, iso(t), *cells, inert(" ".join(flags))])
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -79,9 +82,17 @@ async def csv_body(
         yield buffer.getvalue().encode()
 
 
+def inert(text: str) -> str:
+    """Return `text` as a spreadsheet shows it and never runs it (a quote before a formula)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(value: Any) -> Any:
+    # Numbers stay numbers (-3.5 is written -3.5); JSON starts with { or [.
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
+    if isinstance(value, str):
+        return inert(value)
     return "" if value is None else value
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
 
-from streams.models import Stream
-from tests.streams.conftest import EPOCH_MS, logged_in
+from streams.models import SourceKind, Stream
+from tests.streams.conftest import EPOCH_MS, logged_in, post_json, token_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,3 +70,83 @@ def test_export_refuses_unknown_formats_and_outsiders(
 ) -> None:
     assert logged_in(owner).get(f"/api/streams/{lab_stream.slug}/export.xml").status_code == 404
     assert logged_in(outsider).get(f"/api/streams/{lab_stream.slug}/export.csv").status_code == 404
+
+
+def test_csv_columns_t_and_time_are_the_samples_own_milliseconds(
+    owner: Any, lab_stream: Stream
+) -> None:
+    # lab_stream's seq i is at EPOCH_MS + 100 i: t differs from seq and has milliseconds.
+    _, body = export(
+        logged_in(owner),
+        f"/api/streams/{lab_stream.slug}/export.csv?from={EPOCH_MS}&to={EPOCH_MS + 2_000}",
+    )
+    rows = list(csv.reader(io.StringIO(body.decode())))[1:]
+    assert len(rows) == 19
+    for seq, t, time, *_ in rows:
+        assert int(t) == EPOCH_MS + 100 * int(seq)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", time), time
+        since_epoch = datetime.fromisoformat(time) - datetime(1970, 1, 1, tzinfo=UTC)
+        assert since_epoch // timedelta(milliseconds=1) == int(t)
+    assert rows[2][2] == "2023-11-14T22:13:20.300+00:00"
+
+
+@pytest.fixture
+def formula_stream(owner: Any) -> Stream:
+    """A push stream whose field names and text look like spreadsheet formulas."""
+    return Stream.objects.create(
+        slug="push.formulas",
+        title="Formulas",
+        source_kind=SourceKind.PUSH,
+        owner=owner,
+        fields=[
+            {"name": "=1+1", "unit": ""},
+            {"name": "note", "unit": "", "type": "text"},
+            {"name": "level", "unit": ""},
+        ],
+    )
+
+
+PUSHED = [
+    {"t": EPOCH_MS + 1, "values": {"=1+1": -1.25, "note": '=HYPERLINK("http://x")'}},
+    {"t": EPOCH_MS + 2, "values": {"=1+1": -3, "note": "+1 more", "level": 4.5}},
+    {"t": EPOCH_MS + 3, "values": {"note": "@SUM(A1)"}, "flags": ["-cmd", "anomaly"]},
+    {"t": EPOCH_MS + 4, "values": {"note": "\tTAB", "level": 0}},
+    {"t": EPOCH_MS + 5, "values": {"note": "\rCR"}},
+    {"t": EPOCH_MS + 6, "values": {"note": "a = b - c"}, "flags": ["anomaly"]},
+]
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(
+    owner: Any, owner_token: str, formula_stream: Stream
+) -> None:
+    pushed = post_json(
+        token_client(owner_token), "/api/streams/push.formulas/samples", {"samples": PUSHED}
+    )
+    assert pushed.status_code == 201, pushed.content
+    _, body = export(
+        logged_in(owner), f"/api/streams/push.formulas/export.csv?from=0&to={EPOCH_MS + 10}"
+    )
+    rows = list(csv.reader(io.StringIO(body.decode())))
+    assert rows[0] == ["seq", "t", "time", "'=1+1", "note", "level", "flags"]
+    cells = [row[3:] for row in rows[1:]]
+    assert cells == [
+        ["-1.25", '\'=HYPERLINK("http://x")', "", ""],
+        ["-3", "'+1 more", "4.5", ""],
+        ["", "'@SUM(A1)", "", "'-cmd anomaly"],
+        ["", "'\tTAB", "0", ""],
+        ["", "'\rCR", "", ""],
+        ["", "a = b - c", "", "anomaly"],
+    ]
+
+
+def test_json_export_keeps_formula_like_text_exactly(
+    owner: Any, owner_token: str, formula_stream: Stream
+) -> None:
+    post_json(token_client(owner_token), "/api/streams/push.formulas/samples", {"samples": PUSHED})
+    _, body = export(
+        logged_in(owner), f"/api/streams/push.formulas/export.json?from=0&to={EPOCH_MS + 10}"
+    )
+    document = json.loads(body)
+    assert [field["name"] for field in document["fields"]] == ["=1+1", "note", "level"]
+    assert [s["values"] for s in document["samples"]] == [s["values"] for s in PUSHED]
+    assert document["samples"][2]["flags"] == ["-cmd", "anomaly"]
