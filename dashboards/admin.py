@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
+from dashboards.kinds import kind_choices
 from dashboards.models import (
     AlertEvent,
     AlertRule,
@@ -14,8 +16,19 @@ from dashboards.models import (
 )
 
 
+class WidgetAdminForm(forms.ModelForm):
+    """A widget in the admin: its kind picked from the table of kinds."""
+
+    kind = forms.ChoiceField(choices=kind_choices)
+
+    class Meta:
+        model = Widget
+        fields = ["kind", "title", "stream", "config", "x", "y", "w", "h"]
+
+
 class WidgetInline(admin.TabularInline):
     model = Widget
+    form = WidgetAdminForm
     extra = 0
     fields = ["kind", "title", "stream", "config", "x", "y", "w", "h"]
     autocomplete_fields = ["stream"]

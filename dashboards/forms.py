@@ -14,8 +14,7 @@ from typing import Any
 from django import forms
 
 from dashboards import forms_series
-from dashboards.kinds import KINDS, KindSpec
-from dashboards.models import WidgetKind
+from dashboards.kinds import KINDS, KindSpec, kind_choices
 from dashboards.series import Series, widget_series
 from dashboards.widgets import STATS, STYLES, numeric_fields, widget_default_config
 from streams.models import Stream
@@ -50,7 +49,7 @@ def error_place(key: str) -> str:
 class WidgetForm(forms.Form):
     """The widget editor: a kind, a stream and the config its kind uses."""
 
-    kind = forms.ChoiceField(choices=WidgetKind.choices)
+    kind = forms.ChoiceField(choices=kind_choices)
     stream = forms.ChoiceField()
     title = forms.CharField(required=False, max_length=120)
     window_mode = forms.ChoiceField(choices=WINDOW_MODES, required=False)

@@ -170,6 +170,19 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(
 )
 
 
+def kind_choices() -> list[tuple[str, str]]:
+    """Return (kind, label) of every row, in the table's order, for forms and the admin."""
+    return [(kind, spec.label) for kind, spec in KINDS.items()]
+
+
 def kinds_page_json() -> dict[str, dict[str, Any]]:
     """Return the table as the dashboard page gets it: kind → row."""
     return {kind: spec.page_json() for kind, spec in KINDS.items()}
+
+
+if __name__ == "__main__":
+    # `python -m dashboards.kinds` prints the table as the page gets it (the JS tests read it).
+    import json
+    import sys
+
+    json.dump(kinds_page_json(), sys.stdout)

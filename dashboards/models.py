@@ -38,17 +38,13 @@ class Dashboard(models.Model):
         return secrets.token_urlsafe(24)
 
 
-# Stored in Widget.kind; the kinds, their labels and order come from the table.
-WidgetKind = models.TextChoices(
-    "WidgetKind", [(spec.kind.upper(), (spec.kind, spec.label)) for spec in KINDS.values()]
-)
-
-
 class Widget(models.Model):
     """One tile: its kind, what it shows (`config`) and where it sits on the grid."""
 
     dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="widgets")
-    kind = models.CharField(max_length=20, choices=WidgetKind.choices)
+    # A row of dashboards.kinds.KINDS: forms and services check it against the table,
+    # so a new kind needs no migration.
+    kind = models.CharField(max_length=20)
     title = models.CharField(max_length=120, blank=True)
     stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="widgets")
     config = models.JSONField(default=dict, blank=True)
@@ -61,7 +57,13 @@ class Widget(models.Model):
         ordering = ["dashboard", "y", "x", "id"]
 
     def __str__(self) -> str:
-        return self.title or f"{self.get_kind_display()} of {self.stream_id}"
+        return self.title or f"{self.kind_label} of {self.stream_id}"
+
+    @property
+    def kind_label(self) -> str:
+        """Return the kind's label from the table (the stored name, for a kind since removed)."""
+        spec = KINDS.get(self.kind)
+        return spec.label if spec is not None else self.kind
 
 
 class WidgetSeries(models.Model):

@@ -58,7 +58,7 @@ def widget_json(widget: Widget, series: list[Series] | None = None) -> dict[str,
     return {
         "id": widget.pk,
         **widget_values(widget),
-        "kind_label": widget.get_kind_display(),
+        "kind_label": widget.kind_label,
         "stream": widget.stream.slug,
         "series": [item.as_json() for item in series or []],
     }

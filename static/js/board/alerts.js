@@ -3,7 +3,7 @@
 // and a toast for each new one (a system notification too when the page is hidden).
 
 import { alertTitle, notifyAlert } from "../notify.js";
-import { showToast } from "../page.js";
+import { showToast } from "../ui.js";
 import { formatDateTime } from "../format.js";
 import { element } from "../widgets/common.js";
 

@@ -2,11 +2,11 @@
 // browser contact asks for notification permission on a click, and alerts that
 // arrive while the page is open (tests included) show as toasts and notifications.
 
-import htmx from "../vendor/htmx/htmx.esm.js";
-import { keepAlive, liveUrl } from "./connection.js";
-import { LiveClient } from "./live.js";
-import { alertTitle, askForNotifications, notificationState, notifyAlert } from "./notify.js";
-import { localiseTimes, showToast } from "./page.js";
+import htmx from "../../vendor/htmx/htmx.esm.js";
+import { keepAlive, liveUrl } from "../connection.js";
+import { LiveClient } from "../live.js";
+import { alertTitle, askForNotifications, notificationState, notifyAlert } from "../notify.js";
+import { localiseTimes, showToast } from "../ui.js";
 
 const STATE_WORDS = {
   granted: "allowed",

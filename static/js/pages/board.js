@@ -1,19 +1,19 @@
 // The dashboard page: one live connection, one subscription per stream, the
 // widgets on their grid, and the page controls around them.
 
-import { setupAlerts } from "./board/alerts.js";
-import { setupConnectionPanel } from "./board/connection-panel.js";
-import { setupExport } from "./board/export.js";
-import { createBoardGrid } from "./board/grid.js";
-import { setupSources } from "./board/sources.js";
-import { setupTimeControls } from "./board/time.js";
-import { WidgetHost } from "./board/widgets.js";
-import { keepAlive, liveUrl, startStatsTicker, watchConnection } from "./connection.js";
-import { fetchHistory } from "./data/history.js";
-import { StreamHub } from "./data/stream-hub.js";
-import { frames } from "./frames.js";
-import { LiveClient } from "./live.js";
-import { showToast } from "./page.js";
+import { setupAlerts } from "../board/alerts.js";
+import { setupConnectionPanel } from "../board/connection-panel.js";
+import { setupExport } from "../board/export.js";
+import { createBoardGrid } from "../board/grid.js";
+import { setupSources } from "../board/sources.js";
+import { setupTimeControls } from "../board/time.js";
+import { WidgetHost } from "../board/widgets.js";
+import { keepAlive, liveUrl, startStatsTicker, watchConnection } from "../connection.js";
+import { fetchHistory } from "../data/history.js";
+import { StreamHub } from "../data/stream-hub.js";
+import { frames } from "../frames.js";
+import { LiveClient } from "../live.js";
+import { showToast } from "../ui.js";
 
 function main() {
   const page = JSON.parse(document.getElementById("board-data").textContent);

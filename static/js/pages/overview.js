@@ -1,9 +1,9 @@
 // The overview page: a card per stream the user may read, all fed by one
 // live connection, and the connection's health in the page header.
 
-import { keepAlive, liveUrl, startStatsTicker, watchConnection } from "./connection.js";
-import { LiveClient } from "./live.js";
-import { createStreamCard } from "./stream-card.js";
+import { keepAlive, liveUrl, startStatsTicker, watchConnection } from "../connection.js";
+import { LiveClient } from "../live.js";
+import { createStreamCard } from "../stream-card.js";
 
 const BACKFILL = 300;
 
