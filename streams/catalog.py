@@ -14,10 +14,17 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from streams.access import stream_by_slug, stream_readable_directly
-from streams.models import SourceKind, Stream, slug_validator, validate_fields
+from streams.models import (
+    FIELD_TYPES,
+    SourceKind,
+    Stream,
+    fields_typed,
+    slug_validator,
+    validate_fields,
+)
 from streams.sources import SOURCES, source_settings_errors
 
-PUSH_FIELDS = [{"name": "value", "unit": ""}]
+PUSH_FIELDS = [{"name": "value", "unit": "", "type": "number"}]
 MAX_FIELDS = 32
 MAX_RETENTION_SECONDS = 365 * 86_400
 
@@ -33,7 +40,7 @@ class StreamRequest:
     slug: str
     title: str
     source_kind: str
-    fields: list[dict[str, str]] | None = None  # push streams only
+    fields: list[dict[str, str]] | None = None  # push streams only: name, unit, type
     source_settings: dict[str, Any] = field(default_factory=dict)
     is_public: bool = False
     retention_seconds: int = 7 * 86_400
@@ -62,7 +69,8 @@ def stream_request_errors(request: StreamRequest, owner: Any) -> dict[str, str]:
             errors["source_settings"] = "The replayed stream must be one you read directly."
     if request.fields is not None:
         try:
-            validate_fields(request.fields)
+            # A user declares numbers or text; structured types are the market's own.
+            validate_fields(request.fields, types=FIELD_TYPES)
             if len(request.fields) > MAX_FIELDS:
                 raise ValidationError(f"At most {MAX_FIELDS} fields.")
         except ValidationError as error:
@@ -82,7 +90,7 @@ def stream_fields_for(request: StreamRequest) -> list[dict[str, str]]:
         return list(source.fields) if source else []
     if request.source_kind in SOURCES:
         return list(SOURCES[request.source_kind].fields)
-    return request.fields or PUSH_FIELDS
+    return fields_typed(request.fields) or PUSH_FIELDS
 
 
 def stream_create(*, owner: Any, request: StreamRequest) -> Stream:

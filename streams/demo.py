@@ -41,7 +41,7 @@ DEMO_STREAMS: list[tuple[str, str, str, dict[str, Any], int, int]] = [
         0,
     ),
 ]
-PUSH_FIELDS = [{"name": "value", "unit": ""}]
+PUSH_FIELDS = [{"name": "value", "unit": "", "type": "number"}]
 BATCH = 5_000
 
 

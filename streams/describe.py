@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from streams.access import stream_can_control
-from streams.models import SourceKind, Stream
+from streams.models import SourceKind, Stream, fields_typed
 from streams.sources import SOURCES
 
 
 def stream_summary(stream: Stream) -> dict[str, Any]:
+    """Return the API's description of a stream; each field with its name, unit and type."""
     return {
         "slug": stream.slug,
         "title": stream.title,
-        "fields": stream.fields,
+        "fields": fields_typed(stream.fields),
         "source_kind": stream.source_kind,
         "running": stream.running,
         "public": stream.is_public,
@@ -35,7 +36,7 @@ def stream_page_json(stream: Stream, user: Any) -> dict[str, Any]:
     return {
         "slug": stream.slug,
         "title": stream.title,
-        "fields": stream.fields,
+        "fields": fields_typed(stream.fields),
         "running": stream.running,
         "source_kind": stream.source_kind,
         "can_control": stream_switchable(stream) and stream_can_control(stream, user),

@@ -47,6 +47,11 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "Samples written to history by this process's producer.",
         (),
     ),
+    "pulseboard_samples_refused_total": (
+        "counter",
+        "Pushed batches refused whole, by error code (the message names the field).",
+        ("code",),
+    ),
     "pulseboard_store_failures_total": (
         "counter",
         "History writes that failed and will be retried.",

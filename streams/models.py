@@ -30,19 +30,59 @@ class SourceKind(models.TextChoices):
     PUSH = "push", "Pushed by scripts"
 
 
-def validate_fields(value: Any) -> None:
-    """Raise unless `value` is a list of {"name", "unit"} objects with unique names."""
+# A field's type says what its values are. Users and pushes declare `number` (the
+# default) or `text`; `trade` and `book` are the structured values only the market
+# source writes.
+FIELD_TYPES = ("number", "text")
+SOURCE_FIELD_TYPES = ("trade", "book")
+FIELD_KEYS = frozenset({"name", "unit", "type"})
+
+
+def field_type(field: dict[str, Any]) -> str:
+    """Return the type of a field (`number` when it declares none)."""
+    return str(field.get("type") or "number")
+
+
+def fields_typed(fields: Any) -> Any:
+    """Return `fields` with a type on every field (anything but a list of objects unchanged)."""
+    if not isinstance(fields, list):
+        return fields
+    return [
+        {**item, "type": field_type(item)} if isinstance(item, dict) else item for item in fields
+    ]
+
+
+def validate_fields(
+    value: Any, *, types: tuple[str, ...] = FIELD_TYPES + SOURCE_FIELD_TYPES
+) -> None:
+    """Raise unless `value` is a list of {"name", "unit", "type"} objects with unique names.
+
+    `type` may be left out (a number); it must be one of `types`.
+    """
     if not isinstance(value, list):
         raise ValidationError("Fields must be a list of objects with a name and a unit.")
     names: set[str] = set()
-    for item in value:
+    for index, item in enumerate(value):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
-            raise ValidationError("Each field needs a non-empty name.")
+            raise ValidationError(f"fields[{index}] needs a non-empty name.")
+        name = item["name"]
+        unknown = set(item) - FIELD_KEYS
+        if unknown:
+            raise ValidationError(
+                f"fields[{index}] ({name!r}) has unknown keys: {', '.join(sorted(unknown))}; "
+                "a field has a name, a unit and a type."
+            )
         if not isinstance(item.get("unit", ""), str):
-            raise ValidationError(f"The unit of {item['name']!r} must be text.")
-        if item["name"] in names:
-            raise ValidationError(f"The field name {item['name']!r} is used twice.")
-        names.add(item["name"])
+            raise ValidationError(f"The unit of {name!r} must be text.")
+        kind = item.get("type", "number")
+        if kind not in types:
+            allowed = " or ".join(f'"{t}"' for t in types)
+            raise ValidationError(
+                f"fields[{index}].type ({name!r}) must be {allowed}; got {str(kind)[:40]!r}."
+            )
+        if name in names:
+            raise ValidationError(f"The field name {name!r} is used twice.")
+        names.add(name)
 
 
 class Stream(models.Model):
@@ -69,6 +109,12 @@ class Stream(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every stored field says its type, so every reader (pages, frames, exports,
+        # ingest) sees the same one; an untyped field is a number.
+        self.fields = fields_typed(self.fields)
+        super().save(*args, **kwargs)
 
     @property
     def group_name(self) -> str:

@@ -83,7 +83,7 @@ def push_stream(owner: Any) -> Stream:
         slug="push.alice",
         title="Alice's script",
         source_kind=SourceKind.PUSH,
-        fields=[{"name": "value", "unit": ""}, {"name": "label", "unit": ""}],
+        fields=[{"name": "value", "unit": ""}, {"name": "label", "unit": "", "type": "text"}],
         owner=owner,
         is_public=True,
     )

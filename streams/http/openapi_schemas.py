@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.catalog import MAX_FIELDS
 from streams.contract import SLUG_PATTERN
+from streams.models import FIELD_TYPES, SOURCE_FIELD_TYPES
 
 JSON = "application/json"
 # JSON Schema patterns are ECMA-262 regular expressions: no `\Z`.
@@ -25,10 +27,29 @@ def obj(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[s
 
 
 NUMBER_OR_NULL = {"type": ["number", "null"]}
+FIELD_TYPE = {
+    "enum": [*FIELD_TYPES, *SOURCE_FIELD_TYPES],
+    "description": "`number` or `text`; `trade` and `book` are a market's structured values",
+}
 FIELD = obj(
-    {"name": {"type": "string"}, "unit": {"type": "string"}, "type": {"type": "string"}},
-    optional=("unit", "type"),
+    {"name": {"type": "string"}, "unit": {"type": "string"}, "type": FIELD_TYPE},
+    optional=("unit",),
 )
+NEW_FIELD = {
+    **obj(
+        {
+            "name": {"type": "string", "minLength": 1},
+            "unit": {"type": "string"},
+            "type": {
+                "enum": list(FIELD_TYPES),
+                "default": "number",
+                "description": "Pushed values must be of this type: finite numbers, or text",
+            },
+        },
+        optional=("unit", "type"),
+    ),
+    "additionalProperties": False,
+}
 SAMPLE = obj(
     {
         "seq": {"type": "integer", "minimum": 1},
@@ -46,6 +67,7 @@ PUSHED_SAMPLE = {
                 "type": "object",
                 "minProperties": 1,
                 "additionalProperties": {"type": ["number", "string"]},
+                "description": "A number for a `number` field, text for a `text` field",
             },
             "flags": {"type": "array", "maxItems": 8, "items": {"type": "string"}},
         },
@@ -66,6 +88,7 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "Field": FIELD,
+    "NewField": NEW_FIELD,
     "Sample": SAMPLE,
     "Stream": obj(
         {
@@ -97,7 +120,12 @@ SCHEMAS: dict[str, Any] = {
                         "push",
                     ]
                 },
-                "fields": {"type": "array", "items": ref("Field"), "description": "push streams"},
+                "fields": {
+                    "type": "array",
+                    "items": ref("NewField"),
+                    "maxItems": MAX_FIELDS,
+                    "description": "push streams",
+                },
                 "settings": {"type": "object", "description": "the source's settings"},
                 "public": {"type": "boolean"},
                 "retention_seconds": {"type": "integer", "minimum": 60},

@@ -17,6 +17,8 @@ from streams.describe import stream_page_json
 from streams.models import SourceKind
 
 DAY = 86_400
+# The word after a field's name that makes it a text field on the New stream form.
+TEXT_WORD = "text"
 
 
 @login_required
@@ -29,12 +31,20 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 def fields_parse(text: str) -> list[dict[str, str]] | None:
-    """Return "name unit" lines as fields (None when there are none)."""
+    """Return "name unit" lines as number fields and "name text" lines as text fields.
+
+    None when there are none.
+    """
     fields = []
     for line in text.splitlines():
-        name, _, unit = line.strip().partition(" ")
-        if name:
-            fields.append({"name": name, "unit": unit.strip()})
+        name, _, rest = line.strip().partition(" ")
+        rest = rest.strip()
+        if not name:
+            continue
+        if rest.lower() == TEXT_WORD:
+            fields.append({"name": name, "unit": "", "type": "text"})
+        else:
+            fields.append({"name": name, "unit": rest, "type": "number"})
     return fields or None
 
 
@@ -75,7 +85,7 @@ def stream_new(request: HttpRequest) -> HttpResponse:
         ("title", "Title", "text", post.get("title", ""), "What people see, e.g. Greenhouse 2."),
         ("slug", "Slug", "text", post.get("slug", ""), "Letters, digits, dots, dashes: greenhouse.2"),
         ("source_kind", "Kind", "select", post.get("source_kind", "push"), "Where its samples come from."),
-        ("fields", "Fields (push streams)", "textarea", post.get("fields", "value"), "One per line: a name, then its unit (temperature °C)."),
+        ("fields", "Fields (push streams)", "textarea", post.get("fields", "value"), "One per line: a name, then its unit (temperature °C). Numbers unless you write text after the name (status text); pushed values must match."),
         ("retention_days", "Keep history for (days)", "number", post.get("retention_days", "7"), "Older samples are deleted."),
         ("public", "Every signed-in user may watch it", "checkbox", post.get("public") == "on", "Private streams reach only those you share a dashboard with."),
     ]  # fmt: skip

@@ -17,6 +17,7 @@ from django.conf import settings
 from streams import contract
 from streams.live import protocol
 from streams.live.limits import limits_announced
+from streams.models import FIELD_TYPES, SOURCE_FIELD_TYPES
 
 SLUG = {"type": "string", "pattern": contract.SLUG_PATTERN.replace(r"\Z", "$")}
 REF = {
@@ -50,9 +51,28 @@ SERVER_FRAMES: dict[str, type] = {
     "error": contract.ErrorFrame,
 }
 
+# A stream's field as `subscribed` describes it; pushed values must be of its type.
+STREAM_FIELDS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "unit": {"type": "string"},
+            "type": {
+                "enum": [*FIELD_TYPES, *SOURCE_FIELD_TYPES],
+                "description": "`number` fields take finite numbers, `text` fields text; "
+                "`trade` and `book` are a market's structured values",
+            },
+        },
+        "required": ["name", "type"],
+    },
+}
+
 # Fields whose shape says more than their Python type.
 SERVER_FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("error", "code"): {"enum": list(protocol.ERROR_CODES)},
+    ("subscribed", "fields"): STREAM_FIELDS,
     ("subscribed", "stream"): SLUG,
     ("data", "stream"): SLUG,
     ("hello", "server_time"): {"type": "integer", "description": "UTC milliseconds"},
@@ -116,7 +136,11 @@ def client_commands(max_backfill: int) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "t": {"type": "integer", "minimum": 0},
-            "values": {"type": "object", "minProperties": 1},
+            "values": {
+                "type": "object",
+                "minProperties": 1,
+                "description": "A number for each `number` field, text for each `text` field",
+            },
             "flags": {"type": "array", "items": {"type": "string"}},
         },
         "required": ["values"],

@@ -15,41 +15,16 @@ from streams.clock import now_ms
 from streams.contract import SampleFrame, sample_frame, send_all, send_stream_frame
 from streams.history.store import history_append
 from streams.history.stored import samples_stored
+from streams.metrics import metric_inc
 from streams.models import Sample, SourceKind, Stream
+from streams.producer.values import IngestError, field_types, values_check
 
-MAX_TEXT_VALUE = 200
-# Rollups add values up: a day of 1 kHz sums 86.4 million of them, which stays
-# finite for magnitudes up to this.
-MAX_MAGNITUDE = 1e300
 MAX_FLAGS = 8
 # Pushed timestamps may run a little ahead of this server's clock, not more.
 MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+REFUSED = "pulseboard_samples_refused_total"
 
-
-class IngestError(Exception):
-    """A refused batch; nothing of it was stored."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
-def _value_error(where: str, value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return f"{where} must be a number or text"
-    if isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"{where} must be a finite number"
-        if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
-            return f"{where} must be from -1e300 to 1e300 (sums of larger values overflow)"
-        return None
-    if isinstance(value, str):
-        return (
-            None
-            if len(value) <= MAX_TEXT_VALUE
-            else f"{where} is longer than {MAX_TEXT_VALUE} characters"
-        )
-    return f"{where} must be a number or text"
+__all__ = ["IngestError", "ingest_samples", "ingest_store", "ingest_validate", "rows_stamped"]
 
 
 # (t, values, flags); t is None for a sample the server stamps when it stores the batch.
@@ -65,7 +40,7 @@ def ingest_validate(*, stream: Stream, samples: Any, now: int) -> list[Row]:
         raise IngestError(
             "too_large", f"At most {limit} samples per batch; got {len(samples)}.", 413
         )
-    declared = {field["name"] for field in stream.fields}
+    types = field_types(stream.fields)
     rows = []
     previous_t = None
     for index, sample in enumerate(samples):
@@ -85,24 +60,16 @@ def ingest_validate(*, stream: Stream, samples: Any, now: int) -> list[Row]:
                 "invalid_field", f"{where}.t must be UTC milliseconds (a whole number)."
             )
         if t > now + MAX_CLOCK_SKEW_MS:
-            raise IngestError("invalid_field", f"{where}.t is more than 5 minutes in the future.")
+            raise IngestError(
+                "invalid_field",
+                f"{where}.t is more than {MAX_CLOCK_SKEW_MS // 60_000} minutes in the future.",
+            )
         if previous_t is not None and t < previous_t:
             raise IngestError("invalid_field", f"{where}.t is earlier than the sample before it.")
         previous_t = t
-        values = sample.get("values")
-        if not isinstance(values, dict) or not values:
-            raise IngestError(
-                "missing_field" if values is None else "invalid_field",
-                f"{where}.values must be a non-empty object.",
-            )
-        for name, value in values.items():
-            if declared and name not in declared:
-                raise IngestError(
-                    "invalid_field", f"{where}.values.{name} is not a field of {stream.slug}."
-                )
-            problem = _value_error(f"{where}.values.{name}", value)
-            if problem:
-                raise IngestError("invalid_field", problem + ".")
+        values = values_check(
+            sample.get("values"), types=types, slug=stream.slug, where=f"{where}.values"
+        )
         flags = sample.get("flags", [])
         if (
             not isinstance(flags, list)
@@ -167,7 +134,19 @@ def ingest_store(*, stream_id: int, rows: list[Row]) -> list[SampleFrame]:
 
 
 async def ingest_samples(*, stream: Stream, user: Any, samples: Any) -> list[SampleFrame]:
-    """Validate, store and publish a pushed batch; return the stored samples."""
+    """Validate, store and publish a pushed batch; return the stored samples.
+
+    Every refusal is counted by its code (the field it names is in its message only,
+    so the metric's series stay few).
+    """
+    try:
+        return await _ingest(stream=stream, user=user, samples=samples)
+    except IngestError as error:
+        metric_inc(REFUSED, code=error.code)
+        raise
+
+
+async def _ingest(*, stream: Stream, user: Any, samples: Any) -> list[SampleFrame]:
     if stream.source_kind != SourceKind.PUSH:
         raise IngestError("not_push_stream", f"{stream.slug!r} is not a push stream.", 409)
     if not stream_can_control(stream, user):

@@ -7,7 +7,7 @@ from streams.sources.base import ClockedSource, Number, Reading
 
 class AnomalySource(ClockedSource):
     kind = "anomaly"
-    fields = [{"name": "value", "unit": ""}]
+    fields = [{"name": "value", "unit": "", "type": "number"}]
     settings_spec = {
         "base": Number(50.0, -1e9, 1e9),
         "noise": Number(5.0, 0.0, 1e9),

@@ -9,7 +9,10 @@ LABELS = ("Sales", "Users", "Requests", "Views")
 
 class BusinessSource(ClockedSource):
     kind = "business"
-    fields = [{"name": "value", "unit": ""}, {"name": "label", "unit": "", "type": "text"}]
+    fields = [
+        {"name": "value", "unit": "", "type": "number"},
+        {"name": "label", "unit": "", "type": "text"},
+    ]
     settings_spec = {"interval": Number(2.0, 0.01, 3600.0)}
 
     def read(self, t: int) -> Reading:

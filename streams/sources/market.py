@@ -11,10 +11,10 @@ from streams.sources.base import ClockedSource, Number, Reading, Text
 class MarketSource(ClockedSource):
     kind = "market"
     fields = [
-        {"name": "price", "unit": "USD"},
-        {"name": "change", "unit": "USD"},
-        {"name": "change_pct", "unit": "%"},
-        {"name": "volume", "unit": ""},
+        {"name": "price", "unit": "USD", "type": "number"},
+        {"name": "change", "unit": "USD", "type": "number"},
+        {"name": "change_pct", "unit": "%", "type": "number"},
+        {"name": "volume", "unit": "", "type": "number"},
         {"name": "trade", "unit": "", "type": "trade"},
         {"name": "book", "unit": "", "type": "book"},
     ]

@@ -17,9 +17,9 @@ RANGES = {
 class SensorSource(ClockedSource):
     kind = "sensor"
     fields = [
-        {"name": "temperature", "unit": "°C"},
-        {"name": "humidity", "unit": "%"},
-        {"name": "pressure", "unit": "hPa"},
+        {"name": "temperature", "unit": "°C", "type": "number"},
+        {"name": "humidity", "unit": "%", "type": "number"},
+        {"name": "pressure", "unit": "hPa", "type": "number"},
     ]
     settings_spec = {
         "min_interval": Number(0.5, 0.05, 60.0),

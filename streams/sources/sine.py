@@ -9,7 +9,7 @@ from streams.sources.base import ClockedSource, Number, Reading
 
 class SineSource(ClockedSource):
     kind = "sine"
-    fields = [{"name": "value", "unit": ""}]
+    fields = [{"name": "value", "unit": "", "type": "number"}]
     settings_spec = {
         "frequency": Number(1.0, 0.001, 500.0),
         "amplitude": Number(1.0, 0.0, 1e9),

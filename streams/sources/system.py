@@ -10,11 +10,11 @@ from streams.sources.base import ClockedSource, Number, Reading, Text
 class SystemSource(ClockedSource):
     kind = "system"
     fields = [
-        {"name": "cpu", "unit": "%"},
-        {"name": "memory", "unit": "%"},
-        {"name": "disk", "unit": "%"},
-        {"name": "net_sent", "unit": "B/s"},
-        {"name": "net_recv", "unit": "B/s"},
+        {"name": "cpu", "unit": "%", "type": "number"},
+        {"name": "memory", "unit": "%", "type": "number"},
+        {"name": "disk", "unit": "%", "type": "number"},
+        {"name": "net_sent", "unit": "B/s", "type": "number"},
+        {"name": "net_recv", "unit": "B/s", "type": "number"},
     ]
     settings_spec = {"interval": Number(1.0, 0.1, 3600.0), "disk_path": Text("/", max_length=200)}
 

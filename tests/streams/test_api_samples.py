@@ -111,6 +111,19 @@ def test_a_script_with_a_token_needs_no_csrf_token(owner_token: str, push_stream
             "invalid_field",
         ),
         ({"samples": [{"values": {"value": 1e301}}]}, 400, "invalid_field"),
+        ({"samples": [{"values": {"value": -1e301}}]}, 400, "invalid_field"),
+        ({"samples": [{"values": {"value": "hot"}}]}, 400, "invalid_field"),
+        ({"samples": [{"values": {"value": "21.5"}}]}, 400, "invalid_field"),
+        (
+            {"samples": [{"values": {"value": 1}}, {"values": {"value": "hot"}}]},
+            400,
+            "invalid_field",
+        ),
+        ({"samples": [{"values": {"label": 5}}]}, 400, "invalid_field"),
+        ({"samples": [{"values": {"label": -1.5}}]}, 400, "invalid_field"),
+        ({"samples": [{"values": {"label": False}}]}, 400, "invalid_field"),
+        ({"samples": [{"values": {"label": None}}]}, 400, "invalid_field"),
+        ({"samples": [{"values": {"label": ["a"]}}]}, 400, "invalid_field"),
         (b'{"samples": [{"values": {"value": -1' + b"0" * 400 + b"}}]}", 400, "invalid_json"),
         (b'{"samples": [{"values": {"value": Infinity}}]}', 400, "invalid_json"),
         (b'{"samples": [{"values": {"value": 1e999}}]}', 400, "invalid_json"),
@@ -166,6 +179,65 @@ def test_a_batch_from_the_future_is_refused(owner_token: str, push_stream: Strea
     assert response.status_code == 400
     assert "future" in response.json()["error"]["message"]
     assert stored_samples(push_stream) == []
+
+
+def test_a_sample_six_minutes_ahead_is_refused(owner_token: str, push_stream: Stream) -> None:
+    # The allowance for clocks running ahead is five minutes: one more is too many.
+    samples = [{"t": now_ms() + 6 * 60 * 1000, "values": {"value": 1}}]
+    response = post_json(token_client(owner_token), INGEST, {"samples": samples})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_field"
+    assert (
+        "samples[0].t is more than 5 minutes in the future" in response.json()["error"]["message"]
+    )
+    assert stored_samples(push_stream) == []
+
+
+@stores
+def test_a_sample_four_minutes_ahead_is_stored(owner_token: str, push_stream: Stream) -> None:
+    t = now_ms() + 4 * 60 * 1000
+    response = post_json(
+        token_client(owner_token), INGEST, {"samples": [{"t": t, "values": {"value": 1}}]}
+    )
+    assert response.status_code == 201
+    assert [row[1] for row in stored_samples(push_stream)] == [t]
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "says"),
+    [
+        ({"value": "hot"}, "value", "must be a number; got text (value is a number field)"),
+        ({"value": True}, "value", "must be a number; got true/false"),
+        ({"value": -1e301}, "value", "must be from -1e300 to 1e300"),
+        ({"label": 5}, "label", "must be text; got a number (label is a text field)"),
+        ({"label": "x" * 201}, "label", "is longer than 200 characters"),
+    ],
+)
+def test_a_refusal_names_the_field_and_what_it_takes(
+    owner_token: str, push_stream: Stream, values: dict[str, Any], field: str, says: str
+) -> None:
+    samples = [{"values": {"value": 1}}, {"values": values}]
+    response = post_json(token_client(owner_token), INGEST, {"samples": samples})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_field"
+    assert response.json()["error"]["message"].startswith(f"samples[1].values.{field} ")
+    assert says in response.json()["error"]["message"]
+    assert stored_samples(push_stream) == []
+
+
+@stores
+def test_values_at_the_edges_of_their_types_are_stored(
+    owner_token: str, push_stream: Stream
+) -> None:
+    samples = [
+        {"values": {"value": 1e300, "label": "x" * 200}},
+        {"values": {"value": -1e300, "label": ""}},
+        {"values": {"value": -(2**63), "label": "21.5"}},
+        {"values": {"value": 0.0, "label": "=HYPERLINK(1)"}},
+    ]
+    response = post_json(token_client(owner_token), INGEST, {"samples": samples})
+    assert response.status_code == 201
+    assert [row[2] for row in stored_samples(push_stream)] == [s["values"] for s in samples]
 
 
 @stores

@@ -31,7 +31,7 @@ def test_it_describes_each_stream(owner: Any, private_stream: Stream) -> None:
     assert stream == {
         "slug": "sensors.alice",
         "title": "Alice's sensor",
-        "fields": [{"name": "temperature", "unit": "°C"}],
+        "fields": [{"name": "temperature", "unit": "°C", "type": "number"}],
         "source_kind": "sensor",
         "running": False,
         "public": False,
@@ -77,3 +77,20 @@ def test_it_refuses_anonymous_callers_with_json(private_stream: Stream) -> None:
 
 def test_the_list_takes_gets_and_posts_only(owner: Any) -> None:
     assert logged_in(owner).put("/api/streams/").status_code == 405
+
+
+def test_it_gives_every_field_its_type(owner: Any, push_stream: Stream) -> None:
+    (stream,) = logged_in(owner).get("/api/streams/").json()["streams"]
+    assert stream["fields"] == [
+        {"name": "value", "unit": "", "type": "number"},
+        {"name": "label", "unit": "", "type": "text"},
+    ]
+
+
+def test_a_field_stored_without_a_type_is_described_as_a_number(
+    owner: Any, private_stream: Stream
+) -> None:
+    # Rows written around the model (an update) may still lack one.
+    Stream.objects.filter(pk=private_stream.pk).update(fields=[{"name": "t", "unit": "K"}])
+    (stream,) = logged_in(owner).get("/api/streams/").json()["streams"]
+    assert stream["fields"] == [{"name": "t", "unit": "K", "type": "number"}]

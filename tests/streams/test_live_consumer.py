@@ -126,7 +126,7 @@ async def test_subscribe_describes_the_stream(
         "type": "subscribed",
         "stream": "sensors.alice",
         "title": "Alice's sensor",
-        "fields": [{"name": "temperature", "unit": "°C"}],
+        "fields": [{"name": "temperature", "unit": "°C", "type": "number"}],
         "running": False,
         "seq": 7,
         "ref": "s1",

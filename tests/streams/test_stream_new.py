@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from streams.models import Stream
+from streams.models import Sample, Stream
 from tests.streams.conftest import INGEST, logged_in, post_json, token_client
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +25,8 @@ def test_the_page_makes_a_private_push_stream_of_the_users(owner: Any) -> None:
     stream = Stream.objects.get(slug="greenhouse.2")
     assert stream.owner == owner and not stream.is_public and stream.running
     assert stream.fields == [
-        {"name": "temperature", "unit": "°C"},
-        {"name": "humidity", "unit": "%"},
+        {"name": "temperature", "unit": "°C", "type": "number"},
+        {"name": "humidity", "unit": "%", "type": "number"},
     ]
     assert stream.retention_seconds == 2 * 86_400
 
@@ -65,6 +65,10 @@ def test_the_api_makes_a_stream_its_owner_pushes_to_and_nobody_else_sees(
         ({**GREENHOUSE, "source_kind": "system"}, 400, "invalid_field"),
         ({**GREENHOUSE, "source_kind": "sine", "settings": {"rate": -5}}, 400, "invalid_field"),
         ({**GREENHOUSE, "fields": [{"name": "a"}, {"name": "a"}]}, 400, "invalid_field"),
+        ({**GREENHOUSE, "fields": [{"name": "a", "type": "string"}]}, 400, "invalid_field"),
+        ({**GREENHOUSE, "fields": [{"name": "a", "type": "book"}]}, 400, "invalid_field"),
+        ({**GREENHOUSE, "fields": [{"name": "a", "type": None}]}, 400, "invalid_field"),
+        ({**GREENHOUSE, "fields": [{"name": "a", "typ": "text"}]}, 400, "invalid_field"),
         ({**GREENHOUSE, "source_kind": "replay", "settings": {"source": "nope", "from": 0, "to": 1}}, 400, "invalid_field"),
     ],
 )  # fmt: skip
@@ -121,3 +125,68 @@ def test_anonymous_makes_nothing() -> None:
 
     assert post_json(Client(), "/api/streams/", GREENHOUSE).status_code == 401
     assert Client().get("/streams/new/").status_code == 302
+
+
+def test_the_page_declares_text_fields(owner: Any) -> None:
+    page = logged_in(owner).get("/streams/new/").content.decode()
+    assert "status text" in page  # the form says how to declare one
+    response = logged_in(owner).post(
+        "/streams/new/", {**GREENHOUSE, "fields": "temperature °C\nstatus text\ncount"}
+    )
+    assert response.status_code == 302
+    assert Stream.objects.get(slug="greenhouse.2").fields == [
+        {"name": "temperature", "unit": "°C", "type": "number"},
+        {"name": "status", "unit": "", "type": "text"},
+        {"name": "count", "unit": "", "type": "number"},
+    ]
+
+
+def test_the_api_makes_fields_of_either_type_and_describes_them(owner_token: str) -> None:
+    fields = [
+        {"name": "temperature", "unit": "°C", "type": "number"},
+        {"name": "status", "type": "text"},
+        {"name": "count"},
+    ]
+    response = post_json(
+        token_client(owner_token), "/api/streams/", {**GREENHOUSE, "fields": fields}
+    )
+    assert response.status_code == 201
+    assert response.json()["fields"] == [
+        {"name": "temperature", "unit": "°C", "type": "number"},
+        {"name": "status", "type": "text"},
+        {"name": "count", "type": "number"},
+    ]
+
+
+def test_a_field_of_an_unknown_type_is_named_in_the_refusal(owner_token: str) -> None:
+    fields = [{"name": "temperature", "unit": "°C"}, {"name": "status", "type": "string"}]
+    response = post_json(
+        token_client(owner_token), "/api/streams/", {**GREENHOUSE, "fields": fields}
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_field"
+    assert "fields[1].type" in error["message"] and "'status'" in error["message"]
+    assert '"number" or "text"' in error["message"]
+    assert not Stream.objects.filter(slug="greenhouse.2").exists()
+
+
+@pytest.mark.django_db(transaction=True)  # a push goes through database_sync_to_async
+def test_pushed_values_must_match_the_declared_types(owner_token: str) -> None:
+    client = token_client(owner_token)
+    fields = [{"name": "temperature", "unit": "°C"}, {"name": "status", "type": "text"}]
+    post_json(client, "/api/streams/", {**GREENHOUSE, "fields": fields})
+    samples = "/api/streams/greenhouse.2/samples"
+
+    hot = post_json(client, samples, {"samples": [{"values": {"temperature": "hot"}}]})
+    assert hot.status_code == 400
+    assert hot.json()["error"]["code"] == "invalid_field"
+    assert "temperature must be a number" in hot.json()["error"]["message"]
+    five = post_json(client, samples, {"samples": [{"values": {"status": 5}}]})
+    assert five.status_code == 400 and "status must be text" in five.json()["error"]["message"]
+    fine = post_json(
+        client, samples, {"samples": [{"values": {"temperature": 21.5, "status": "ok"}}]}
+    )
+    assert fine.status_code == 201 and fine.json()["stored"] == 1
+    stored = Sample.objects.filter(stream__slug="greenhouse.2").values_list("values", flat=True)
+    assert list(stored) == [{"temperature": 21.5, "status": "ok"}]
