@@ -7,22 +7,26 @@ from datetime import timedelta
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
-from channels.security.websocket import OriginValidator
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth import get_user as auth_get_user
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.cookie import parse_cookie
 from django.utils import timezone
+from django.utils.http import is_same_domain
 
 from streams.access import link_of
 from streams.batches import Batches, per_loop
+from streams.contract import SessionEndedMessage, TokenRevokedMessage
+from streams.metrics import metric_inc
 from streams.models import ApiToken, token_digest
 
 TOKEN_HEADER_PREFIX = "Token "
@@ -125,6 +129,25 @@ def scope_user_now(scope: dict[str, Any]) -> Any | None:
     return user
 
 
+def session_end_reaches(scope: dict[str, Any], event: SessionEndedMessage) -> bool:
+    """Return whether a `session.ended` event ends the credential of the socket of `scope`.
+
+    Logout names its session and ends only the sockets it opened; a new password,
+    deactivation or deletion names none and ends every socket of the user, tokens too.
+    """
+    if event["session"] is None:
+        return True
+    if scope.get("auth_method") == "token":
+        return False
+    key = getattr(scope.get("session"), "session_key", None)
+    return key is not None and event["session"] == key
+
+
+def token_revocation_reaches(scope: dict[str, Any], event: TokenRevokedMessage) -> bool:
+    """Return whether a `token.revoked` event names the API token the socket signed in with."""
+    return scope.get("auth_method") == "token" and scope.get("token_id") == event["token"]
+
+
 def query_param(scope: dict[str, Any], name: str) -> str | None:
     """Return a query parameter of a WebSocket scope, if it is there."""
     query = parse_qs(scope.get("query_string", b"").decode("latin1"))
@@ -215,20 +238,85 @@ class TokenAuthMiddleware:
         return await self.application(scope, receive, send)
 
 
-class BrowserOriginValidator(OriginValidator):
+def handshake_request(scope: dict[str, Any]) -> HttpRequest:
+    """Return a WebSocket handshake as a Django request: its headers in META, as Django names them."""
+    request = HttpRequest()
+    for name, value in scope.get("headers", []):
+        key = "HTTP_" + name.decode("latin1").upper().replace("-", "_")
+        text = value.decode("latin1")
+        # Repeated headers are joined with commas, as Django's ASGI handler joins them.
+        request.META[key] = f"{request.META[key]},{text}" if key in request.META else text
+    server = scope.get("server") or ("unknown", "0")
+    request.META["SERVER_NAME"], request.META["SERVER_PORT"] = str(server[0]), str(server[1])
+    return request
+
+
+def handshake_secure(scope: dict[str, Any], request: HttpRequest) -> bool:
+    """Return whether the socket's page came over HTTPS: wss, or a trusted proxy's header says so."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        header, secure_value = settings.SECURE_PROXY_SSL_HEADER
+        value = request.META.get(header)
+        if value is not None:
+            return bool(value.split(",", 1)[0].strip() == secure_value)
+    return bool(scope.get("scheme") == "wss")
+
+
+def origin_trusted(scope: dict[str, Any]) -> bool:
+    """Return whether the handshake's Origin is this site's own or a CSRF-trusted one.
+
+    Django's CSRF origin check, for a socket: the site's own origin is the scheme
+    of the page (`http` for ws, `https` for wss) and the Host header, which must
+    be in ALLOWED_HOSTS; the scheme, host and port must all match. Beside it,
+    the origins of CSRF_TRUSTED_ORIGINS (`https://*.example.com` for subdomains).
+    """
+    request = handshake_request(scope)
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is None:
+        return False
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        pass
+    else:
+        scheme = "https" if handshake_secure(scope, request) else "http"
+        if origin == f"{scheme}://{host}":
+            return True
+    trusted = settings.CSRF_TRUSTED_ORIGINS
+    if origin in {each for each in trusted if "*" not in each}:
+        return True
+    try:
+        parsed = urlsplit(origin)
+    except ValueError:
+        return False
+    for pattern in (urlsplit(each) for each in trusted if "*" in each):
+        if pattern.scheme == parsed.scheme and is_same_domain(
+            parsed.netloc, pattern.netloc.lstrip("*")
+        ):
+            return True
+    return False
+
+
+class BrowserOriginValidator:
     """Refuse cross-site WebSockets: a browser always sends Origin, so it must be ours.
 
     Scripts using an API token send no Origin; they may connect, because a token
     is not something a foreign page can make a browser attach.
     """
 
+    def __init__(self, application: Any):
+        self.application = application
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope["type"] != "websocket":
+            raise ValueError("The origin check is for WebSockets only")
         has_origin = any(name == b"origin" for name, _ in scope.get("headers", []))
-        if scope["type"] == "websocket" and not has_origin and query_token(scope):
+        if (not has_origin and query_token(scope)) or origin_trusted(scope):
             return await self.application(scope, receive, send)
-        return await super().__call__(scope, receive, send)
+        metric_inc("pulseboard_connections_refused_total", reason="origin")
+        # Closed before it is accepted: the client sees HTTP 403 and no socket opens.
+        return await WebsocketDenier()(scope, receive, send)
 
 
 def origin_validator(application: Any) -> BrowserOriginValidator:
-    """Wrap `application` so only ALLOWED_HOSTS may open browser WebSockets."""
-    return BrowserOriginValidator(application, settings.ALLOWED_HOSTS)
+    """Wrap `application` so only this site's pages (or CSRF-trusted origins) open browser sockets."""
+    return BrowserOriginValidator(application)

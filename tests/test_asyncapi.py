@@ -106,6 +106,7 @@ async def test_a_frame_off_the_contract_fails_the_test_that_receives_it(owner: A
     browser = Client()
     await browser.aforce_login(owner)
     headers = [
+        (b"host", b"127.0.0.1"),
         (b"origin", b"http://127.0.0.1"),
         (b"cookie", f"sessionid={browser.cookies['sessionid'].value}".encode()),
     ]

@@ -25,6 +25,8 @@ from streams.sources.sine import SineSource
 from tests.streams.live_client import TIMEOUT, Live
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+# Every browser and WebSocket client sends Host; the page's origin is checked against it.
+HOST = (b"host", b"127.0.0.1")
 # Every sample the tests store is one second after the one before, from here.
 EPOCH_MS = 1_700_000_000_000
 
@@ -114,7 +116,7 @@ async def connect() -> AsyncIterator[Connect]:
         path: str = "/ws/live/",
         hello: bool = True,
     ) -> Live:
-        headers = [origin] if origin else []
+        headers = [HOST, origin] if origin else [HOST]
         if user is not None:
             headers.append(await database_sync_to_async(session_cookie)(user))
         if token is not None:

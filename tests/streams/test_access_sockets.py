@@ -15,7 +15,7 @@ from streams.live.protocol import CLOSE_ACCESS_REVOKED, CLOSE_SESSION_ENDED
 from streams.models import ApiToken, SourceKind, Stream
 from streams.producer.ingest import ingest_samples
 from tests.streams.access_world import PRIVATE, World, world_make
-from tests.streams.conftest import ORIGIN, Connect, Live
+from tests.streams.conftest import HOST, ORIGIN, Connect, Live
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -275,7 +275,7 @@ async def test_logout_closes_that_session_only(connect: Connect, world: World) -
     from config.asgi import application
 
     other = await connect(world.bob)
-    live = Live(WebsocketCommunicator(application, "/ws/live/", headers=[ORIGIN, cookie]))
+    live = Live(WebsocketCommunicator(application, "/ws/live/", headers=[HOST, ORIGIN, cookie]))
     live.connected, _ = await live.communicator.connect()
     assert (await live.receive())["type"] == "hello"
     await database_sync_to_async(browser.post)("/accounts/logout/")

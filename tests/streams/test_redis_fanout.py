@@ -16,7 +16,7 @@ from config.asgi import application
 from config.settings import channel_layers_for
 from streams.metrics import metric_value
 from tests.processes import RedisServer
-from tests.streams.conftest import ORIGIN, session_cookie
+from tests.streams.conftest import HOST, ORIGIN, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,7 +89,7 @@ async def test_a_socket_opened_while_redis_is_away_is_told_to_come_back(
 ) -> None:
     cookie = await database_sync_to_async(session_cookie)(owner)
     own_redis.stop()
-    live = WebsocketCommunicator(application, "/ws/live/", headers=[ORIGIN, cookie])
+    live = WebsocketCommunicator(application, "/ws/live/", headers=[HOST, ORIGIN, cookie])
     connected, _ = await live.connect(timeout=10)
     assert connected
     closed = await live.receive_output(timeout=10)

@@ -14,11 +14,12 @@ from streams.live.protocol import CLOSE_SESSION_ENDED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 
 
 async def open_socket(client: Client) -> WebsocketCommunicator:
     cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-    socket = WebsocketCommunicator(application, "/ws/live/", headers=[ORIGIN, cookie])
+    socket = WebsocketCommunicator(application, "/ws/live/", headers=[HOST, ORIGIN, cookie])
     connected, _ = await socket.connect(timeout=3)
     assert connected
     assert (await socket.receive_json_from(timeout=3))["type"] == "hello"
@@ -75,6 +76,6 @@ async def test_an_expired_session_cannot_open_a_socket(owner: Any) -> None:
 
     await database_sync_to_async(expire)()
     cookie = (b"cookie", f"sessionid={browser.cookies['sessionid'].value}".encode())
-    socket = WebsocketCommunicator(application, "/ws/live/", headers=[ORIGIN, cookie])
+    socket = WebsocketCommunicator(application, "/ws/live/", headers=[HOST, ORIGIN, cookie])
     connected, _ = await socket.connect(timeout=3)
     assert not connected
