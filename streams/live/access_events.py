@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from streams.access import link_of, stream_for_viewer
-from streams.auth import scope_user_now
+from streams.auth import scope_user_now, session_end_reaches, token_revocation_reaches
 from streams.contract import (
     AccessChangedMessage,
     AccessRevokedMessage,
@@ -97,19 +97,10 @@ class AccessEvents(FanoutConsumer):
 
     async def session_ended(self, event: SessionEndedMessage) -> None:
         """Logout closes that session's sockets; a new password closes all of the user's."""
-        session = self.scope.get("session")
-        mine = (
-            getattr(session, "session_key", None)
-            if self.scope.get("auth_method") != "token"
-            else None
-        )
-        if event["session"] is None or (mine is not None and event["session"] == mine):
+        if session_end_reaches(self.scope, event):
             await self.close(code=CLOSE_SESSION_ENDED)
 
     async def token_revoked(self, event: TokenRevokedMessage) -> None:
         """The API token this socket signed in with was deleted."""
-        if (
-            self.scope.get("auth_method") == "token"
-            and self.scope.get("token_id") == event["token"]
-        ):
+        if token_revocation_reaches(self.scope, event):
             await self.close(code=CLOSE_SESSION_ENDED)

@@ -6,6 +6,11 @@ As in the tutorial, a web process serves at most `PULSEBOARD_DATA_MAX_CONNECTION
 connections and `PULSEBOARD_DATA_MAX_STREAMS` running feeds, and closes a
 connection that sent nothing and ran no feed for `PULSEBOARD_DATA_IDLE_TIMEOUT`
 seconds. Nothing here touches stored streams.
+
+Its sockets are the user's like those of /ws/live/: they count in the same
+per-user limit (`PULSEBOARD_MAX_CONNECTIONS_PER_USER`, closed with 4029 past it)
+and join the user's group, so logout, a new password, deactivation or the
+deletion of the socket's API token close them at once with 4001.
 """
 
 from __future__ import annotations
@@ -14,24 +19,37 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import orjson
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from streams.auth import session_end_reaches, token_revocation_reaches
 from streams.clock import now_ms
-from streams.live.limits import CommandBudget
-from streams.live.protocol import CLOSE_IDLE, CLOSE_TRY_AGAIN_LATER
+from streams.contract import SessionEndedMessage, TokenRevokedMessage, user_group
+from streams.live.limits import CommandBudget, connection_admitted, connection_released
+from streams.live.protocol import (
+    CLOSE_IDLE,
+    CLOSE_SESSION_ENDED,
+    CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_TRY_AGAIN_LATER,
+)
 from streams.metrics import metric_inc
 from streams.sources.sensor import SensorSource
 
 IDLE_CHECK_SECONDS = 1.0
+# What this endpoint does with the messages of the user's group; the rest (alerts,
+# access changes for /ws/live/) concern streams, which a sensor feed has none of.
+USER_EVENTS = frozenset({"session.ended", "token.revoked"})
 
 
 class DataConsumer(AsyncWebsocketConsumer):
     feed: asyncio.Task[None] | None = None
     idle_watch: asyncio.Task[None] | None = None
+    group: str | None = None  # the user's, once joined
+    counted = False  # in the per-user connection limit
+    ended = False  # closing: sends nothing more
     # This process's open connections and running feeds.
     connections: ClassVar[set[DataConsumer]] = set()
     feeds: ClassVar[set[DataConsumer]] = set()
@@ -43,24 +61,80 @@ class DataConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         await self.accept()
+        self.viewer = f"user:{user.pk}"
+        if not await connection_admitted(self.channel_name, self.viewer):
+            limit = settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER
+            await self.end(
+                {"error": f"At most {limit} connections per user", "code": "too_many"},
+                CLOSE_TOO_MANY_CONNECTIONS,
+            )
+            return
+        self.counted = True
         limit = settings.PULSEBOARD_DATA_MAX_CONNECTIONS
         if len(self.connections) >= limit:
             metric_inc("pulseboard_connections_refused_total", reason="data_connections")
-            await self.reply({"error": f"Maximum connections reached ({limit}); try again later"})
-            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            await self.end(
+                {"error": f"Maximum connections reached ({limit}); try again later"},
+                CLOSE_TRY_AGAIN_LATER,
+            )
             return
         self.connections.add(self)
+        self.group = user_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
         self.budget = CommandBudget(
             settings.PULSEBOARD_COMMANDS_PER_SECOND, settings.PULSEBOARD_COMMAND_BURST
         )
         self.last_message = time.monotonic()
         self.idle_watch = asyncio.create_task(self.watch_idle())
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.release()  # also when the server cancels the consumer
+
     async def disconnect(self, code: int) -> None:
+        await self.release()
+
+    async def release(self) -> None:
+        """Stop the feed, leave the user's group and stop counting the socket (once)."""
         self.stop_feed()
         self.connections.discard(self)
         if self.idle_watch is not None:
             self.idle_watch.cancel()
+        if self.group is not None:
+            group, self.group = self.group, None
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if self.counted:
+            self.counted = False
+            await connection_released(self.channel_name, self.viewer)
+
+    async def end(self, message: dict, code: int) -> None:
+        """Say why, stop the feed and close: nothing is sent after it (once)."""
+        if self.ended:
+            return
+        self.ended = True
+        self.stop_feed()
+        if message:
+            await self.reply(message)
+        await self.close(code=code)
+
+    # -- the user's group ---------------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind.startswith("websocket.") or kind in USER_EVENTS:
+            await super().dispatch(message)
+
+    async def session_ended(self, event: SessionEndedMessage) -> None:
+        """Logout closes that session's sockets; a new password closes all of the user's."""
+        if session_end_reaches(self.scope, event):
+            await self.end({}, CLOSE_SESSION_ENDED)
+
+    async def token_revoked(self, event: TokenRevokedMessage) -> None:
+        """The API token this socket signed in with was deleted."""
+        if token_revocation_reaches(self.scope, event):
+            await self.end({}, CLOSE_SESSION_ENDED)
 
     async def reply(self, message: dict) -> None:
         await self.send(text_data=json.dumps(message))
@@ -112,8 +186,8 @@ class DataConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(min(IDLE_CHECK_SECONDS, timeout / 4))
             if self.feed is None and time.monotonic() - self.last_message >= timeout:
-                await self.reply({"error": f"Idle timeout: no message for {timeout:g} seconds"})
-                await self.close(code=CLOSE_IDLE)
+                message = {"error": f"Idle timeout: no message for {timeout:g} seconds"}
+                await self.end(message, CLOSE_IDLE)
                 return
 
     async def run_feed(self) -> None:

@@ -27,8 +27,13 @@ from streams.contract import (
 )
 from streams.describe import stream_switchable
 from streams.live.catchup import CatchUp, Subscription
-from streams.live.census import announcer, census
-from streams.live.limits import CommandBudget, limits_announced
+from streams.live.census import announcer
+from streams.live.limits import (
+    CommandBudget,
+    connection_admitted,
+    connection_released,
+    limits_announced,
+)
 from streams.live.presence import presence
 from streams.live.protocol import (
     CLOSE_FLOOD,
@@ -92,20 +97,13 @@ class LiveConsumer(CatchUp):
         self.last_activity = time.monotonic()
         self.idle_timer: asyncio.TimerHandle | None = None
         await self.accept()
-        if (
-            await census().viewer_connections(self.viewer)
-            >= settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER
-        ):
-            metric_inc("pulseboard_connections_refused_total", reason="too_many")
+        if not await connection_admitted(self.channel_name, self.viewer):
             limit = settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER
             await self.send_error(
                 ProtocolError("too_many", f"At most {limit} connections per user.")
             )
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
-        presence.connect(self.channel_name, self.viewer)
-        await census().connection_changed(self.viewer)
-        census().ensure_heartbeat()
         for group in self.personal_groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.arm_idle_timer(settings.PULSEBOARD_IDLE_TIMEOUT)
@@ -137,8 +135,7 @@ class LiveConsumer(CatchUp):
             await self.channel_layer.group_discard(group, self.channel_name)
         for slug in list(self.subscriptions):
             await self.channel_layer.group_discard(stream_group(slug), self.channel_name)
-        left = presence.disconnect(self.channel_name)
-        await census().connection_changed(self.viewer)
+        left = await connection_released(self.channel_name, self.viewer)
         for slug in left:
             await self.announce_presence(slug)
 

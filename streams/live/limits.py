@@ -1,4 +1,5 @@
-"""Per-connection limits: token buckets for commands and for history rows read."""
+"""Connection limits: sockets per user across both endpoints, token buckets for commands
+and for history rows read."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+
+from streams.live.census import census
+from streams.live.presence import presence
+from streams.metrics import metric_inc
 
 
 def limits_announced() -> dict[str, float | int]:
@@ -20,6 +25,27 @@ def limits_announced() -> dict[str, float | int]:
         "max_backfill": settings.PULSEBOARD_MAX_BACKFILL,
         "history_rows_per_second": settings.PULSEBOARD_HISTORY_ROWS_PER_SECOND,
     }
+
+
+async def connection_admitted(channel: str, viewer: str) -> bool:
+    """Count a new socket of `viewer` in its per-user limit; False, uncounted, when past it.
+
+    /ws/live/ and /ws/data/ sockets count alike, across the cluster's processes.
+    """
+    if await census().viewer_connections(viewer) >= settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER:
+        metric_inc("pulseboard_connections_refused_total", reason="too_many")
+        return False
+    presence.connect(channel, viewer)
+    await census().connection_changed(viewer)
+    census().ensure_heartbeat()
+    return True
+
+
+async def connection_released(channel: str, viewer: str) -> list[str]:
+    """Stop counting a socket of `viewer`; return the streams it was watching."""
+    left = presence.disconnect(channel)
+    await census().connection_changed(viewer)
+    return left
 
 
 @dataclass

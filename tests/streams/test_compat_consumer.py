@@ -8,9 +8,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
 
+from config.asgi import application
+from streams.contract import user_group
 from streams.live.compat import DataConsumer
-from tests.streams.conftest import Connect, Live
+from streams.live.protocol import CLOSE_SESSION_ENDED, CLOSE_TOO_MANY_CONNECTIONS
+from streams.models import ApiToken
+from tests.streams.conftest import HOST, ORIGIN, Connect, Live
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -198,3 +206,141 @@ async def test_an_idle_connection_is_told_and_closed(
     alice = await connect(owner, path=PATH)
     assert await alice.receive(timeout=3) == {"error": "Idle timeout: no message for 0.5 seconds"}
     assert (await alice.communicator.receive_output(timeout=2))["code"] == 4008
+
+
+# -- the user's sockets, like /ws/live/'s ---------------------------------------------
+
+
+async def data_socket(browser: Client) -> Live:
+    """Open /ws/data/ from the page of `browser` and start its feed."""
+    cookie = (b"cookie", f"sessionid={browser.cookies['sessionid'].value}".encode())
+    live = Live(WebsocketCommunicator(application, PATH, headers=[HOST, ORIGIN, cookie]))
+    live.connected, _ = await live.communicator.connect(timeout=3)
+    assert live.connected
+    await live.send({"action": "start_stream"})
+    assert await live.receive() == {"status": "started"}
+    return live
+
+
+async def logged_in_browser(user: Any) -> Client:
+    browser = Client()
+    await database_sync_to_async(browser.force_login)(user)
+    return browser
+
+
+async def ends_with(live: Live, code: int, within: float) -> None:
+    """The server closes the socket with `code` within `within` seconds, then sends nothing."""
+    started = time.monotonic()
+    assert await live.closed_with(timeout=within) == code
+    assert time.monotonic() - started < within
+    assert await live.communicator.receive_nothing(timeout=1.3), "a reading after the close"
+
+
+async def still_streams(live: Live) -> None:
+    assert_reading(await live.receive(timeout=3))
+
+
+async def test_logout_closes_that_sessions_socket_within_a_second(owner: Any) -> None:
+    laptop, phone = await logged_in_browser(owner), await logged_in_browser(owner)
+    laptop_socket, phone_socket = await data_socket(laptop), await data_socket(phone)
+    try:
+        await database_sync_to_async(laptop.post)("/accounts/logout/")
+        await ends_with(laptop_socket, CLOSE_SESSION_ENDED, within=1.0)
+        await still_streams(phone_socket)  # another session of the same user
+    finally:
+        await laptop_socket.disconnect()
+        await phone_socket.disconnect()
+
+
+@pytest.mark.parametrize("change", ["deactivate", "new_password"])
+async def test_deactivation_or_a_new_password_closes_every_socket_of_the_user(
+    owner: Any, outsider: Any, owner_token: str, connect: Connect, change: str
+) -> None:
+    page = await data_socket(await logged_in_browser(owner))
+    script = await connect(token=owner_token, origin=None, path=PATH)
+    mallory = await data_socket(await logged_in_browser(outsider))
+
+    def apply() -> None:
+        if change == "deactivate":
+            owner.is_active = False
+        else:
+            owner.set_password("a whole new password")
+        owner.save()
+
+    try:
+        await database_sync_to_async(apply)()
+        await ends_with(page, CLOSE_SESSION_ENDED, within=1.0)
+        assert await script.closed_with(timeout=1.0) == CLOSE_SESSION_ENDED
+        await still_streams(mallory)
+    finally:
+        await page.disconnect()
+        await mallory.disconnect()
+
+
+async def test_deleting_its_token_closes_the_sockets_it_opened(
+    owner: Any, connect: Connect
+) -> None:
+    doomed, kept = await database_sync_to_async(
+        lambda: (ApiToken.objects.issue(user=owner), ApiToken.objects.issue(user=owner))
+    )()
+    doomed_script = await connect(token=doomed[1], origin=None, path=PATH)
+    kept_script = await connect(token=kept[1], origin=None, path=PATH)
+    for script in (doomed_script, kept_script):
+        await script.send({"action": "start_stream"})
+        assert await script.receive() == {"status": "started"}
+    await database_sync_to_async(doomed[0].delete)()
+    await ends_with(doomed_script, CLOSE_SESSION_ENDED, within=1.0)
+    await still_streams(kept_script)
+
+
+async def test_news_for_live_pages_leaves_the_feed_alone(owner: Any, connect: Connect) -> None:
+    """The user's group also carries alerts and access changes; this endpoint ignores them."""
+    alice = await connect(owner, path=PATH)
+    layer = get_channel_layer()
+    await layer.group_send(user_group(owner.pk), {"type": "user.alert", "frame": {}})
+    await layer.group_send(user_group(owner.pk), {"type": "access.changed"})
+    await alice.send({"action": "stop_stream"})
+    assert await alice.receive() == {"status": "stopped"}
+    assert await alice.communicator.receive_nothing(timeout=0.3)
+
+
+async def test_its_sockets_count_in_the_per_user_limit_with_live_ones(
+    connect: Connect, owner: Any, outsider: Any, settings: Any
+) -> None:
+    settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER = 3
+    await connect(owner), await connect(owner)
+    data = await connect(owner, path=PATH)
+    refused = await connect(owner, path=PATH)
+    assert await refused.receive() == {
+        "error": "At most 3 connections per user",
+        "code": "too_many",
+    }
+    assert await refused.closed_with() == CLOSE_TOO_MANY_CONNECTIONS
+    refused_live = await connect(owner, hello=False)
+    assert (await refused_live.receive())["code"] == "too_many"
+    assert await refused_live.closed_with() == CLOSE_TOO_MANY_CONNECTIONS
+    # Another user still gets sockets of both kinds.
+    bob = await connect(outsider, path=PATH)
+    await bob.send({"action": "stop_stream"})
+    assert await bob.receive() == {"status": "stopped"}
+    assert (await connect(outsider)).hello["user"] == "mallory"
+    # A closed /ws/data/ socket frees its place.
+    await data.disconnect()
+    again = await connect(owner, path=PATH)
+    await again.send({"action": "stop_stream"})
+    assert await again.receive() == {"status": "stopped"}
+
+
+async def test_one_user_cannot_take_every_place_of_the_process(
+    connect: Connect, owner: Any, outsider: Any, settings: Any
+) -> None:
+    settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER = 2
+    settings.PULSEBOARD_DATA_MAX_CONNECTIONS = 3
+    for _ in range(2):
+        assert (await connect(owner, path=PATH)).connected
+    greedy = await connect(owner, path=PATH)
+    assert (await greedy.receive())["code"] == "too_many"
+    assert await greedy.closed_with() == CLOSE_TOO_MANY_CONNECTIONS
+    bob = await connect(outsider, path=PATH)
+    await bob.send({"action": "stop_stream"})
+    assert await bob.receive() == {"status": "stopped"}
