@@ -110,12 +110,16 @@ async def test_a_token_socket_gets_hello_subscribed_and_pushed_data(daphne: Daph
 
 async def test_a_socket_from_another_site_is_refused(daphne: DaphneServer) -> None:
     token = daphne.token()
-    with pytest.raises(InvalidStatus) as refused:
-        async with connect(
-            f"{daphne.ws_url}/ws/live/?token={token}", origin=Origin("http://evil.example")
-        ):
-            pass
-    assert refused.value.response.status_code == 403
+    # Another site, and another service of the same machine (same host, another port).
+    for origin in ("http://evil.example", f"http://127.0.0.1:{daphne.port + 1}"):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{daphne.ws_url}/ws/live/?token={token}", origin=Origin(origin)):
+                pass
+        assert refused.value.response.status_code == 403, origin
+    async with connect(
+        f"{daphne.ws_url}/ws/live/?token={token}", origin=Origin(daphne.base_url)
+    ) as ws:
+        assert (await next_of(ws, "hello"))["user"] == "demo"
 
 
 async def first_data(server: ServerProcess, stream: str) -> dict[str, Any]:

@@ -141,14 +141,26 @@ async def refusal_status(url: str, **options: Any) -> int:
 async def test_it_refuses_anonymous_and_cross_origin_sockets(
     server: ServerProcess, demo_session: Browserless
 ) -> None:
+    # Other services of the same machine are other origins: port and scheme count.
+    other_port = server.port + 1 if server.port < 65535 else server.port - 1
+    foreign = (
+        "http://evil.example",
+        "http://127.0.0.1.evil.example",
+        f"http://127.0.0.1:{other_port}",
+        f"http://localhost:{server.port}",
+        "http://localhost:1234",
+        f"https://127.0.0.1:{server.port}",
+    )
     for path in ("/ws/live/", "/ws/data/"):
         url = server.ws_url + path
         assert await refusal_status(url, origin=Origin(server.base_url)) == 403, path
-        for origin in ("http://evil.example", "http://127.0.0.1.evil.example"):
+        for origin in foreign:
             status = await refusal_status(
                 url, origin=Origin(origin), additional_headers=demo_session.ws_headers()
             )
             assert status == 403, (path, origin)
+        token_url = f"{url}?token={server.api_token}"
+        assert await refusal_status(token_url, origin=Origin(foreign[2])) == 403, path
     assert await refusal_status(f"{server.ws_url}/ws/live/?token=not-a-token") == 403
 
 
@@ -163,6 +175,13 @@ async def test_a_logged_in_browser_session_may_watch(
         assert (await next_of(ws, "hello"))["user"] == "demo"
         await ws.send(json.dumps({"type": "subscribe", "stream": "sensors.lab-1", "backfill": 5}))
         assert (await next_of(ws, "subscribed"))["stream"] == "sensors.lab-1"
+    async with connect(
+        f"{server.ws_url}/ws/data/",
+        origin=Origin(server.base_url),
+        additional_headers=demo_session.ws_headers(),
+    ) as ws:
+        await ws.send(json.dumps({"action": "stop_stream"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"status": "stopped"}
 
 
 async def test_a_client_that_reconnects_with_since_sees_every_sample_once(
