@@ -1,4 +1,8 @@
-"""The access rule against a plain model of owners, shares, copies and links (hypothesis)."""
+"""The access rule against a plain model of owners, shares, copies and links (hypothesis).
+
+A board shows a stream as a widget's own stream or as a further series of a
+chart (on a host stream that nobody but staff reads): both grant alike.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboards.models import Dashboard, DashboardShare, Widget
+from dashboards.models import Dashboard, DashboardShare, Widget, WidgetSeries
 from streams.access import stream_can_read, stream_for_viewer, streams_readable_by
 from streams.models import SourceKind, Stream
 
@@ -28,8 +32,8 @@ class Plan:
     active: tuple[bool, ...]
     streams: tuple[tuple[int | None, bool], ...]  # (owner or None, public)
     boards: tuple[
-        tuple[int, frozenset[int], frozenset[int], bool], ...
-    ]  # owner, shows, shared, link
+        tuple[int, frozenset[int], frozenset[int], bool, frozenset[int]], ...
+    ]  # owner, shows, shared, link, shows as further series
 
 
 user_index = st.integers(0, USERS - 1)
@@ -47,6 +51,7 @@ plans = st.integers(1, 4).flatmap(
                 st.frozensets(st.integers(0, stream_count - 1)),
                 st.frozensets(user_index),
                 st.booleans(),
+                st.frozensets(st.integers(0, stream_count - 1)),
             ),
             max_size=5,
         ).map(tuple),
@@ -64,14 +69,14 @@ def model_reads(plan: Plan, user: int, stream: int) -> bool:
     if not plan.active[user]:
         return False
     return reads_directly(plan, user, stream) or any(
-        stream in shows and user in shared and reads_directly(plan, owner, stream)
-        for owner, shows, shared, _ in plan.boards
+        stream in shows | series and user in shared and reads_directly(plan, owner, stream)
+        for owner, shows, shared, _, series in plan.boards
     )
 
 
 def model_link_reads(plan: Plan, board: int, stream: int) -> bool:
-    owner, shows, _, link = plan.boards[board]
-    return link and stream in shows and reads_directly(plan, owner, stream)
+    owner, shows, _, link, series = plan.boards[board]
+    return link and stream in shows | series and reads_directly(plan, owner, stream)
 
 
 @settings(
@@ -98,18 +103,23 @@ def test_the_rule_matches_its_plain_model(plan: Plan) -> None:
             )
             for i, (owner, public) in enumerate(plan.streams)
         ]
+        host = Stream.objects.create(slug="host", title="host", source_kind=SourceKind.PUSH)
         boards = []
-        for index, (owner, shows, shared, link) in enumerate(plan.boards):
+        for index, (owner, shows, shared, link, series) in enumerate(plan.boards):
             board = Dashboard.objects.create(
                 owner=users[owner], title=f"b{index}", link_token=f"link-{index}" if link else None
             )
             boards.append(board)
             for stream in shows:
                 Widget.objects.create(dashboard=board, kind="stat", stream=streams[stream])
+            if series:
+                chart = Widget.objects.create(dashboard=board, kind="timeseries", stream=host)
+            for stream in series:
+                WidgetSeries.objects.create(widget=chart, stream=streams[stream], field="value")
             for user in shared - {owner}:
                 DashboardShare.objects.create(dashboard=board, user=users[user])
         for u, user in enumerate(users):
-            readable = set(streams_readable_by(user).values_list("slug", flat=True))
+            readable = set(streams_readable_by(user).values_list("slug", flat=True)) - {"host"}
             expected = {f"s{s}" for s in range(len(streams)) if model_reads(plan, u, s)}
             assert readable == expected, f"u{u}"
             for s, stream in enumerate(streams):

@@ -18,7 +18,7 @@ from dashboards.models import WidgetSeries
 from streams.access import stream_can_read, stream_for_viewer, streams_readable_by
 from streams.models import SourceKind, Stream
 from tests.streams.access_world import PRIVATE, PUBLIC, World, world_make
-from tests.streams.conftest import Connect
+from tests.streams.conftest import Connect, frame_publish, store
 from tests.streams.test_access_sockets import (
     READS,
     SUBSCRIBE,
@@ -86,6 +86,21 @@ def world_series(db: None) -> World:
     return world_make(series=True)
 
 
+def test_a_deactivated_owners_shares_and_links_grant_no_series_stream(world_series: World) -> None:
+    world = world_series
+    world.alice.is_active = False
+    world.alice.save()
+    stream = Stream.objects.get(slug=PRIVATE)
+    assert not stream_can_read(stream, world.bob)
+    assert PRIVATE not in streams_readable_by(world.bob).values_list("slug", flat=True)
+    assert not stream_for_viewer(PRIVATE, None, world.alice_board.pk)[1]
+    bob = Client()
+    bob.force_login(world.bob)
+    assert bob.get(f"/api/streams/{PRIVATE}/history").status_code == 404
+    # The chart's own stream is public: Bob still reads that one.
+    assert bob.get(f"/api/streams/{PUBLIC}/history").status_code == 200
+
+
 # -- revocation --------------------------------------------------------------------
 
 Change = Callable[[World], None]
@@ -102,6 +117,12 @@ def series_repointed(world: World) -> None:
     for series in WidgetSeries.objects.filter(widget__dashboard=world.alice_board):
         series.stream = other
         series.save()
+
+
+def owner_deactivated(world: World) -> None:
+    world.alice.refresh_from_db()
+    world.alice.is_active = False
+    world.alice.save()
 
 
 SESSION, LINK = "bob", "anonymous with Alice's link"
@@ -126,3 +147,20 @@ async def test_every_revocation_of_a_series_reaches_open_sockets(
     assert await answer(live, SUBSCRIBE, "subscribed") == "subscribed"
     await database_sync_to_async(change)(world)
     await sees_nothing_more(live, world)
+
+
+@pytest.mark.parametrize("kind", [SESSION, LINK])
+async def test_a_deactivated_owners_board_stops_the_series_on_open_sockets(
+    connect: Connect, world: World, kind: str
+) -> None:
+    live = await socket_of(connect, world, kind)
+    assert await answer(live, SUBSCRIBE, "subscribed") == "subscribed"
+    await database_sync_to_async(owner_deactivated)(world)
+    told = await live.receive_until("unsubscribed")
+    assert [f["stream"] for f in told if f["type"] == "unsubscribed"] == [PRIVATE]
+    assert any(f["type"] == "error" and f["code"] == "forbidden" for f in told), told
+    # What Alice's device stored before she left is no longer sent.
+    await frame_publish(PRIVATE, await store(world.stream, [1, 2]))
+    later = await live.roundtrip()
+    assert not [f for f in later if f.get("stream") == PRIVATE and f["type"] == "data"]
+    assert await answer(live, SUBSCRIBE, "subscribed") == "forbidden"
