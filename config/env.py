@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+import socket
+import threading
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
+# How long `is_loopback` waits for a name to resolve before it counts as not loopback.
+LOOKUP_SECONDS = 2.0
 
 
 def env_str(name: str, default: str) -> str:
@@ -77,7 +82,51 @@ def local_secret_key(path: Path) -> str:
         return key
 
 
+def bare_host(host: str) -> str:
+    """Return `host` as a name or address alone: trimmed, lower case, IPv6 brackets off."""
+    return host.strip().removeprefix("[").removesuffix("]").lower()
+
+
+def is_loopback_literal(host: str) -> bool:
+    """Return whether `host` is `localhost` or a loopback address written out (no lookup)."""
+    name = bare_host(host)
+    try:
+        return name == "localhost" or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def is_loopback(host: str) -> bool:
-    """Return whether `host` names this machine's loopback interface only."""
-    name = host.strip().strip("[]").lower()
-    return name in ("localhost", "::1") or name.startswith("127.")
+    """Return whether `host` reaches this machine's loopback interface only.
+
+    A name other than `localhost` is looked up, and counts only when every address
+    it has is a loopback one: `127.example.test` is a name like any other.
+    """
+    name = bare_host(host)
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    addresses = addresses_of(name)
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+def addresses_of(name: str) -> set[str]:
+    """Return the addresses `name` resolves to, none when it does not within a moment."""
+    found: set[str] = set()
+
+    def look_up() -> None:
+        try:
+            infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return  # a name that does not resolve reaches nothing, loopback least of all
+        # An IPv6 answer may carry its interface (fe80::1%eth0); the address is before it.
+        found.update(str(info[4][0]).partition("%")[0] for info in infos)
+
+    # A resolver that does not answer must not hold up every start: settings read this.
+    lookup = threading.Thread(target=look_up, name="resolve-host", daemon=True)
+    lookup.start()
+    lookup.join(LOOKUP_SECONDS)
+    return set() if lookup.is_alive() else found

@@ -27,15 +27,19 @@ PORT = env_int("PORT", 8000, minimum=1)
 if PORT > 65535:
     raise ImproperlyConfigured(f"PORT={PORT} is not a TCP port")
 
-# `make demo` sets PULSEBOARD_DEMO. On loopback the demo runs with DEBUG and the
-# known login demo / demo; bound anywhere else it answers every name and address
-# the machine is reached by, over plain HTTP, and `seed` gives random passwords.
+# `make demo` sets PULSEBOARD_DEMO. On loopback (HOST an address, or a name whose
+# every address is loopback) the demo keeps the known login demo / demo; bound
+# anywhere else it answers every name and address the machine is reached by, over
+# plain HTTP, and `seed` gives random passwords.
 PULSEBOARD_DEMO = env_bool("PULSEBOARD_DEMO", False)
-NETWORK_DEMO = PULSEBOARD_DEMO and not is_loopback(HOST)
-DEBUG = env_bool("DEBUG", PULSEBOARD_DEMO and is_loopback(HOST))
+LOOPBACK_HOST = is_loopback(HOST)
+NETWORK_DEMO = PULSEBOARD_DEMO and not LOOPBACK_HOST
+# Django's technical pages (every URL pattern, the settings) only for a developer
+# who sets DEBUG=1: the demo shows the product's own 403, 404 and 500 pages.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "") or local_secret_key(BASE_DIR / ".secret_key")
 # Passwords anyone can guess only where no one else can reach the login page.
-PULSEBOARD_KNOWN_DEMO_PASSWORDS = DEBUG and is_loopback(HOST)
+PULSEBOARD_KNOWN_DEMO_PASSWORDS = PULSEBOARD_DEMO and LOOPBACK_HOST
 
 # A phone on the demo's network reaches it by an address we cannot know here.
 ALLOWED_HOSTS = env_list(

@@ -59,7 +59,7 @@ def password_works(username: str, password: str) -> bool:
 
 
 @pytest.mark.django_db
-def test_the_loopback_demo_with_debug_keeps_the_known_logins(settings: Any) -> None:
+def test_the_loopback_demo_keeps_the_known_logins(settings: Any) -> None:
     settings.PULSEBOARD_KNOWN_DEMO_PASSWORDS = True
     output = seed("--new-passwords")
     assert printed_passwords(output) == ("demo", "admin")
@@ -69,13 +69,13 @@ def test_the_loopback_demo_with_debug_keeps_the_known_logins(settings: Any) -> N
 
 
 @pytest.mark.parametrize(
-    ("host", "debug"), [("0.0.0.0", True), ("127.0.0.1", False), ("192.168.1.20", False)]
+    ("host", "demo"), [("0.0.0.0", True), ("192.168.1.20", True), ("127.0.0.1", False)]
 )
-def test_the_known_logins_need_loopback_and_debug(host: str, debug: bool) -> None:
-    environment = {"HOST": host, "DEBUG": "1" if debug else "0", "PULSEBOARD_DEMO": "1"}
+def test_the_known_logins_need_the_demo_on_loopback(host: str, demo: bool) -> None:
+    environment = {"HOST": host, "DEBUG": "1", "PULSEBOARD_DEMO": "1" if demo else "0"}
     assert settings_with(environment).PULSEBOARD_KNOWN_DEMO_PASSWORDS is False
     loopback_demo = settings_with({"HOST": "127.0.0.1", "PULSEBOARD_DEMO": "1"})
-    assert loopback_demo.DEBUG and loopback_demo.PULSEBOARD_KNOWN_DEMO_PASSWORDS
+    assert loopback_demo.PULSEBOARD_KNOWN_DEMO_PASSWORDS and not loopback_demo.DEBUG
 
 
 @pytest.mark.django_db

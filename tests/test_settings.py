@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from config.env import is_loopback
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,11 +28,16 @@ PRODUCTION = {
 }
 
 
+# Variables of this process that would otherwise decide what the settings read.
+DECIDING = ("DEBUG", "HOST", "ALLOWED_HOSTS", "PULSEBOARD_DEMO")
+
+
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    inherited = {name: value for name, value in os.environ.items() if name not in DECIDING}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**inherited, **env},
         capture_output=True,
         text=True,
         timeout=60,
@@ -53,3 +62,55 @@ def test_a_bad_setting_stops_the_process_naming_the_variable(name: str, value: s
     result = manage("check", **{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LocalHost", True),
+        # A name is looked up: it is not loopback because it starts with 127.
+        ("127.example.test", False),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.1", False),
+        ("", False),
+    ],
+)
+def test_loopback_is_decided_on_addresses_not_on_text(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def settings_read(**env: str) -> dict[str, Any]:
+    """Return DEBUG, the known demo passwords and ALLOWED_HOSTS as `manage.py` reads them."""
+    shown = ["DEBUG", "PULSEBOARD_KNOWN_DEMO_PASSWORDS", "ALLOWED_HOSTS"]
+    code = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{name: getattr(settings, name) for name in {shown!r}}}))"
+    )
+    result = manage("shell", "-c", code, **env)
+    assert result.returncode == 0, result.stderr
+    seen: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return seen
+
+
+def test_the_loopback_demo_keeps_the_known_passwords_without_debug() -> None:
+    demo = settings_read(PULSEBOARD_DEMO="1", HOST="127.0.0.1")
+    assert demo["DEBUG"] is False
+    assert demo["PULSEBOARD_KNOWN_DEMO_PASSWORDS"] is True
+    assert {"127.0.0.1", "localhost", "[::1]"} <= set(demo["ALLOWED_HOSTS"])
+    # A developer still gets Django's technical pages by asking for them.
+    assert settings_read(PULSEBOARD_DEMO="1", DEBUG="1")["DEBUG"] is True
+    # Without the demo, no known passwords, even on loopback with DEBUG.
+    assert settings_read(HOST="127.0.0.1", DEBUG="1")["PULSEBOARD_KNOWN_DEMO_PASSWORDS"] is False
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.example.test", "10.0.0.1"])
+def test_a_demo_bound_off_loopback_has_no_known_passwords_and_no_debug(host: str) -> None:
+    demo = settings_read(PULSEBOARD_DEMO="1", HOST=host)
+    assert demo["DEBUG"] is False
+    assert demo["PULSEBOARD_KNOWN_DEMO_PASSWORDS"] is False

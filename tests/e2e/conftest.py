@@ -90,7 +90,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     env = server_env(
         database_url,
         PULSEBOARD_METRICS_TOKEN=METRICS_TOKEN,
-        # The loopback demo: DEBUG on and the known demo login the browser tests type.
+        # The loopback demo: the known demo login the browser tests type.
         PULSEBOARD_DEMO="1",
         PULSEBOARD_RECONCILE_SECONDS="0.5",
         PULSEBOARD_MAX_CONNECTIONS_PER_USER="50",

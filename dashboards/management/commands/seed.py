@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
-from config.env import is_loopback
+from config.env import is_loopback_literal
 from dashboards.models import Dashboard
 from dashboards.starter import dashboard_starter
 from streams.demo import DEMO_STREAMS, demo_history_generate, demo_history_todo, demo_streams_create
@@ -46,7 +46,9 @@ def machine_addresses() -> list[str]:
             found.append(str(probe.getsockname()[0]))
         except OSError:
             pass  # no route: a machine without a network
-    return [name for name in dict.fromkeys(found) if not is_loopback(name)]
+    # The name is kept whatever it resolves to here (Debian maps it to 127.0.1.1):
+    # others look it up with their own resolver.
+    return [name for name in dict.fromkeys(found) if not is_loopback_literal(name)]
 
 
 def open_urls(host: str, port: int) -> list[str]:
