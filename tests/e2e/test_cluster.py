@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.conftest import drop_database, e2e_database
 from tests.processes import (
@@ -98,7 +99,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 class Watcher:
-    """A client that keeps every seq it sees and reconnects with `since`, like live.js."""
+    """A client that keeps every seq it sees and reconnects with `since`, like live.js.
+
+    It reconnects only when the connection fails (refused, reset, closed: a web
+    process or Redis away). Anything else ends it, and the test fails with it: a
+    frame that breaks the AsyncAPI document, an `error` frame, a frame out of turn.
+    """
 
     def __init__(self, url: str, stream: str, since: int | None = None):
         self.url, self.stream, self.since = url, stream, since
@@ -110,27 +116,38 @@ class Watcher:
             try:
                 async with connect(self.url) as ws:
                     await self.follow(ws)
-            except (OSError, Exception):
+            except (ConnectionClosed, OSError):
                 await asyncio.sleep(0.3)
 
     async def follow(self, ws: ClientConnection) -> None:
+        hello = json.loads(await ws.recv())
+        assert hello["type"] == "hello", f"the first frame is not hello: {hello}"
         command: dict[str, Any] = {"type": "subscribe", "stream": self.stream}
         if self.seqs or self.since is not None:
             command["since"] = self.seqs[-1] if self.seqs else self.since
         await ws.send(json.dumps(command))
         async for text in ws:
             message = json.loads(text)
+            assert message["type"] != "error", f"the server refused: {message}"
             if message["type"] == "data":
+                assert message["stream"] == self.stream, f"a frame of another stream: {message}"
                 self.seqs.extend(sample["seq"] for sample in message["samples"])
+
+    def failed(self) -> None:
+        """Raise what ended the watcher, if anything did."""
+        if self.task.done() and not self.task.cancelled():
+            self.task.result()
 
     async def wait_for_more(self, count: int, within: float) -> None:
         target = len(self.seqs) + count
         deadline = time.monotonic() + within
         while len(self.seqs) < target:
+            self.failed()
             assert time.monotonic() < deadline, f"only {len(self.seqs)} of {target} samples arrived"
             await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
+        self.failed()
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
 
