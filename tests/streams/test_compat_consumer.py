@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,9 +13,11 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from redis import Redis
 
 from config.asgi import application
 from streams.contract import user_group
+from streams.live.census import PREFIX, census_reset
 from streams.live.compat import DataConsumer
 from streams.live.protocol import CLOSE_SESSION_ENDED, CLOSE_TOO_MANY_CONNECTIONS
 from streams.models import ApiToken
@@ -344,3 +347,33 @@ async def test_one_user_cannot_take_every_place_of_the_process(
     bob = await connect(outsider, path=PATH)
     await bob.send({"action": "stop_stream"})
     assert await bob.receive() == {"status": "stopped"}
+
+
+@pytest.fixture
+def cluster(redis_layer: str, settings: Any) -> Iterator[Redis]:
+    """This process as one of a cluster: the Redis layer, and counts shared in Redis."""
+    settings.REDIS_URL = redis_layer
+    census_reset()
+    redis = Redis.from_url(redis_layer)
+    redis.flushall()
+    yield redis
+    census_reset()
+
+
+async def test_in_a_cluster_other_processes_sockets_count_and_logout_reaches_it(
+    cluster: Redis, connect: Connect, owner: Any, settings: Any
+) -> None:
+    settings.PULSEBOARD_MAX_CONNECTIONS_PER_USER = 3
+    # Another web process holds two of alice's sockets.
+    cluster.zadd(f"{PREFIX}alive", {"other-host:4242": time.time() + 15})
+    cluster.hset(f"{PREFIX}viewer:user:{owner.pk}", "other-host:4242", 2)
+    browser = await logged_in_browser(owner)
+    page = await data_socket(browser)
+    refused = await connect(owner, path=PATH)
+    assert (await refused.receive())["code"] == "too_many"
+    assert await refused.closed_with() == CLOSE_TOO_MANY_CONNECTIONS
+    try:
+        await database_sync_to_async(browser.post)("/accounts/logout/")
+        await ends_with(page, CLOSE_SESSION_ENDED, within=1.0)
+    finally:
+        await page.disconnect()
