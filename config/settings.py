@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,22 @@ EMAIL_BACKEND = env_str(
 PULSEBOARD_SITE_URL = env_str("PULSEBOARD_SITE_URL", f"http://{HOST}:{PORT}")
 # Each process sends queued alert notices from a background thread (off: another does).
 PULSEBOARD_ALERT_SENDER = env_bool("PULSEBOARD_ALERT_SENDER", True)
+# Networks a webhook (any address a user types) may reach besides public addresses:
+# comma-separated CIDRs. The loopback demo allows loopback so local receivers work;
+# anything else allows none unless the operator names them (docs/alerts.md).
+PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS = env_list(
+    "PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS",
+    ["127.0.0.0/8", "::1/128"] if PULSEBOARD_DEMO and is_loopback(HOST) else [],
+)
+for _network in PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS: {_network!r} is not a network (CIDR)"
+        ) from None
+# Tests and confirmation links one user may have sent in an hour, all contact points together.
+PULSEBOARD_TEST_SENDS_PER_HOUR = env_int("PULSEBOARD_TEST_SENDS_PER_HOUR", 10, minimum=0)
 
 LOGGING = {
     "version": 1,

@@ -98,9 +98,16 @@ class AlertEventAdmin(admin.ModelAdmin):
 
 @admin.register(ContactPoint)
 class ContactPointAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "kind", "target", "enabled"]
+    list_display = ["name", "owner", "kind", "target", "enabled", "confirmed"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "owner__username", "url", "email"]
+    # Clearing `confirmed_email` asks the address's reader again (a new link is sent on
+    # the owner's next save of a new address, or by "Resend link").
+    readonly_fields = ["confirm_sent"]
+
+    @admin.display(boolean=True, description="confirmed")
+    def confirmed(self, contact: ContactPoint) -> bool:
+        return contact.confirmed
 
 
 @admin.register(Delivery)

@@ -31,7 +31,14 @@ from dashboards.models import (
 )
 from streams.access import stream_can_read
 from streams.clock import now_ms
-from streams.contract import AlertFrame, Outgoing, SampleFrame, user_alert_message, user_group
+from streams.contract import (
+    AlertFrame,
+    Outgoing,
+    SampleFrame,
+    send_after_commit,
+    user_alert_message,
+    user_group,
+)
 from streams.models import Sample
 
 NoticeState = Literal["firing", "resolved", "no data"]
@@ -90,6 +97,13 @@ def describe(rule: AlertRule, value: float | None) -> str:
     )
 
 
+def describe_now(rule: AlertRule, value: float | None) -> str:
+    """Return what a resolved notice says: the field's value at that moment."""
+    if value is None:
+        return f"{rule.name}: {rule.stream.slug} {rule.field} is no longer alerting"
+    return f"{rule.name}: {rule.stream.slug} {rule.field} is {value:g} now"
+
+
 def held_for(rule: AlertRule) -> str:
     return f"for {rule.duration_seconds} s" if rule.duration_seconds else "at once"
 
@@ -126,9 +140,11 @@ def rule_no_data(rule: AlertRule, changes: list[Change], t: int, reason: str) ->
 def rule_on_sample(rule: AlertRule, sample: SampleFrame, changes: list[Change]) -> None:
     """Move the rule on by one stored sample."""
     t = sample["t"]
-    if rule.state == AlertState.NODATA:
-        rule_resolve(rule, changes, t, "samples arrive again")
     holds, value = rule_holds(rule, sample)
+    if rule.state == AlertState.NODATA:
+        # The resolution tells the value that arrived, not one from before the silence.
+        rule.last_value = value if value is not None else rule.last_value
+        rule_resolve(rule, changes, t, "samples arrive again")
     if holds is None:
         return
     if value is not None:
@@ -187,20 +203,21 @@ def rule_on_clock(
 
 
 def alert_frame(
-    rule: AlertRule, event: AlertEvent, state: NoticeState, reason: str, notify: bool
+    rule: AlertRule, event: AlertEvent, change: Change, message: str, notify: bool
 ) -> AlertFrame:
+    """Return the page's frame of a transition: the value and message of that moment."""
     return {
         "type": "alert",
-        "state": state,
+        "state": change.state,
         "rule": rule.pk,
         "event": event.pk,
         "name": rule.name,
         "stream": rule.stream.slug,
         "field": rule.field,
-        "value": event.value,
-        "t": event.resolved if state == "resolved" else event.started,
-        "message": event.message,
-        "reason": reason,
+        "value": change.value,
+        "t": change.t,
+        "message": message,
+        "reason": change.reason,
         "notify": notify,
     }
 
@@ -223,9 +240,20 @@ def change_record(rule: AlertRule, change: Change) -> list[Outgoing]:
             reason=change.reason[:300],
             notified=change.notified,
         )
-    deliveries_queue(rule=rule, event=event, state=change.state, reason=change.reason)
+    # A resolution tells the value of its own moment, not the one that fired.
+    message = (
+        describe_now(rule, change.value)[:300] if change.state == "resolved" else event.message
+    )
+    deliveries_queue(
+        rule=rule,
+        event=event,
+        state=change.state,
+        reason=change.reason,
+        value=change.value,
+        message=message,
+    )
     notify = event.notified and rule_has_browser_contact(rule)
-    frame = alert_frame(rule, event, change.state, change.reason, notify)
+    frame = alert_frame(rule, event, change, message, notify)
     return [(user_group(rule.owner_id), user_alert_message(frame))]
 
 
@@ -243,6 +271,29 @@ def rule_commit(rule: AlertRule, version: int, changes: list[Change]) -> list[Ou
             outgoing.extend(change_record(rule, change))
     rule.version = version + 1
     return outgoing
+
+
+def rule_close(rule_id: int, reason: str) -> int | None:
+    """Resolve what a rule has open, with its notices, before it is changed, turned off or deleted.
+
+    The rule is read as stored (its definition and contact points from before
+    the change) and resolved under its claim, like any transition, so each
+    contact point hears `resolved` once, whichever process moved the rule last.
+    Return the row's version after, or None when it is gone or kept moving.
+    """
+    for _ in range(CLAIM_TRIES):
+        rule = AlertRule.objects.select_related("stream", "owner").filter(pk=rule_id).first()
+        if rule is None:
+            return None
+        if rule.state not in (AlertState.FIRING, AlertState.NODATA):
+            return rule.version
+        version, changes = rule.version, list[Change]()
+        rule_resolve(rule, changes, now_ms(), reason)
+        recorded = rule_commit(rule, version, changes)
+        if recorded is not None:
+            send_after_commit(recorded)
+            return rule.version
+    return None
 
 
 def snapshot(rule: AlertRule) -> tuple[object, ...]:

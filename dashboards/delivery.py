@@ -17,8 +17,6 @@ import hashlib
 import hmac
 import logging
 import threading
-import urllib.error
-import urllib.request
 from typing import Any
 
 import orjson
@@ -37,6 +35,7 @@ from dashboards.models import (
     DeliveryStatus,
     Widget,
 )
+from dashboards.webhooks import WebhookFailed, webhook_post
 from streams.clock import now_ms
 
 log = logging.getLogger(__name__)
@@ -52,6 +51,7 @@ SEND_TIMEOUT_SECONDS = 5.0
 # How often the sender thread looks for retries that came due, when nothing wakes it.
 POLL_SECONDS = 1.0
 SENT_BY_TRANSPORT = (ContactKind.WEBHOOK, ContactKind.EMAIL)
+UNCONFIRMED = "not sent: the address is not confirmed yet"
 
 
 class DeliveryFailed(Exception):
@@ -80,12 +80,20 @@ def rule_link(rule: AlertRule) -> str:
     return site_url(reverse("dashboard", args=[widget]))
 
 
-def notice_payload(*, rule: AlertRule, event: AlertEvent, state: str, reason: str) -> dict:
-    """Return the JSON body of a notice: what happened, when, why, and where to look."""
+def notice_payload(
+    *,
+    rule: AlertRule,
+    event: AlertEvent,
+    state: str,
+    reason: str,
+    value: float | None,
+    message: str,
+) -> dict:
+    """Return the JSON body of a notice: what happened, when, why, the value then, where to look."""
     return {
         "state": state,
         "reason": reason,
-        "message": event.message,
+        "message": message,
         "rule": {
             "id": rule.pk,
             "name": rule.name,
@@ -95,7 +103,7 @@ def notice_payload(*, rule: AlertRule, event: AlertEvent, state: str, reason: st
         },
         "stream": rule.stream.slug,
         "field": rule.field,
-        "value": event.value,
+        "value": value,
         "event": event.pk,
         "started": event.started,
         "resolved": event.resolved,
@@ -137,15 +145,29 @@ def rule_has_browser_contact(rule: AlertRule) -> bool:
     return rule.contacts.filter(enabled=True, kind=ContactKind.BROWSER).exists()
 
 
-def deliveries_queue(*, rule: AlertRule, event: AlertEvent, state: str, reason: str) -> None:
-    """Queue the transition's notice to each webhook and email contact of the rule."""
+def deliveries_queue(
+    *,
+    rule: AlertRule,
+    event: AlertEvent,
+    state: str,
+    reason: str,
+    value: float | None,
+    message: str,
+) -> None:
+    """Queue the transition's notice to each webhook and email contact of the rule.
+
+    An address nobody confirmed gets nothing; its line in the log says so.
+    """
     now = now_ms()
-    payload = notice_payload(rule=rule, event=event, state=state, reason=reason)
+    payload = notice_payload(
+        rule=rule, event=event, state=state, reason=reason, value=value, message=message
+    )
     rows = []
     for contact in rule_contacts(rule):
         if contact.kind not in SENT_BY_TRANSPORT:
             continue
         held = not event.notified
+        unconfirmed = not held and not contact.confirmed
         rows.append(
             Delivery(
                 contact=contact,
@@ -159,10 +181,17 @@ def deliveries_queue(*, rule: AlertRule, event: AlertEvent, state: str, reason: 
                     else reason
                 )[:300],
                 payload=payload,
-                status=DeliveryStatus.HELD if held else DeliveryStatus.QUEUED,
+                status=(
+                    DeliveryStatus.HELD
+                    if held
+                    else DeliveryStatus.FAILED
+                    if unconfirmed
+                    else DeliveryStatus.QUEUED
+                ),
+                last_error=UNCONFIRMED if unconfirmed else "",
                 next_attempt=now,
                 created=now,
-                finished=now if held else None,
+                finished=now if held or unconfirmed else None,
             )
         )
     if rows:
@@ -191,30 +220,38 @@ def contact_send_test(*, contact: ContactPoint) -> Delivery | None:
 
 
 def webhook_send(contact: ContactPoint, delivery: Delivery) -> int:
+    """POST the notice, signed, to the checked address of the contact's URL; return the status."""
     body = orjson.dumps(delivery.payload)
-    request = urllib.request.Request(
-        contact.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Pulseboard-Alerts",
-            SIGNATURE_HEADER: signature(contact.secret, body),
-            DELIVERY_HEADER: str(delivery.pk),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Pulseboard-Alerts",
+        SIGNATURE_HEADER: signature(contact.secret, body),
+        DELIVERY_HEADER: str(delivery.pk),
+    }
     try:
-        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        # A 4xx other than "too many" or "timeout" will not get better by retrying.
-        retry = error.code >= 500 or error.code in (408, 429)
-        raise DeliveryFailed(f"HTTP {error.code}", status=error.code, retry=retry) from None
-    except (OSError, ValueError) as error:
+        return webhook_post(contact.url, body, headers, SEND_TIMEOUT_SECONDS)
+    except WebhookFailed as failure:
+        raise DeliveryFailed(str(failure), status=failure.status, retry=failure.retry) from None
+
+
+def confirmation_send(contact: ContactPoint, delivery: Delivery) -> None:
+    """Mail a confirmation link to the address it was made for, if the contact still has it."""
+    payload: dict[str, Any] = delivery.payload
+    if payload.get("to") != contact.email:
+        raise DeliveryFailed("not sent: the contact point has another address now", retry=False)
+    try:
+        send_mail(payload["subject"], payload["body"], settings.DEFAULT_FROM_EMAIL, [payload["to"]])
+    except Exception as error:
         raise DeliveryFailed(str(error) or type(error).__name__) from None
 
 
 def email_send(contact: ContactPoint, delivery: Delivery) -> None:
+    if delivery.state == "confirm":
+        confirmation_send(contact, delivery)
+        return
+    # Checked when sent too: the address may have changed since the notice was queued.
+    if not contact.confirmed:
+        raise DeliveryFailed(UNCONFIRMED, retry=False)
     payload: dict[str, Any] = delivery.payload
     subject = {
         "firing": "Alert firing",

@@ -147,6 +147,14 @@ class ContactPoint(models.Model):
     )
     enabled = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
+    # An address gets alert mail only once someone who reads it opened the link sent
+    # there; a changed address is unconfirmed until its own link is opened.
+    confirmed_email = models.EmailField(
+        blank=True, help_text="email: the address whose confirmation link was opened"
+    )
+    confirm_sent = models.BigIntegerField(
+        null=True, blank=True, help_text="email: UTC ms the last confirmation link was queued"
+    )
 
     class Meta:
         ordering = ["owner", "name", "id"]
@@ -161,6 +169,31 @@ class ContactPoint(models.Model):
     @property
     def target(self) -> str:
         return {"webhook": self.url, "email": self.email}.get(self.kind, "open pages")
+
+    @property
+    def confirmed(self) -> bool:
+        """Return whether notices may go to it (always, but for an unconfirmed address)."""
+        return self.kind != ContactKind.EMAIL or (
+            bool(self.email) and self.email == self.confirmed_email
+        )
+
+
+class ManualSend(models.Model):
+    """A test or a confirmation link a user asked for: counted per user and hour."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="manual_sends"
+    )
+    # Kept when the contact point is deleted: deleting one must not give the allowance back.
+    contact = models.ForeignKey(ContactPoint, on_delete=models.SET_NULL, null=True, blank=True)
+    kind = models.CharField(max_length=10, help_text="test or confirm")
+    created = models.BigIntegerField(help_text="UTC ms")
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "created"], name="manual_send_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.owner_id} at {self.created}"
 
 
 class AlertRule(models.Model):

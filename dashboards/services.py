@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 
+from dashboards.alerts import rule_close
 from dashboards.kinds import KINDS
 from dashboards.models import (
     AlertCondition,
@@ -352,8 +353,10 @@ def alert_rule_save(
         rule.state_since = now_ms()
         rule.save()
     elif changed or not enabled:
+        # Receivers of the firing hear it end (the rule as it was, its contacts as they were).
+        closed = rule_close(rule.pk, "the rule was changed or turned off")
         _alert_rule_settle(rule)
-        rule.version += 1
+        rule.version = max(rule.version, closed or 0) + 1
         rule.save()
     else:
         # The state is the evaluators' to change; an edit of the wording leaves it be.
@@ -374,4 +377,5 @@ def _alert_rule_settle(rule: AlertRule) -> None:
 
 
 def alert_rule_delete(*, rule: AlertRule) -> None:
+    rule_close(rule.pk, "the rule was deleted")
     rule.delete()

@@ -55,5 +55,15 @@ urlpatterns = [
         views_contacts.contact_secret,
         name="contact-secret",
     ),
+    path(
+        "alerts/contacts/<int:contact_id>/resend/",
+        views_contacts.contact_resend,
+        name="contact-resend",
+    ),
+    path(
+        "alerts/confirm/<str:token>/",
+        views_contacts.contact_confirm_page,
+        name="contact-confirm",
+    ),
     path("alerts/deliveries/", views_contacts.deliveries_log, name="deliveries"),
 ]

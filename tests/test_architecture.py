@@ -22,6 +22,7 @@ STREAMS_LAYERS = [
     ("streams.clock", 0),
     ("streams.metrics", 0),
     ("streams.batches", 0),
+    ("streams.netguard", 0),
     ("streams.models", 1),
     ("streams.sources", 2),
     ("streams.access", 3),

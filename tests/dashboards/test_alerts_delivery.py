@@ -12,6 +12,7 @@ import pytest
 from django.core import mail
 
 from dashboards import services
+from dashboards.confirmation import contact_confirm
 from dashboards.contacts import contact_save
 from dashboards.delivery import (
     DELIVERY_HEADER,
@@ -33,6 +34,12 @@ pytestmark = pytest.mark.django_db
 def no_background_sender(settings: Any) -> None:
     """Tests send with deliveries_send_due on a clock they drive; no thread takes a notice first."""
     settings.PULSEBOARD_ALERT_SENDER = False
+
+
+@pytest.fixture(autouse=True)
+def loopback_receivers(settings: Any) -> None:
+    """Receivers here listen on loopback, which the operator must allow (the loopback demo does)."""
+    settings.PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 
 
 @pytest.fixture
@@ -166,8 +173,10 @@ def test_two_senders_never_both_take_a_notice(
 
 def test_an_email_contact_gets_a_message_that_says_why(owner: Any, stream: Stream) -> None:
     address = contact_save(owner=owner, name="Me", kind="email", email="alice@example.com")
+    contact_confirm(contact=address)
     rule_to(owner, stream, address)
     fire_and_resolve(stream)
+    Delivery.objects.filter(state="confirm").delete()
     send_everything(now_ms())
     assert [message.subject for message in mail.outbox] == [
         "[Pulseboard] Alert firing: Too warm",

@@ -15,6 +15,12 @@ from tests.dashboards.alert_helpers import T0, states, temperature
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def loopback_receivers(settings: Any) -> None:
+    """Webhooks here point at loopback, which the operator must allow (the loopback demo does)."""
+    settings.PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
+
 @pytest.fixture
 def stream(private_stream: Stream) -> Stream:
     Stream.objects.filter(pk=private_stream.pk).update(running=True)

@@ -13,6 +13,8 @@ htmx.config.responseHandling = [
   { code: "204", swap: false },
   { code: "[23]..", swap: true },
   { code: "422", swap: true, error: false },
+  // A refusal that says why (an unconfirmed address, the hourly limit of tests).
+  { code: "4(09|29)", swap: true, error: false },
   { code: "[45]..", swap: false, error: true },
 ];
 
