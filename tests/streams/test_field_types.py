@@ -13,7 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from streams.metrics import metric_value
 from streams.models import SourceKind, Stream
-from streams.producer.values import value_problem
+from streams.producer.values import IngestError, field_types, value_problem, values_check
 from streams.sources import SOURCES, source_create
 from streams.sources.base import ClockedSource
 from tests.streams.conftest import (
@@ -190,3 +190,16 @@ def test_refusals_are_counted_by_code(owner_token: str, push_stream: Stream) -> 
         assert response.status_code == 400
     after = metric_value("pulseboard_samples_refused_total", code="invalid_field")
     assert after == before + 2
+
+
+def test_a_refusal_carries_the_field_it_names() -> None:
+    types = field_types([{"name": "temperature", "unit": "°C"}, {"name": "status", "type": "text"}])
+    assert types == {"temperature": "number", "status": "text"}
+    assert values_check({"temperature": 1, "status": "ok"}, types=types, slug="s") == {
+        "temperature": 1,
+        "status": "ok",
+    }
+    with pytest.raises(IngestError) as refused:
+        values_check({"temperature": 1, "status": 2}, types=types, slug="s", where="v")
+    assert (refused.value.code, refused.value.field) == ("invalid_field", "status")
+    assert refused.value.message == "v.status must be text; got a number (status is a text field)."
