@@ -17,9 +17,9 @@ from django.contrib.auth import get_user as auth_get_user
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
-from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.cookie import parse_cookie
+from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 from django.utils.http import is_same_domain
 
@@ -238,27 +238,41 @@ class TokenAuthMiddleware:
         return await self.application(scope, receive, send)
 
 
-def handshake_request(scope: dict[str, Any]) -> HttpRequest:
-    """Return a WebSocket handshake as a Django request: its headers in META, as Django names them."""
-    request = HttpRequest()
+def handshake_meta(scope: dict[str, Any]) -> dict[str, str]:
+    """Return a WebSocket handshake's headers named as in Django's `request.META` (HTTP_HOST, …)."""
+    meta: dict[str, str] = {}
     for name, value in scope.get("headers", []):
         key = "HTTP_" + name.decode("latin1").upper().replace("-", "_")
         text = value.decode("latin1")
         # Repeated headers are joined with commas, as Django's ASGI handler joins them.
-        request.META[key] = f"{request.META[key]},{text}" if key in request.META else text
-    server = scope.get("server") or ("unknown", "0")
-    request.META["SERVER_NAME"], request.META["SERVER_PORT"] = str(server[0]), str(server[1])
-    return request
+        meta[key] = f"{meta[key]},{text}" if key in meta else text
+    return meta
 
 
-def handshake_secure(scope: dict[str, Any], request: HttpRequest) -> bool:
+def handshake_secure(scope: dict[str, Any], meta: dict[str, str]) -> bool:
     """Return whether the socket's page came over HTTPS: wss, or a trusted proxy's header says so."""
     if settings.SECURE_PROXY_SSL_HEADER:
         header, secure_value = settings.SECURE_PROXY_SSL_HEADER
-        value = request.META.get(header)
+        value = meta.get(header)
         if value is not None:
             return bool(value.split(",", 1)[0].strip() == secure_value)
     return bool(scope.get("scheme") == "wss")
+
+
+def handshake_host(scope: dict[str, Any], meta: dict[str, str], secure: bool) -> str | None:
+    """Return the socket's host as Django's `get_host` finds it; None when not in ALLOWED_HOSTS."""
+    if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in meta:
+        host = meta["HTTP_X_FORWARDED_HOST"]
+    elif "HTTP_HOST" in meta:
+        host = meta["HTTP_HOST"]
+    else:  # no Host header: the server's own address, as PEP 333 rebuilds it
+        name, port = scope.get("server") or ("unknown", "0")
+        host = str(name) if str(port) == ("443" if secure else "80") else f"{name}:{port}"
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    domain, _ = split_domain_port(host)
+    return host if domain and validate_host(domain, allowed) else None
 
 
 def origin_trusted(scope: dict[str, Any]) -> bool:
@@ -269,18 +283,14 @@ def origin_trusted(scope: dict[str, Any]) -> bool:
     be in ALLOWED_HOSTS; the scheme, host and port must all match. Beside it,
     the origins of CSRF_TRUSTED_ORIGINS (`https://*.example.com` for subdomains).
     """
-    request = handshake_request(scope)
-    origin = request.META.get("HTTP_ORIGIN")
+    meta = handshake_meta(scope)
+    origin = meta.get("HTTP_ORIGIN")
     if origin is None:
         return False
-    try:
-        host = request.get_host()
-    except DisallowedHost:
-        pass
-    else:
-        scheme = "https" if handshake_secure(scope, request) else "http"
-        if origin == f"{scheme}://{host}":
-            return True
+    secure = handshake_secure(scope, meta)
+    host = handshake_host(scope, meta, secure)
+    if host is not None and origin == f"{'https' if secure else 'http'}://{host}":
+        return True
     trusted = settings.CSRF_TRUSTED_ORIGINS
     if origin in {each for each in trusted if "*" not in each}:
         return True

@@ -37,11 +37,11 @@ async def handshake() -> AsyncIterator[Open]:
         *,
         user: Any = None,
         token: str | None = None,
-        host: str = SITE_HOST,
+        host: str | None = SITE_HOST,
         scheme: str = "ws",
         extra: tuple[tuple[bytes, bytes], ...] = (),
     ) -> WebsocketCommunicator | None:
-        headers = [(b"host", host.encode()), *extra]
+        headers = [*extra] if host is None else [(b"host", host.encode()), *extra]
         if origin is not None:
             headers.append((b"origin", origin.encode()))
         if user is not None:
@@ -182,3 +182,13 @@ async def test_the_network_demo_still_checks_the_port(
     )
     for origin in ("http://127.0.0.2:9999", "http://evil.example"):
         assert await handshake("/ws/live/", origin, user=owner, host=phone) is None
+
+
+async def test_without_a_host_header_the_servers_address_is_the_sites(
+    handshake: Open, owner: Any
+) -> None:
+    """As Django rebuilds the host from the server's address when no Host header came."""
+    await assert_serves(
+        await handshake("/ws/live/", "http://127.0.0.1:8000", user=owner, host=None), "/ws/live/"
+    )
+    assert await handshake("/ws/live/", "http://127.0.0.1:9999", user=owner, host=None) is None
