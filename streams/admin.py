@@ -10,18 +10,32 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from streams.access import (
+    derived_not_public,
+    derived_start_refusal,
+    derived_unread,
+    kind_reads,
+    streams_by_slug,
+)
 from streams.contract import send_stream_status
 from streams.models import ApiToken, Sample, Stream, StreamLease
 from streams.producer.control import stream_set_running
 from streams.sources import source_settings_errors
 
 
-def announce_running(request: HttpRequest, streams: QuerySet[Stream], running: bool) -> None:
+def announce_running(request: HttpRequest, streams: QuerySet[Stream], running: bool) -> list[str]:
+    """Start or stop the streams and tell their watchers; return why those refused did not start."""
+    refused = []
     for stream in streams:
+        refusal = derived_start_refusal(stream.pk) if running else None
+        if refusal is not None:
+            refused.append(refusal)
+            continue
         stream_set_running(stream_id=stream.pk, slug=stream.slug, running=running)
         async_to_sync(send_stream_status)(
             slug=stream.slug, running=running, by=request.user.get_username()
         )
+    return refused
 
 
 class StreamForm(forms.ModelForm):
@@ -48,7 +62,31 @@ class StreamForm(forms.ModelForm):
         )
         if errors:
             self.add_error("source_settings", errors)
+        else:
+            self.clean_derived(cleaned)
         return cleaned
+
+    def clean_derived(self, cleaned: dict[str, Any]) -> None:
+        """A stream that reads others runs only if its owner reads them, is public only if they are."""
+        reads = kind_reads(cleaned.get("source_kind", ""), cleaned.get("source_settings") or {})
+        if not reads:
+            return
+        sources = streams_by_slug(reads)
+        missing = [slug for slug in reads if slug not in sources]
+        if missing:
+            self.add_error("source_settings", f"There is no stream {missing[0]!r} to read.")
+            return
+        unread = derived_unread(cleaned.get("owner"), reads, sources)
+        if cleaned.get("running") and unread is not None:
+            self.add_error(
+                "running",
+                f"It reads {unread!r}, which its owner does not read directly: it may not run.",
+            )
+        private = derived_not_public(reads, sources)
+        if cleaned.get("is_public") and private is not None:
+            self.add_error(
+                "is_public", f"It may be public only while what it reads is: {private!r} is not."
+            )
 
 
 @admin.register(Stream)
@@ -69,8 +107,10 @@ class StreamAdmin(admin.ModelAdmin):
 
     @admin.action(description="Start the selected streams' sources")
     def start_sources(self, request: HttpRequest, queryset: QuerySet[Stream]) -> None:
-        announce_running(request, queryset, True)
-        self.message_user(request, f"Started {queryset.count()} stream(s).")
+        refused = announce_running(request, queryset, True)
+        self.message_user(request, f"Started {queryset.count() - len(refused)} stream(s).")
+        for refusal in refused:
+            self.message_user(request, f"Not started: {refusal}", messages.ERROR)
 
     @admin.action(description="Stop the selected streams' sources")
     def stop_sources(self, request: HttpRequest, queryset: QuerySet[Stream]) -> None:

@@ -13,7 +13,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from streams.access import stream_by_slug, stream_readable_directly
+from streams.access import (
+    derived_not_public,
+    derived_unread,
+    kind_reads,
+    stream_by_slug,
+    streams_by_slug,
+)
 from streams.models import (
     FIELD_TYPES,
     SourceKind,
@@ -63,10 +69,8 @@ def stream_request_errors(request: StreamRequest, owner: Any) -> dict[str, str]:
         problems = source_settings_errors(request.source_kind, request.source_settings)
         if problems:
             errors["source_settings"] = "; ".join(problems)
-    if request.source_kind == SourceKind.REPLAY and "source_settings" not in errors:
-        source = stream_by_slug(str(request.source_settings.get("source", "")))
-        if source is None or not stream_readable_directly(source, owner):
-            errors["source_settings"] = "The replayed stream must be one you read directly."
+    if "source_kind" not in errors and "source_settings" not in errors:
+        errors.update(derived_request_errors(request, owner))
     if request.fields is not None:
         try:
             # A user declares numbers or text; structured types are the market's own.
@@ -81,6 +85,25 @@ def stream_request_errors(request: StreamRequest, owner: Any) -> dict[str, str]:
     if not owner.is_staff and Stream.objects.filter(owner=owner).count() >= limit:
         errors["slug"] = f"You have {limit} streams already, the most one user may have."
     return errors
+
+
+def derived_request_errors(request: StreamRequest, owner: Any) -> dict[str, str]:
+    """Return what is wrong with a stream that reads others (a replay): what it reads, its publicity.
+
+    Its owner must read every stream it reads directly, and it may be public only
+    while they all are (it stops, or turns private, when that changes later).
+    """
+    reads = kind_reads(request.source_kind, request.source_settings)
+    sources = streams_by_slug(reads)
+    unread = derived_unread(owner, reads, sources)
+    if unread is not None:
+        return {
+            "source_settings": f"It reads {unread!r}, which must be a stream you read directly."
+        }
+    private = derived_not_public(reads, sources)
+    if request.is_public and private is not None:
+        return {"public": f"It may be public only while what it reads is: {private!r} is private."}
+    return {}
 
 
 def stream_fields_for(request: StreamRequest) -> list[dict[str, str]]:

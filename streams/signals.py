@@ -3,21 +3,27 @@
 Logout closes that session's sockets; a new password, a deactivated or deleted
 user closes all of the user's; a deleted API token closes the sockets it opened;
 losing staff, or a stream turning private or changing hands, makes every socket
-concerned check its subscriptions again at once.
+concerned check its subscriptions again at once. The same changes bring derived
+streams (replays) back within the read rule: stopped when their owner no longer
+reads what they read, made private when that is no longer public.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import post_delete, pre_save
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from streams.access import derived_streams_rein
 from streams.contract import (
     access_changed_message,
     send_after_commit,
+    send_all,
     session_ended_message,
     stream_group,
     token_revoked_message,
@@ -81,3 +87,35 @@ def stream_access_changes_reach_watchers(
 @receiver(post_delete, sender=Stream)
 def stream_deletion_reaches_watchers(sender: Any, instance: Stream, **kwargs: Any) -> None:
     send_after_commit([(stream_group(instance.slug), access_changed_message())])
+
+
+def derived_streams_rein_after_commit(owner_id: int | None = None) -> None:
+    """Once the change commits, stop or hide the derived streams it put out of reach."""
+
+    def rein() -> None:
+        news = derived_streams_rein(owner_id=owner_id)
+        if news:
+            async_to_sync(send_all)(news)
+
+    # A failure here must not fail the change itself: the producers' reconcile is the net.
+    transaction.on_commit(rein, robust=True)
+
+
+@receiver(post_save, sender=Stream)
+@receiver(post_delete, sender=Stream)
+def stream_changes_rein_derived_streams(
+    sender: Any, instance: Stream, raw: bool = False, **kwargs: Any
+) -> None:
+    if not raw:
+        derived_streams_rein_after_commit()
+
+
+@receiver(post_save, sender=User)
+def user_changes_rein_derived_streams(
+    sender: Any, instance: Any, raw: bool = False, update_fields: Any = None, **kwargs: Any
+) -> None:
+    # A login saves last_login alone: only a change that may take staff or
+    # activity away is worth the look.
+    if raw or (update_fields is not None and not {"is_staff", "is_active"} & set(update_fields)):
+        return
+    derived_streams_rein_after_commit(instance.pk)

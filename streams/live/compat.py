@@ -122,6 +122,7 @@ class DataConsumer(AsyncWebsocketConsumer):
     # -- the user's group ---------------------------------------------------------
 
     async def dispatch(self, message: dict[str, Any]) -> None:
+        """Handle the client's frames and credential events; pass over the group's other news."""
         kind = message["type"]
         if kind.startswith("websocket.") or kind in USER_EVENTS:
             await super().dispatch(message)
@@ -140,6 +141,8 @@ class DataConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(message))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.ended:
+            return  # closing (refused, credential ended, idle): no feed starts again
         self.last_message = time.monotonic()
         if not self.budget.allow():
             if self.budget.refused_in_a_row == 1:

@@ -22,6 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from streams.access import derived_stream_stop, derived_streams_rein, kind_reads
 from streams.clock import now_ms
 from streams.contract import (
     PRODUCERS_GROUP,
@@ -33,12 +34,13 @@ from streams.contract import (
     send_stream_status,
 )
 from streams.history.retention import retention_apply
-from streams.history.samples import history_latest, history_page
+from streams.history.samples import history_latest
 from streams.history.store import history_append
 from streams.history.stored import samples_stored
 from streams.metrics import metric_inc, metric_set
 from streams.models import Stream
 from streams.producer.control import stream_set_running
+from streams.producer.derived import DerivedReader
 from streams.producer.leases import (
     LEASE_MARGIN_MS,
     lease_holder_name,
@@ -68,6 +70,7 @@ class Runner:
     retention_ms: int
     source: Source
     last_seq: int
+    reader: DerivedReader
     unstored: list[SampleFrame] = field(default_factory=list)
     failing: bool = False
 
@@ -98,9 +101,9 @@ def wait_briefly_for_locks() -> None:
             cursor.execute(f"SET lock_timeout = '{PRODUCER_LOCK_WAIT_MS}ms'")
 
 
-def sources_load(sources: list[Source]) -> None:
-    for source in sources:
-        source.load(history_page)
+def sources_load(runners: list[Runner]) -> None:
+    for runner in runners:
+        runner.source.load(runner.reader)
 
 
 class Producer:
@@ -205,8 +208,14 @@ class Producer:
             if message.get("type") == "producer.reconcile":
                 self.reconcile_now.set()
 
-    def plan(self, now: int) -> dict[int, Assignment]:
-        """Claim the leases of every running generated stream; describe the ones we hold."""
+    def plan(self, now: int) -> tuple[dict[int, Assignment], list[Outgoing]]:
+        """Claim the leases of every running generated stream; describe the ones we hold.
+
+        First every derived stream is brought back within the read rule (the net
+        under the change events): what that stopped is not claimed. Returns the
+        assignments and the news of what it changed.
+        """
+        news = derived_streams_rein()
         candidates = list(
             Stream.objects.filter(running=True, source_kind__in=list(SOURCES)).values_list(
                 "id", "slug", "source_kind", "source_settings", "retention_seconds"
@@ -235,11 +244,12 @@ class Producer:
             owned[stream_id] = Assignment(
                 slug, kind, source_settings, retention * 1000, last_seq, last_values
             )
-        return owned
+        return owned, news
 
     async def reconcile(self) -> None:
         planned_at = self.clock()
-        owned = await self.in_thread(self.plan, planned_at)
+        owned, news = await self.in_thread(self.plan, planned_at)
+        await send_all(news)
         # The leases just taken hold until then; past it another producer may own them.
         self.lease_deadline = planned_at + self.lease_ms - LEASE_MARGIN_MS
         for stream_id in list(self.runners):
@@ -260,8 +270,9 @@ class Producer:
                 continue
             if job.last_values:
                 source.resume(job.last_values)
+            reader = DerivedReader(stream_id, kind_reads(job.kind, job.settings))
             self.runners[stream_id] = Runner(
-                stream_id, job.slug, fingerprint, job.retention_ms, source, job.last_seq
+                stream_id, job.slug, fingerprint, job.retention_ms, source, job.last_seq, reader
             )
             metric_set("pulseboard_stream_running", 1, stream=job.slug)
             log.info("producer runs %s from seq %d", job.slug, job.last_seq)
@@ -271,9 +282,11 @@ class Producer:
 
     async def tick(self) -> None:
         """Poll every source, store the new samples, then publish them."""
-        hungry = [runner.source for runner in self.runners.values() if runner.source.needs_load]
+        hungry = [runner for runner in self.runners.values() if runner.source.needs_load]
         if hungry:
             await self.in_thread(sources_load, hungry)
+            for runner in [r for r in hungry if r.reader.refused]:
+                await self.cut_off(runner)
         now = self.clock()
         if now >= self.lease_deadline:
             if self.runners:
@@ -329,6 +342,18 @@ class Producer:
         await send_stream_status(slug=runner.slug, running=False, by="producer")
         del self.runners[runner.stream_id]
         log.info("producer finished %s at seq %d", runner.slug, runner.last_seq)
+
+    async def cut_off(self, runner: Runner) -> None:
+        """Stop a stream whose source was refused a read: its owner no longer reads that stream."""
+
+        def stop() -> list[Outgoing]:
+            return derived_stream_stop(runner.stream_id, runner.slug) + derived_streams_rein()
+
+        del self.runners[runner.stream_id]
+        await send_all(await self.in_thread(stop))
+        log.warning(
+            "producer stopped %s: its owner may not read %s", runner.slug, runner.reader.refused
+        )
 
     async def store(self, fresh: dict[int, list[SampleFrame]]) -> None:
         """Write what is new plus what failed before; keep it for later if the write fails."""

@@ -66,6 +66,10 @@ class Source(ABC):
     kind: ClassVar[str]
     fields: ClassVar[list[dict[str, str]]]
     settings_spec: ClassVar[dict[str, Number | Text]] = {}
+    # The settings that name another stream this kind reads (its history, its
+    # samples): a kind with any is *derived*, and obeys the read rule for as long
+    # as it runs — its owner must read every such stream directly.
+    stream_settings: ClassVar[tuple[str, ...]] = ()
     finished: bool = False
 
     def __init__(
@@ -94,6 +98,14 @@ class Source(ABC):
                     errors.append(problem)
         return errors
 
+    @classmethod
+    def streams_read(cls, settings: Any) -> tuple[str, ...]:
+        """Return the slugs of the streams a source of this kind with `settings` reads."""
+        if not isinstance(settings, Mapping):
+            return ()
+        named = (settings.get(name) for name in cls.stream_settings)
+        return tuple(dict.fromkeys(slug for slug in named if isinstance(slug, str) and slug))
+
     def setup(self) -> None:
         """Prepare state that depends on the settings."""
 
@@ -109,7 +121,9 @@ class Source(ABC):
 
         Sources do not reach into storage themselves: the producer hands them
         `read_page(slug, start=, end=, after_seq=, limit=)`, which returns stored
-        (seq, t, values, flags) rows of a stream in time range [start, end).
+        (seq, t, values, flags) rows of a stream in time range [start, end) — of a
+        stream named by `stream_settings` that the owner reads at that moment,
+        and nothing otherwise.
         """
 
     @abstractmethod

@@ -17,6 +17,7 @@ class ReplaySource(Source):
     kind = "replay"
     # A replay stream takes the fields of the stream it replays.
     fields: ClassVar[list[dict[str, str]]] = []
+    stream_settings = ("source",)
     settings_spec = {
         "source": Text("", max_length=80),
         "from": Number(0, 0, MAX_TIME, integer=True),

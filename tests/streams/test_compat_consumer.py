@@ -249,6 +249,9 @@ async def test_logout_closes_that_sessions_socket_within_a_second(owner: Any) ->
     try:
         await database_sync_to_async(laptop.post)("/accounts/logout/")
         await ends_with(laptop_socket, CLOSE_SESSION_ENDED, within=1.0)
+        # A start sent before the client saw the close starts nothing.
+        await laptop_socket.send({"action": "start_stream"})
+        assert await laptop_socket.communicator.receive_nothing(timeout=1.3)
         await still_streams(phone_socket)  # another session of the same user
     finally:
         await laptop_socket.disconnect()

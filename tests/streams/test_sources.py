@@ -467,3 +467,11 @@ def test_a_replay_of_a_missing_stream_finishes_at_once() -> None:
     replay = source_create("replay", {"source": "nope", "to": 10})
     assert replay_run(replay, 200) == []
     assert replay.finished
+
+
+def test_a_replay_names_the_one_stream_it_reads_and_generators_read_none() -> None:
+    replay = SOURCES["replay"]
+    assert replay.streams_read({"source": "sensors.lab-1", "to": 10}) == ("sensors.lab-1",)
+    assert replay.streams_read({"to": 10}) == ()
+    assert replay.streams_read("not settings") == ()
+    assert all(SOURCES[kind].streams_read({"source": "sensors.lab-1"}) == () for kind in GENERATED)
