@@ -43,6 +43,7 @@ def contacts_panel(
     contact: ContactPoint | None = None,
     errors: dict[str, str] | None = None,
     notice: str = "",
+    refused: bool = False,
     status: int = 200,
 ) -> HttpResponse:
     """Answer with the contact points panel (list and form), or the whole page without htmx."""
@@ -52,6 +53,7 @@ def contacts_panel(
         "contact": contact,
         "contact_errors": errors or {},
         "contact_notice": notice,
+        "notice_refused": refused,
     }
     if not is_htmx(request):
         if status == 200:
@@ -94,7 +96,9 @@ def save_contact(request: HttpRequest, contact: ContactPoint | None) -> HttpResp
     except ValidationError as error:
         errors = {key: " ".join(messages) for key, messages in error.message_dict.items()}
         return contacts_panel(request, form=form, contact=contact, errors=errors, status=422)
-    return contacts_panel(request, notice=saved_notice(saved, address_before))
+    notice = saved_notice(saved, address_before)
+    refused = saved.kind == ContactKind.EMAIL and not saved.confirmed and saved.confirm_sent is None
+    return contacts_panel(request, notice=notice, refused=refused)
 
 
 def owned_contact(request: HttpRequest, contact_id: int) -> ContactPoint:
@@ -176,7 +180,11 @@ def log_answer(request: HttpRequest, notice: str, status: int = 200) -> HttpResp
     return render(
         request,
         "dashboards/_deliveries.html",
-        {"deliveries": deliveries_of(request.user), "delivery_notice": notice},
+        {
+            "deliveries": deliveries_of(request.user),
+            "delivery_notice": notice,
+            "notice_refused": status != 200,
+        },
         status=status,
     )
 
@@ -209,7 +217,7 @@ def contact_resend(request: HttpRequest, contact_id: int) -> HttpResponse:
             f"No link sent to {contact.email}: you have asked for the most sends an hour"
             " allows. Try again later."
         )
-        return contacts_panel(request, notice=notice)
+        return contacts_panel(request, notice=notice, refused=True)
     return contacts_panel(
         request, notice=f"A new confirmation link is on its way to {contact.email}."
     )
