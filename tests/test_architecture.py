@@ -26,6 +26,7 @@ STREAMS_LAYERS = [
     ("streams.models", 1),
     ("streams.sources", 2),
     ("streams.access", 3),
+    ("streams.access_versions", 3),
     ("streams.auth", 3),
     ("streams.describe", 3),
     ("streams.catalog", 3),
@@ -159,3 +160,16 @@ def test_modules_and_functions_stay_small(path: Path) -> None:
         and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
     ]
     assert long_functions == []
+
+
+def test_the_migrations_describe_the_models() -> None:
+    """A model change without its migration would break the next deployment's `migrate`."""
+    from django.apps import apps
+    from django.db.migrations.autodetector import MigrationAutodetector
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.state import ProjectState
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    detector = MigrationAutodetector(loader.project_state(), ProjectState.from_apps(apps))
+    changes = detector.changes(graph=loader.graph)
+    assert changes == {}, f"models changed without a migration: {sorted(changes)}"
