@@ -1,47 +1,25 @@
-"""A WebSocket consumer with a cheaper path for channel-layer events than Channels' own.
+"""The live socket's fan-out path: how layer events reach a WebSocket cheaply.
 
-Live fan-out sends one frame per stream per tick to every watching socket, so
-what Channels does around each message is paid hundreds of times per tick:
+A frame goes to every watching socket each tick, so per-message overhead is what
+a viewer costs. This base class of the live consumer:
 
-- `dispatch` closes stale database connections before every handler, a trip to
-  the sync thread. Events named in `database_free_events` skip it; their
-  handlers never touch the database (or do it through `database_sync_to_async`,
-  which does its own connection upkeep).
-- The consumer loop waits on two tasks (client and layer) per message and starts
-  a new task for each. On Pulseboard's layers (`LocalChannelLayer`, and
-  `FanoutRedisLayer` of a cluster) the consumer reads its channel's queue itself
-  instead, and a small task forwards what the client sends into the same queue
-  (`run_attached`). Other layers use Channels' loop.
-- Even so, each frame for each socket woke the socket's task, went through
-  Channels' and uvicorn's `send`, and was framed again for that socket. Now a
-  consumer that is waiting with nothing queued takes a live frame (or a presence
-  count) at once, inside the layer's `group_send` (`deliver`): when it follows
-  what the client has, the frame's bytes — framed once per frame for every
-  socket, `wire_frame` — go straight to the socket's transport (`DirectWriter`,
-  uvicorn's sans-I/O WebSocket only, while it is open and not pushing back).
-  Anything else (a frame to trim or after a hole, a socket behind or closing,
-  another server) is queued and handled as before, in order.
-- A viewer of several streams got one write (one system call, one TCP segment,
-  one wake-up of the reader) per stream per tick. Now a socket's first direct
-  frame of a moment (until the callbacks the loop is running have run:
-  `WriteBatch`) is written at once and the ones after it are held and go out
-  together in one `writelines` when the moment ends: the frames stay separate
-  WebSocket messages, so the protocol is unchanged. Anything sent the ASGI way
-  writes what is held for that socket first, so the order on the wire is the
-  order of the sends.
+- skips Channels' per-message database cleanup for events named in
+  `database_free_events` (their handlers never touch the database directly);
+- reads its channel's queue itself on Pulseboard's layers, with the client's
+  messages forwarded into the same queue (`run_attached`), instead of Channels'
+  two-task loop; other layers use Channels' loop;
+- takes a live frame at once, inside the layer's `group_send` (`deliver`), when
+  it waits with nothing queued and the frame follows what the client has: the
+  bytes, framed once for every socket (`wire_frame`), go straight to the
+  transport (`DirectWriter`, uvicorn's sans-I/O WebSocket only, while open and
+  not pushing back); anything else is queued and handled in order;
+- writes a socket's direct frames of one moment together (`WriteBatch`): separate
+  WebSocket messages in one `writelines`; an ASGI send flushes what is held first;
+- runs commands that wait on reads (subscribes) beside the loop (`beside`) while
+  holding the layer's messages, in order, until they end.
 
-- A command that waits on reads (a subscribe: the stream and the right to it,
-  then its history) may run beside the loop (`beside`), so a page's eight
-  subscribes wait on their reads together, not one after another. Meanwhile
-  the layer's messages are held, in order, and handled once no such command
-  runs, as if the loop had been busy with them all along.
-
-When the channel layer cannot give the socket a channel (Redis is away), the
-handshake is refused with close code 1013 (try again later) and counted; the
-client's reconnect with backoff finds it back.
-
-`release()` runs once however the consumer ends, including when the server
-cancels it a few seconds after its client left.
+With no channel from the layer (Redis away) the handshake is refused with 1013
+and counted. `release()` runs once however the consumer ends.
 """
 
 from __future__ import annotations
