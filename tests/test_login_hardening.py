@@ -138,7 +138,9 @@ def test_no_template_has_inline_script_or_event_handlers(template: Any) -> None:
 
 def test_the_inline_script_check_can_fail() -> None:
     assert INLINE_SCRIPT.search("<script>alert(1)</script>")
-    assert not INLINE_SCRIPT.search('<script type="module" src="/static/js/pages/site.js"></script>')
+    assert not INLINE_SCRIPT.search(
+        '<script type="module" src="/static/js/pages/site.js"></script>'
+    )
     assert EVENT_HANDLER.search('<button type="button" onclick="go()">')
 
 
