@@ -284,9 +284,16 @@ PULSEBOARD_IDLE_TIMEOUT = env_float("PULSEBOARD_IDLE_TIMEOUT", 300.0, minimum=1.
 PULSEBOARD_DATA_MAX_CONNECTIONS = env_int("PULSEBOARD_DATA_MAX_CONNECTIONS", 100, minimum=1)
 PULSEBOARD_DATA_MAX_STREAMS = env_int("PULSEBOARD_DATA_MAX_STREAMS", 50, minimum=1)
 PULSEBOARD_DATA_IDLE_TIMEOUT = env_float("PULSEBOARD_DATA_IDLE_TIMEOUT", 300.0, minimum=0.1)
-# Events revoke access at once; this re-check of every socket is the net under them.
+# Events revoke access at once. Under them, each web process reads this often, in
+# one query, what its sockets' rights rest on, and only sockets whose rights moved
+# check again (streams/live/access_sweep.py).
 PULSEBOARD_ACCESS_RECHECK_SECONDS = env_float(
     "PULSEBOARD_ACCESS_RECHECK_SECONDS", 30.0, minimum=0.1
+)
+# Sockets whose access rests on a dashboard share or secret link also check again
+# on their own, each at a random moment, this often on average.
+PULSEBOARD_ACCESS_GRANT_RECHECK_SECONDS = env_float(
+    "PULSEBOARD_ACCESS_GRANT_RECHECK_SECONDS", 300.0, minimum=0.1
 )
 # A client that stops reading stops answering WebSocket pings and is dropped after
 # interval + timeout, which bounds what the server buffers for it (`manage.py

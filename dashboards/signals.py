@@ -3,7 +3,9 @@ reaches the sockets it concerns, whether made on a page, in the admin or by a ca
 
 Who may lose a stream when a share, link, widget or dashboard changes is always
 someone watching it, so the stream's watchers are told to check again; a removed
-share tells its user, a revoked or replaced link the sockets it opened.
+share tells its user, a revoked or replaced link the sockets it opened. Each
+message also bumps its group's access version (streams/access_versions.py), so a
+process that missed it re-checks those sockets at its next sweep.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from django.dispatch import receiver
 
 from dashboards.models import Dashboard, DashboardShare, Widget, WidgetSeries
 from dashboards.starter import dashboard_starter
+from streams.access_versions import access_announce
 from streams.contract import (
     access_changed_message,
     access_revoked_message,
     link_group,
-    send_after_commit,
     stream_group,
     user_group,
 )
@@ -39,12 +41,12 @@ def give_new_user_a_dashboard(
 def watchers_check_again(stream_ids: Iterable[int]) -> None:
     """Make every socket watching these streams check its rights to them again."""
     slugs = Stream.objects.filter(pk__in=set(stream_ids)).values_list("slug", flat=True)
-    send_after_commit([(stream_group(slug), access_changed_message()) for slug in slugs])
+    access_announce([(stream_group(slug), access_changed_message()) for slug in slugs])
 
 
 @receiver(post_delete, sender=DashboardShare)
 def share_removed(sender: Any, instance: DashboardShare, **kwargs: Any) -> None:
-    send_after_commit([(user_group(instance.user_id), access_changed_message())])
+    access_announce([(user_group(instance.user_id), access_changed_message())])
 
 
 @receiver(pre_save, sender=Dashboard)
@@ -55,14 +57,14 @@ def link_replaced_or_revoked(
         return
     old = sender.objects.filter(pk=instance.pk).values_list("link_token", flat=True).first()
     if old and old != instance.link_token:
-        send_after_commit([(link_group(instance.pk), access_revoked_message())])
+        access_announce([(link_group(instance.pk), access_revoked_message())])
 
 
 @receiver(post_delete, sender=Dashboard)
 def dashboard_deleted(sender: Any, instance: Dashboard, **kwargs: Any) -> None:
     # Its shares and widgets go in the same cascade and tell their own watchers.
     if instance.link_token:
-        send_after_commit([(link_group(instance.pk), access_revoked_message())])
+        access_announce([(link_group(instance.pk), access_revoked_message())])
 
 
 @receiver(pre_save, sender=Widget)

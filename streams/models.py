@@ -201,3 +201,20 @@ class Rollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stream_id}@{self.tier}:{self.start}"
+
+
+class AccessVersion(models.Model):
+    """When the access of a group of sockets (a user's, a link's, a stream's watchers') last changed.
+
+    `key` is the group the access event was sent to (`user.<id>`, `link.<id>`,
+    `stream.<slug>`). Every access event bumps it after commit, so a web process
+    that missed the event still finds the change in one read a sweep
+    (streams/live/access_sweep.py).
+    """
+
+    key = models.CharField(max_length=120, primary_key=True)
+    version = models.BigIntegerField(default=1)
+    changed_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"

@@ -5,7 +5,9 @@ user closes all of the user's; a deleted API token closes the sockets it opened;
 losing staff, or a stream turning private or changing hands, makes every socket
 concerned check its subscriptions again at once. The same changes bring derived
 streams (replays) back within the read rule: stopped when their owner no longer
-reads what they read, made private when that is no longer public.
+reads what they read, made private when that is no longer public. Each message
+also bumps its group's access version (streams/access_versions.py), so a web
+process that missed it re-checks those sockets at its next sweep.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from streams.access import derived_streams_rein
+from streams.access_versions import access_announce
 from streams.contract import (
     access_changed_message,
-    send_after_commit,
     send_all,
     session_ended_message,
     stream_group,
@@ -36,7 +38,7 @@ User = get_user_model()
 
 def sessions_end(user_id: int, session_key: str | None) -> None:
     """Close the user's sockets of one session (None: of every session)."""
-    send_after_commit([(user_group(user_id), session_ended_message(session_key))])
+    access_announce([(user_group(user_id), session_ended_message(session_key))])
 
 
 @receiver(user_logged_out)
@@ -57,7 +59,7 @@ def user_changes_reach_sockets(
     if old["password"] != instance.password or (old["is_active"] and not instance.is_active):
         sessions_end(instance.pk, None)
     elif old["is_staff"] and not instance.is_staff:
-        send_after_commit([(user_group(instance.pk), access_changed_message())])
+        access_announce([(user_group(instance.pk), access_changed_message())])
 
 
 @receiver(post_delete, sender=User)
@@ -67,7 +69,7 @@ def close_sockets_of_deleted_user(sender: Any, instance: Any, **kwargs: Any) -> 
 
 @receiver(post_delete, sender=ApiToken)
 def close_sockets_of_deleted_token(sender: Any, instance: ApiToken, **kwargs: Any) -> None:
-    send_after_commit([(user_group(instance.user_id), token_revoked_message(instance.pk))])
+    access_announce([(user_group(instance.user_id), token_revoked_message(instance.pk))])
 
 
 @receiver(pre_save, sender=Stream)
@@ -81,12 +83,12 @@ def stream_access_changes_reach_watchers(
         return
     narrowed = old["is_public"] and not instance.is_public
     if narrowed or old["owner_id"] != instance.owner_id or old["slug"] != instance.slug:
-        send_after_commit([(stream_group(old["slug"]), access_changed_message())])
+        access_announce([(stream_group(old["slug"]), access_changed_message())])
 
 
 @receiver(post_delete, sender=Stream)
 def stream_deletion_reaches_watchers(sender: Any, instance: Stream, **kwargs: Any) -> None:
-    send_after_commit([(stream_group(instance.slug), access_changed_message())])
+    access_announce([(stream_group(instance.slug), access_changed_message())])
 
 
 def derived_streams_rein_after_commit(owner_id: int | None = None) -> None:

@@ -1,7 +1,11 @@
 """Catching a socket up from history: resume after a seq, backfill, and filling holes.
 
-Every read of stored samples a socket makes goes through here, under the
-connection's budget of rows a second.
+Every read of stored samples a socket makes goes through here, drawn from its
+viewer's allowance of rows a second (streams/live/allowance.py), shared by all
+their sockets in the process. An ask is refused (`rate_limited`) when the
+allowance cannot cover it; rows that a batch read for several subscribers count
+once, to the one whose ask made the read that large; a hole's refill is never
+refused, only counted.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 
+from streams.access import stream_readable_directly
 from streams.contract import (
     SampleFrame,
     StreamFrameMessage,
@@ -21,9 +26,9 @@ from streams.contract import (
 )
 from streams.history.samples import history_after
 from streams.live.access_events import AccessEvents
-from streams.live.limits import CommandBudget
+from streams.live.allowance import Allowance, history_allowances
 from streams.live.protocol import ProtocolError
-from streams.live.shared_reads import HISTORY_PAGE, in_history_thread
+from streams.live.shared_reads import HISTORY_PAGE, Wanted, in_history_thread
 from streams.metrics import metric_inc, metric_tally
 from streams.models import Stream
 
@@ -35,24 +40,49 @@ class Subscription:
     stream_id: int
     slug: str
     last_sent: int
+    # The stream as last read, and whether the viewer reads it in their own right
+    # (else through a dashboard): what the access sweep compares.
+    is_public: bool = False
+    owner_id: int | None = None
+    direct: bool = True
+
+    def note_rights(self, stream: Stream, user: Any) -> None:
+        self.is_public, self.owner_id = stream.is_public, stream.owner_id
+        self.direct = stream_readable_directly(stream, user)
 
 
 class CatchUp(AccessEvents):
     """The history side of the live consumer, and its live frames trimmed by seq."""
 
     subscriptions: dict[str, Subscription]
-    history_budget: CommandBudget
+    viewer: str
 
-    async def charge_history(self, slug: str, rows: int, ref: Any) -> None:
-        """Refuse a subscribe that would read more history than this connection has left."""
-        if self.history_budget.allow(cost=rows):
-            return
+    def allowance(self) -> Allowance:
+        """Return this viewer's allowance of stored samples (looked up each time: shared, pruned)."""
+        return history_allowances.of(self.viewer)
+
+    async def history_refused(self, slug: str, ref: Any) -> None:
+        """Refuse a subscribe for want of allowance (leaving the group it joined for it)."""
         if slug not in self.subscriptions:
             await self.channel_layer.group_discard(stream_group(slug), self.channel_name)
         rate = settings.PULSEBOARD_HISTORY_ROWS_PER_SECOND
         raise ProtocolError(
-            "rate_limited", f"At most {rate} stored samples a second; subscribe again later.", ref
+            "rate_limited",
+            f"At most {rate} stored samples a second per user; subscribe again later.",
+            ref,
         )
+
+    async def admit_history(self, slug: str, wanted: Wanted, ref: Any) -> None:
+        """Refuse, before any read, an ask the allowance cannot cover (any while overdrawn)."""
+        if wanted.since is None and not wanted.backfill:
+            return
+        if not self.allowance().covers(wanted.backfill if wanted.since is None else 0):
+            await self.history_refused(slug, ref)
+
+    async def take_history(self, slug: str, rows: int, ref: Any) -> None:
+        """Draw `rows` about to be read or sent, or refuse the subscribe."""
+        if not self.allowance().take(rows):
+            await self.history_refused(slug, ref)
 
     @staticmethod
     def resume_start(since: int, first_seq: int, last_seq: int) -> tuple[int, bool]:
@@ -66,16 +96,19 @@ class CatchUp(AccessEvents):
         floor = max(last_seq - settings.PULSEBOARD_MAX_RESUME, first_seq - 1, 0)
         return (since, True) if since >= floor else (floor, False)
 
-    async def send_history_after(self, stream: Stream, since: int, until: int) -> None:
-        cursor = since
+    async def send_history_after(self, stream: Stream, since: int, until: int) -> int:
+        """Read and send the samples in (since, until] page by page; return how many there were."""
+        cursor, read = since, 0
         while cursor < until:
             page = await in_history_thread(
                 history_after, stream.pk, cursor, until=until, limit=HISTORY_PAGE
             )
             if not page:
                 break
+            read += len(page)
             await self.send_samples(stream.slug, page)
             cursor = page[-1]["seq"]
+        return read
 
     async def send_samples(self, slug: str, samples: list[SampleFrame]) -> None:
         for start in range(0, len(samples), HISTORY_PAGE):
@@ -131,6 +164,8 @@ class CatchUp(AccessEvents):
             until=until,
             limit=settings.PULSEBOARD_MAX_RESUME,
         )
+        # Never refused (the client would see a hole), but read, so counted.
+        self.allowance().charge(len(missing))
         if missing:
             await self.send_samples(subscription.slug, missing)
             subscription.last_sent = missing[-1]["seq"]

@@ -71,6 +71,8 @@ class LiveConsumer(CatchUp):
     )
 
     async def connect(self) -> None:
+        # The handshake read the credential just now (the sweep allows for the gap).
+        self.rights_read_at = time.time()
         user = self.scope.get("user")
         self.link_dashboard: int | None = self.scope.get("link_dashboard")
         signed_in = user is not None and user.is_authenticated
@@ -90,10 +92,6 @@ class LiveConsumer(CatchUp):
         self.budget = CommandBudget(
             settings.PULSEBOARD_COMMANDS_PER_SECOND, settings.PULSEBOARD_COMMAND_BURST
         )
-        # Subscribes read history; a burst of them must not read without bound.
-        self.history_budget = CommandBudget(
-            settings.PULSEBOARD_HISTORY_ROWS_PER_SECOND, settings.PULSEBOARD_MAX_RESUME
-        )
         self.last_activity = time.monotonic()
         self.idle_timer: asyncio.TimerHandle | None = None
         await self.accept()
@@ -107,7 +105,7 @@ class LiveConsumer(CatchUp):
         for group in self.personal_groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.arm_idle_timer(settings.PULSEBOARD_IDLE_TIMEOUT)
-        self.arm_recheck()
+        self.access_watch()
         hello: HelloFrame = {
             "type": "hello",
             "user": user.get_username() if signed_in else None,
@@ -128,9 +126,9 @@ class LiveConsumer(CatchUp):
             return  # refused before accept, or already done
         self.released = True
         await self.settle()  # the subscribes under way end first, then are left with the rest
-        for timer in (self.idle_timer, self.recheck_timer):
-            if timer is not None:
-                timer.cancel()
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+        self.access_unwatch()
         for group in self.personal_groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         for slug in list(self.subscriptions):
@@ -253,6 +251,7 @@ class LiveConsumer(CatchUp):
         # history is read, and the seq bookkeeping drops what history already sent.
         await self.channel_layer.group_add(stream.group_name, self.channel_name)
         wanted = Wanted(backfill=command.backfill, since=command.since)
+        await self.admit_history(stream.slug, wanted, command.ref)
         snapshot = await shared_reads().snapshot(stream, wanted)
         last_seq = snapshot.last_seq
         reply: SubscribedFrame = {
@@ -266,22 +265,31 @@ class LiveConsumer(CatchUp):
         }
         if command.since is not None:
             start, recovered = self.resume_start(command.since, snapshot.first_seq, last_seq)
-            await self.charge_history(stream.slug, last_seq - start, command.ref)
+            covered = snapshot.covers(start)
+            # Rows of the batch's read count for whoever made it that large; the rest are ours.
+            ours = last_seq - start if snapshot.payer is wanted or not covered else 0
+            await self.take_history(stream.slug, ours, command.ref)
             reply["recovered"] = recovered
             await self.send(text_data=encode(reply))
-            if snapshot.covers(start):
+            if covered:
                 await self.send_shared_texts(snapshot.frames_after(start, last_seq))
             else:
-                await self.send_history_after(stream, start, last_seq)
+                read = await self.send_history_after(stream, start, last_seq)
+                self.allowance().give_back(ours - read)
         else:
-            await self.charge_history(stream.slug, command.backfill, command.ref)
+            if snapshot.payer is wanted:
+                self.allowance().charge(len(snapshot.latest(command.backfill)))
             await self.send(text_data=encode(reply))
             await self.send_shared_texts(snapshot.frames_latest(command.backfill))
             backfill = snapshot.latest(command.backfill)
             # Samples stored since last_seq was read may be in the backfill already.
             if backfill:
                 last_seq = max(last_seq, backfill[-1]["seq"])
-        self.subscriptions[stream.slug] = Subscription(stream.pk, stream.slug, last_seq)
+        subscription = self.subscriptions[stream.slug] = Subscription(
+            stream.pk, stream.slug, last_seq
+        )
+        subscription.note_rights(stream, self.user)
+        self.arm_own_net()  # a stream watched through a dashboard
         presence.watch(stream.slug, self.channel_name, self.viewer)
         await self.announce_presence(stream.slug)
 

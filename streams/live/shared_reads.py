@@ -13,6 +13,9 @@ the one thread Channels gives the database. Here, per stream:
   backfill or resume of the batch asks (up to `SHARED_ROWS`), and each
   subscriber takes its part; each part is encoded once per batch, however many
   subscribers send it; the next batch reads only what was stored since;
+- a batch names the ask that made its read as large as it is (`Snapshot.payer`):
+  that subscriber's user is charged the rows read, the others nothing
+  (streams/live/allowance.py);
 - the reads run in a thread of their own (`HISTORY_THREAD`), so a storm of
   subscribes does not queue before the access re-checks and page views that use
   Channels' database thread, and hole refills of viewers already live go there too.
@@ -95,10 +98,19 @@ def streams_for_viewers(slug: Hashable, viewers: list[Viewer]) -> list[tuple[Str
     return results
 
 
-@dataclass
+@dataclass(eq=False)
 class Wanted:
+    """One subscriber's ask (compared by identity: the batch names the one it charges)."""
+
     backfill: int = 0
     since: int | None = None
+
+    def rows(self, last: int) -> int:
+        """Return how many of the newest samples this ask needs, when the last seq is `last`."""
+        if self.since is None:
+            return self.backfill
+        # A resume reaches back PULSEBOARD_MAX_RESUME samples at most (CatchUp.resume_start).
+        return min(last - self.since, settings.PULSEBOARD_MAX_RESUME) if self.since < last else 0
 
 
 @dataclass
@@ -110,6 +122,8 @@ class Snapshot:
     first_seq: int
     recent: list[SampleFrame]  # oldest first; may run past last_seq
     complete: bool  # recent holds every stored sample up to its end
+    # The ask that made the read as large as it is: its viewer is charged the rows.
+    payer: Wanted | None = None
     texts: dict[tuple[int, int], list[str]] = field(default_factory=dict)
     read_at: float = field(default_factory=time.monotonic)
 
@@ -159,13 +173,16 @@ class SnapshotReads:
     def __call__(self, key: Hashable, wanted: list[Wanted]) -> list[Snapshot]:
         stream_id, slug = cast(tuple[int, str], key)
         last = history_last_seq(stream_id)
-        behind = [last - w.since for w in wanted if w.since is not None and w.since < last]
+        asks = [w.rows(last) for w in wanted]
+        behind = any(w.since is not None and w.since < last for w in wanted)
         first = history_first_seq(stream_id) if behind else 0
         cap = max(SHARED_ROWS, settings.PULSEBOARD_MAX_BACKFILL)
-        need = min(cap, max([w.backfill for w in wanted] + behind + [0]))
+        largest = max(asks, default=0)
+        need = min(cap, largest)
         recent, complete = self.recent(stream_id, need, last)
         complete = complete or (bool(recent) and recent[0]["seq"] <= first)
-        snapshot = Snapshot(slug, last, first, recent, complete)
+        payer = wanted[asks.index(largest)] if largest > 0 else None
+        snapshot = Snapshot(slug, last, first, recent, complete, payer)
         self.previous[stream_id] = snapshot
         return [snapshot] * len(wanted)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from dashboards.models import Dashboard, DashboardShare, Widget
 from streams.live.protocol import CLOSE_ACCESS_REVOKED, CLOSE_SESSION_ENDED
 from streams.models import ApiToken, SourceKind, Stream
 from streams.producer.ingest import ingest_samples
+from tests.frame_contract import frame_check
 from tests.streams.access_world import PRIVATE, World, world_make
 from tests.streams.conftest import HOST, ORIGIN, Connect, Live
 
@@ -195,23 +197,28 @@ CASES = [(change, kind) for change, kinds in REVOCATIONS for kind in kinds]
 async def sees_nothing_more(live: Live, world: World) -> None:
     """Require the socket to be closed, or to drop the stream and get none of its samples."""
     frames: list[dict[str, Any]] = []
-    try:
-        while True:
-            frame = await live.receive(timeout=1)
-            frames.append(frame)
-            if frame["type"] == "unsubscribed":
-                break
-    except AssertionError:
-        pass  # the communicator says the socket was closed
-    except TimeoutError:
-        pytest.fail(f"nothing told the socket within a second: {frames}")
-    if live.communicator.future.done() or not frames or frames[-1]["type"] != "unsubscribed":
-        return
+    while not frames or frames[-1]["type"] != "unsubscribed":
+        try:
+            output = await live.communicator.receive_output(timeout=1)
+        except TimeoutError:
+            pytest.fail(f"nothing told the socket within a second: {frames}")
+        if output["type"] == "websocket.close":
+            assert output.get("code") in (CLOSE_SESSION_ENDED, CLOSE_ACCESS_REVOKED), output
+            assert not samples_of_the_lost_stream(frames), frames
+            return
+        frame = json.loads(output["text"])
+        frame_check(frame)
+        frames.append(frame)
+    assert not samples_of_the_lost_stream(frames), frames
     assert any(f["type"] == "error" and f["code"] == "forbidden" for f in frames)
     await database_sync_to_async(push_as_owner)(world)
     later = await live.roundtrip()
-    assert not [f for f in later if f.get("stream") == PRIVATE and f["type"] == "data"]
+    assert not samples_of_the_lost_stream(later), later
     assert await answer(live, SUBSCRIBE, "subscribed") == "forbidden"
+
+
+def samples_of_the_lost_stream(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in frames if f["type"] == "data" and f.get("stream") == PRIVATE]
 
 
 def push_as_owner(world: World) -> None:
