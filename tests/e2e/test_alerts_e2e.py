@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.dashboards.alert_helpers import Receiver
+from tests.alerts.alert_helpers import Receiver
 from tests.e2e.browser import ARTIFACTS, Tabs
 from tests.e2e.conftest import ServerProcess
 

@@ -25,7 +25,7 @@ from dashboards.delivery import (
 from dashboards.models import ContactPoint, Delivery
 from streams.clock import now_ms
 from streams.models import Stream
-from tests.dashboards.alert_helpers import T0, Receiver, temperature
+from tests.alerts.alert_helpers import T0, Receiver, temperature
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from dashboards.models import AlertEvent, AlertRule, ContactPoint, Delivery
 from streams.clock import now_ms
 from streams.contract import user_group
 from streams.models import Stream
-from tests.dashboards.alert_helpers import T0, Receiver, temperature
+from tests.alerts.alert_helpers import T0, Receiver, temperature
 
 pytestmark = pytest.mark.django_db
 CHANGED = "the rule was changed or turned off"

@@ -25,7 +25,7 @@ from dashboards.contacts import contact_save
 from dashboards.delivery import contact_send_test, deliveries_send_due
 from dashboards.models import ContactPoint, Delivery
 from streams.clock import now_ms
-from tests.dashboards.alert_helpers import Received, Receiver
+from tests.alerts.alert_helpers import Received, Receiver
 from tests.dashboards.conftest import logged_in
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from dashboards import services
 from dashboards.alerts import Change, alerts_tick, rule_commit, rule_on_clock, rules_move_on
 from dashboards.models import AlertEvent, AlertRule, Delivery
 from streams.models import Stream
-from tests.dashboards.alert_helpers import T0, states, temperature
+from tests.alerts.alert_helpers import T0, states, temperature
 
 pytestmark = pytest.mark.django_db
 

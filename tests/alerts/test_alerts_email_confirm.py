@@ -17,7 +17,7 @@ from dashboards.delivery import deliveries_send_due
 from dashboards.models import ContactPoint, Delivery, ManualSend
 from streams.clock import now_ms
 from streams.models import Stream
-from tests.dashboards.alert_helpers import T0, temperature
+from tests.alerts.alert_helpers import T0, temperature
 from tests.dashboards.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
