@@ -25,6 +25,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, Q, QuerySet, Subquery
 
+from streams.access_versions import access_versions_bump
 from streams.contract import (
     PRODUCERS_GROUP,
     Outgoing,
@@ -278,5 +279,7 @@ def _rein_pass(owner_id: int | None) -> list[Outgoing]:
             and derived_not_public(reads, sources) is not None
             and Stream.objects.filter(pk=stream.pk, is_public=True).update(is_public=False)
         ):
+            # An update() sends no signal: mark the change for the processes' sweeps too.
+            access_versions_bump([stream_group(stream.slug)])
             outgoing.append((stream_group(stream.slug), access_changed_message()))
     return outgoing

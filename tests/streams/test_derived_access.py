@@ -26,7 +26,7 @@ from django.test import Client
 
 from streams.catalog import StreamRequest, stream_create
 from streams.clock import now_ms
-from streams.models import ApiToken, Sample, SourceKind, Stream
+from streams.models import AccessVersion, ApiToken, Sample, SourceKind, Stream
 from streams.sources import SOURCES, Reading, Source
 from streams.sources.base import Text
 from tests.streams.conftest import (
@@ -333,6 +333,12 @@ async def test_a_public_replay_turns_private_at_the_reconcile_after_a_bulk_updat
     await make_producer().reconcile()
     after = await fresh(replay)
     assert not after.is_public and after.running
+    # The replay went private by an update(), which no signal announces: the web
+    # processes' sweeps still find the mark, so a message lost on the way is no leak.
+    marked = await database_sync_to_async(
+        AccessVersion.objects.filter(key="stream.replay.alice").exists
+    )()
+    assert marked
 
 
 # -- given away, demoted, deactivated, deleted --------------------------------------
