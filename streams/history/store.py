@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from streams.contract import SampleFrame
 from streams.history.rollups import rollups_apply
 
 
-def history_append(batches: dict[int, list[SampleFrame]]) -> int:
+def history_append(batches: Mapping[int, list[SampleFrame]]) -> int:
     """Store the batches of several streams and their rollups in one transaction.
 
     Samples at or below a stream's stored seq are skipped, so retrying a write

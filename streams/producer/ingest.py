@@ -5,18 +5,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
 from streams.access import stream_can_control
 from streams.clock import now_ms
-from streams.contract import SampleFrame, sample_frame, send_all, send_stream_frame
-from streams.history.store import history_append
-from streams.history.stored import samples_stored
+from streams.contract import SampleFrame, sample_frame
 from streams.metrics import metric_inc
 from streams.models import Sample, SourceKind, Stream
+from streams.producer.pipeline import database_thread, pipeline_run, samples_write
 from streams.producer.values import IngestError, field_types, values_check
 
 MAX_FLAGS = 8
@@ -129,7 +127,7 @@ def ingest_store(*, stream_id: int, rows: list[Row]) -> list[SampleFrame]:
             sample_frame(last_seq + i, t, values, flags)
             for i, (t, values, flags) in enumerate(stamped, 1)
         ]
-        history_append({stream_id: batch})
+        samples_write({stream_id: batch})
     return batch
 
 
@@ -156,8 +154,9 @@ async def _ingest(*, stream: Stream, user: Any, samples: Any) -> list[SampleFram
             "stream_stopped", f"{stream.slug!r} is stopped; its owner may start it again.", 409
         )
     rows = ingest_validate(stream=stream, samples=samples, now=now_ms())
-    batch = await database_sync_to_async(ingest_store)(stream_id=stream.pk, rows=rows)
-    notices = await database_sync_to_async(samples_stored)({stream.pk: batch})
-    await send_stream_frame(slug=stream.slug, batch=batch)
-    await send_all(notices)
-    return batch
+    stored = await pipeline_run(
+        store=lambda: {stream.pk: ingest_store(stream_id=stream.pk, rows=rows)},
+        slugs={stream.pk: stream.slug},
+        in_thread=database_thread,
+    )
+    return stored[stream.pk]

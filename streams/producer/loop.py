@@ -30,13 +30,10 @@ from streams.contract import (
     SampleFrame,
     sample_frame,
     send_all,
-    send_stream_frame,
     send_stream_status,
 )
 from streams.history.retention import retention_apply
 from streams.history.samples import history_latest
-from streams.history.store import history_append
-from streams.history.stored import samples_stored
 from streams.metrics import metric_inc, metric_set
 from streams.models import Stream
 from streams.producer.control import stream_set_running
@@ -47,6 +44,7 @@ from streams.producer.leases import (
     leases_claim,
     leases_release,
 )
+from streams.producer.pipeline import pipeline_run, samples_write
 from streams.producer.timers import TIMER_SECONDS, timers_fire
 from streams.sources import SOURCES, Source, source_create
 
@@ -314,10 +312,17 @@ class Producer:
             fresh[runner.stream_id] = batch
         if not fresh and not any(runner.unstored for runner in self.runners.values()):
             return
-        await self.store(fresh)
+        for stream_id, batch in fresh.items():
+            self.runners[stream_id].unstored.extend(batch)
         try:
-            for stream_id, batch in fresh.items():
-                await send_stream_frame(slug=self.runners[stream_id].slug, batch=batch)
+            # This tick's frames are published whether or not the write went through:
+            # what failed stays unstored and is written (not published again) next tick.
+            await pipeline_run(
+                store=self.flush_unstored,
+                slugs={runner.stream_id: runner.slug for runner in self.runners.values()},
+                in_thread=self.in_thread,
+                publish=fresh,
+            )
         except Exception:
             # Stored all the same: watchers fill the hole from history when frames flow again.
             if not self.publish_failing:
@@ -355,12 +360,13 @@ class Producer:
             "producer stopped %s: its owner may not read %s", runner.slug, runner.reader.refused
         )
 
-    async def store(self, fresh: dict[int, list[SampleFrame]]) -> None:
-        """Write what is new plus what failed before; keep it for later if the write fails."""
-        for stream_id, batch in fresh.items():
-            self.runners[stream_id].unstored.extend(batch)
+    def flush_unstored(self) -> dict[int, list[SampleFrame]]:
+        """Write what waits to be stored; return what was written (nothing when the write failed)."""
+        batches = {r.stream_id: r.unstored for r in self.runners.values() if r.unstored}
+        if not batches:
+            return {}
         try:
-            notices = await self.in_thread(self.flush_unstored)
+            samples_write(batches)
         except Exception:
             metric_inc("pulseboard_store_failures_total")
             log.warning("history write failed; samples kept to retry", exc_info=True)
@@ -369,16 +375,7 @@ class Producer:
                     lost = len(runner.unstored) - MAX_UNSTORED
                     log.error("dropping %d unstored samples of %s", lost, runner.slug)
                     del runner.unstored[:lost]
-            return
-        await send_all(notices)
-
-    def flush_unstored(self) -> list[Outgoing]:
-        """Write what waits to be stored; return what its listeners (alerts) want sent."""
-        batches = {r.stream_id: r.unstored for r in self.runners.values() if r.unstored}
-        if not batches:
-            return []
-        stored = history_append(batches)
-        metric_inc("pulseboard_samples_stored_total", stored)
+            return {}
         for runner in self.runners.values():
             runner.unstored = []
-        return samples_stored(batches)
+        return batches
