@@ -107,7 +107,8 @@ async def connection_task(
             await ws.send(plan.subscribe)
         if plan.idle:
             ready.set()
-            await ws.wait_closed()
+            async for _ in ws:  # an idle viewer of a stream takes its frames, counts nothing
+                pass
             return
         while True:
             data = await ws.recv(decode=False)
