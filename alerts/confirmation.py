@@ -19,8 +19,9 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 
-from dashboards.delivery import deliveries_wake, site_url
-from dashboards.models import ContactKind, ContactPoint, Delivery, ManualSend
+from alerts.delivery import deliveries_wake
+from alerts.models import ContactKind, ContactPoint, Delivery, ManualSend
+from alerts.notices import site_url
 from streams.clock import now_ms
 
 SALT = "pulseboard.contact-confirm"

@@ -20,8 +20,8 @@ from typing import Literal
 
 from django.db import connection, transaction
 
-from dashboards.delivery import deliveries_queue, deliveries_wake, rule_has_browser_contact
-from dashboards.models import (
+from alerts.delivery import deliveries_queue, rule_has_browser_contact
+from alerts.models import (
     AlertCondition,
     AlertEvent,
     AlertRule,
@@ -385,8 +385,6 @@ def latest_sample_time(stream_id: int) -> int | None:
 
 def alerts_tick(now: int) -> list[Outgoing]:
     """Move every enabled rule on by the clock (called each second by the producer)."""
-    # Notices queued by a process that has since gone are sent from here too.
-    deliveries_wake()
     rules = enabled_rules()
     latest: dict[int, int | None] = {}
     for rule in rules:

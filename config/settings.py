@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "streams",
+    "alerts",
     "dashboards",
     # Login throttling (django-axes) keeps its attempts in the database.
     "axes",
@@ -237,7 +238,8 @@ EMAIL_BACKEND = env_str(
 )
 # The address alert notices link back to.
 PULSEBOARD_SITE_URL = env_str("PULSEBOARD_SITE_URL", f"http://{HOST}:{PORT}")
-# Each process sends queued alert notices from a background thread (off: another does).
+# A process that runs a producer also sends queued alert notices (off: `manage.py
+# sendalerts` or another process does; docs/alerts.md).
 PULSEBOARD_ALERT_SENDER = env_bool("PULSEBOARD_ALERT_SENDER", True)
 # Networks a webhook (any address a user types) may reach besides public addresses:
 # comma-separated CIDRs. The loopback demo allows loopback so local receivers work;

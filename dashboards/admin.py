@@ -4,16 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from dashboards.kinds import kind_choices
-from dashboards.models import (
-    AlertEvent,
-    AlertRule,
-    ContactPoint,
-    Dashboard,
-    DashboardShare,
-    Delivery,
-    Widget,
-    WidgetSeries,
-)
+from dashboards.models import Dashboard, DashboardShare, Widget, WidgetSeries
 
 
 class WidgetAdminForm(forms.ModelForm):
@@ -64,58 +55,3 @@ class WidgetSeriesAdmin(admin.ModelAdmin):
 class DashboardShareAdmin(admin.ModelAdmin):
     list_display = ["dashboard", "user", "created"]
     autocomplete_fields = ["user", "dashboard"]
-
-
-@admin.register(AlertRule)
-class AlertRuleAdmin(admin.ModelAdmin):
-    list_display = [
-        "name",
-        "owner",
-        "stream",
-        "field",
-        "condition",
-        "threshold",
-        "duration_seconds",
-        "enabled",
-        "state",
-    ]
-    list_filter = ["condition", "enabled", "state"]
-    search_fields = ["name", "owner__username", "stream__slug"]
-    autocomplete_fields = ["stream"]
-    filter_horizontal = ["contacts"]
-    readonly_fields = ["state", "state_since", "pending_since", "clearing_since", "last_notified"]
-
-
-@admin.register(AlertEvent)
-class AlertEventAdmin(admin.ModelAdmin):
-    list_display = ["message", "kind", "rule", "started", "resolved", "value", "notified"]
-    list_filter = ["kind", "rule__owner"]
-    list_select_related = ["rule"]
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-
-@admin.register(ContactPoint)
-class ContactPointAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "kind", "target", "enabled", "confirmed"]
-    list_filter = ["kind", "enabled"]
-    search_fields = ["name", "owner__username", "url", "email"]
-    # Clearing `confirmed_email` asks the address's reader again (a new link is sent on
-    # the owner's next save of a new address, or by "Resend link").
-    readonly_fields = ["confirm_sent"]
-
-    @admin.display(boolean=True, description="confirmed")
-    def confirmed(self, contact: ContactPoint) -> bool:
-        return contact.confirmed
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "contact", "state", "status", "attempts", "response_status", "reason"]
-    list_filter = ["status", "state"]
-    list_select_related = ["contact"]
-    readonly_fields = [field.name for field in Delivery._meta.fields]
-
-    def has_add_permission(self, request: object) -> bool:
-        return False

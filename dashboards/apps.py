@@ -8,13 +8,12 @@ class DashboardsConfig(AppConfig):
     verbose_name = "Dashboards"
 
     def ready(self) -> None:
+        from alerts.notices import notice_page_finder_add
         from dashboards import signals  # noqa: F401
         from dashboards.access import DASHBOARD_GRANTS
-        from dashboards.alerts import alerts_evaluate, alerts_tick
+        from dashboards.selectors import board_showing
         from streams.access import access_grants_add
-        from streams.history.stored import stored_listener_add
-        from streams.producer.timers import timer_listener_add
 
         access_grants_add(DASHBOARD_GRANTS)
-        stored_listener_add(alerts_evaluate)
-        timer_listener_add(alerts_tick)
+        # Alert notices link to the owner's first dashboard that shows the rule's stream.
+        notice_page_finder_add(board_showing)

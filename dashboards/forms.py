@@ -1,8 +1,7 @@
-"""Forms of the user plane: the widget editor, sharing and import (alerting: forms_alerts.py).
+"""Forms of the user plane: the widget editor, sharing and import (alerting: alerts/forms.py).
 
-The forms only turn text into typed values; what a widget config or a rule may
-hold is decided by the services, whose errors the views show next to the same
-inputs.
+The forms only turn text into typed values; what a widget config may hold is
+decided by the services, whose errors the views show next to the same inputs.
 """
 
 from __future__ import annotations

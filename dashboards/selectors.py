@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.urls import reverse
 
-from dashboards.models import AlertEvent, AlertRule, Dashboard, DashboardShare, Widget
+from dashboards.models import Dashboard, DashboardShare, Widget
 
 
 def dashboards_owned_by(user: Any) -> QuerySet[Dashboard]:
@@ -37,14 +38,6 @@ def dashboard_by_link(token: str) -> Dashboard | None:
     return Dashboard.objects.filter(link_token=token).first()
 
 
-def alert_events_for(user: Any, limit: int = 50) -> QuerySet[AlertEvent]:
-    return (
-        AlertEvent.objects.filter(rule__owner=user)
-        .select_related("rule", "rule__stream")
-        .order_by("-started")[:limit]
-    )
-
-
 def dashboard_widgets(dashboard: Dashboard) -> QuerySet[Widget]:
     """Return the dashboard's widgets with their streams, top to bottom."""
     return dashboard.widgets.select_related("stream").order_by("y", "x", "id")
@@ -54,5 +47,12 @@ def dashboard_shares(dashboard: Dashboard) -> QuerySet[DashboardShare]:
     return dashboard.shares.select_related("user").order_by("user__username")
 
 
-def alert_rules_of(user: Any) -> QuerySet[AlertRule]:
-    return AlertRule.objects.filter(owner=user).select_related("stream").order_by("name", "id")
+def board_showing(owner_id: int, stream_id: int) -> str | None:
+    """Return the path of the owner's first dashboard that shows the stream (alert notices link there)."""
+    board = (
+        Widget.objects.filter(dashboard__owner_id=owner_id, stream_id=stream_id)
+        .order_by("dashboard__position", "dashboard_id")
+        .values_list("dashboard_id", flat=True)
+        .first()
+    )
+    return None if board is None else reverse("dashboard", args=[board])

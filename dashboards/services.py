@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 
-from dashboards.alerts import rule_close
 from dashboards.kinds import KINDS
-from dashboards.models import (
-    AlertCondition,
-    AlertRule,
-    AlertState,
-    ContactPoint,
-    Dashboard,
-    DashboardShare,
-    StopChoice,
-    Widget,
-)
+from dashboards.models import Dashboard, DashboardShare, Widget
 from dashboards.series import (
     Series,
     series_check,
@@ -31,13 +20,11 @@ from dashboards.series import (
 )
 from dashboards.widgets import (
     LAYOUT_FIELDS,
-    numeric_fields,
     widget_config_errors,
     widget_default_config,
     widget_values,
 )
-from streams.access import stream_can_read, stream_readable_directly
-from streams.clock import now_ms
+from streams.access import stream_readable_directly
 from streams.models import Stream
 
 # Version 2 carries each widget's further series; version 1 files still import.
@@ -231,151 +218,3 @@ def dashboard_import(*, owner: Any, data: Any) -> tuple[Dashboard, list[Series]]
 def widget_delete(*, widget: Widget) -> None:
     """Remove a widget; viewers of the dashboard lose the streams only it showed."""
     widget.delete()
-
-
-ALERT_MAX_DURATION_SECONDS = 86_400
-# Changing any of these makes it a different rule: its pending or firing state no longer applies.
-ALERT_RULE_IDENTITY = ("stream_id", "field", "condition", "threshold", "no_data_seconds")
-ALERT_RULE_SETTINGS = [
-    "name",
-    "stream",
-    "field",
-    "condition",
-    "threshold",
-    "duration_seconds",
-    "no_data_seconds",
-    "on_stop",
-    "min_interval_seconds",
-    "enabled",
-]
-
-
-def alert_rule_errors(
-    *,
-    owner: Any,
-    name: str,
-    stream: Stream,
-    field: str,
-    condition: str,
-    threshold: float | None,
-    duration_seconds: int,
-    no_data_seconds: int = 0,
-    min_interval_seconds: int = 300,
-    on_stop: str = str(StopChoice.NODATA),
-    contacts: list[ContactPoint] | None = None,
-) -> dict[str, str]:
-    """Return field → problem for an alert rule (empty when it is valid)."""
-    errors: dict[str, str] = {}
-    if not name.strip():
-        errors["name"] = "Give the rule a name."
-    if not stream_can_read(stream, owner):
-        errors["stream"] = "You may not watch this stream."
-    known = [item["name"] for item in stream.fields]
-    if condition not in AlertCondition.values:
-        errors["condition"] = f"must be one of {', '.join(AlertCondition.values)}"
-    if field not in known:
-        errors["field"] = (
-            f"{stream.slug} has no field {field!r} (it has {', '.join(known) or 'none'})"
-        )
-    elif condition in (AlertCondition.ABOVE, AlertCondition.BELOW) and field not in numeric_fields(
-        stream
-    ):
-        errors["field"] = f"{field} is not a number, so it cannot be above or below a threshold"
-    if condition in (AlertCondition.ABOVE, AlertCondition.BELOW):
-        if threshold is None:
-            errors["threshold"] = "Above and below need a threshold."
-        elif not math.isfinite(threshold):
-            errors["threshold"] = "must be a finite number"
-    if not 0 <= duration_seconds <= ALERT_MAX_DURATION_SECONDS:
-        errors["duration_seconds"] = f"must be from 0 to {ALERT_MAX_DURATION_SECONDS} seconds"
-    if not 0 <= no_data_seconds <= ALERT_MAX_DURATION_SECONDS:
-        errors["no_data_seconds"] = f"must be from 0 to {ALERT_MAX_DURATION_SECONDS} seconds"
-    elif condition == AlertCondition.NODATA and not no_data_seconds:
-        errors["no_data_seconds"] = "A “no data” rule needs the seconds of silence it waits for."
-    if not 0 <= min_interval_seconds <= ALERT_MAX_DURATION_SECONDS:
-        errors["min_interval_seconds"] = f"must be from 0 to {ALERT_MAX_DURATION_SECONDS} seconds"
-    if on_stop not in StopChoice.values:
-        errors["on_stop"] = f"must be one of {', '.join(StopChoice.values)}"
-    if any(contact.owner_id != owner.pk for contact in contacts or []):
-        errors["contacts"] = "You may only choose your own contact points."
-    return errors
-
-
-@transaction.atomic
-def alert_rule_save(
-    *,
-    owner: Any,
-    name: str,
-    stream: Stream,
-    field: str,
-    condition: str,
-    threshold: float | None,
-    duration_seconds: int,
-    enabled: bool,
-    no_data_seconds: int = 0,
-    on_stop: str = str(StopChoice.NODATA),
-    min_interval_seconds: int = 300,
-    contacts: list[ContactPoint] | None = None,
-    rule: AlertRule | None = None,
-) -> AlertRule:
-    """Create or change an alert rule; raise ValidationError naming each bad field."""
-    errors = alert_rule_errors(
-        owner=owner,
-        name=name,
-        stream=stream,
-        field=field,
-        condition=condition,
-        threshold=threshold,
-        duration_seconds=duration_seconds,
-        no_data_seconds=no_data_seconds,
-        min_interval_seconds=min_interval_seconds,
-        on_stop=on_stop,
-        contacts=contacts,
-    )
-    if errors:
-        raise ValidationError(errors)
-    if condition in (AlertCondition.ANOMALY, AlertCondition.NODATA):
-        threshold = None
-    if rule is None:
-        rule = AlertRule(owner=owner)
-    before = tuple(getattr(rule, name) for name in ALERT_RULE_IDENTITY)
-    rule.name, rule.stream, rule.field, rule.condition = (
-        name.strip()[:120],
-        stream,
-        field,
-        condition,
-    )
-    rule.threshold, rule.duration_seconds, rule.enabled = threshold, duration_seconds, enabled
-    rule.no_data_seconds, rule.on_stop = no_data_seconds, on_stop
-    rule.min_interval_seconds = min_interval_seconds
-    changed = before != tuple(getattr(rule, name) for name in ALERT_RULE_IDENTITY)
-    if rule.pk is None:
-        rule.state_since = now_ms()
-        rule.save()
-    elif changed or not enabled:
-        # Receivers of the firing hear it end (the rule as it was, its contacts as they were).
-        closed = rule_close(rule.pk, "the rule was changed or turned off")
-        _alert_rule_settle(rule)
-        rule.version = max(rule.version, closed or 0) + 1
-        rule.save()
-    else:
-        # The state is the evaluators' to change; an edit of the wording leaves it be.
-        rule.save(update_fields=ALERT_RULE_SETTINGS)
-    if contacts is not None:
-        rule.contacts.set(contacts)
-    return rule
-
-
-def _alert_rule_settle(rule: AlertRule) -> None:
-    """Resolve what the rule had open: a disabled or redefined rule would never resolve it."""
-    now = now_ms()
-    rule.events.filter(resolved__isnull=True).update(
-        resolved=now, resolved_reason="the rule was changed or turned off"
-    )
-    rule.state, rule.state_since = AlertState.OK, now
-    rule.pending_since = rule.clearing_since = None
-
-
-def alert_rule_delete(*, rule: AlertRule) -> None:
-    rule_close(rule.pk, "the rule was deleted")
-    rule.delete()

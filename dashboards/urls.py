@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboards import views, views_alerts, views_contacts, views_sharing, views_widgets
+from dashboards import views, views_sharing, views_widgets
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -36,34 +36,4 @@ urlpatterns = [
     path("d/<int:dashboard_id>/link/", views_sharing.link_create, name="link-create"),
     path("d/<int:dashboard_id>/link/revoke/", views_sharing.link_revoke, name="link-revoke"),
     path("share/<str:token>/", views.link_page, name="link-page"),
-    path("alerts/", views_alerts.alerts_page, name="alerts"),
-    path("alerts/new/", views_alerts.alert_new, name="alert-new"),
-    path("alerts/<int:rule_id>/", views_alerts.alert_edit, name="alert-edit"),
-    path("alerts/<int:rule_id>/delete/", views_alerts.alert_delete, name="alert-delete"),
-    path("alerts/contacts/new/", views_contacts.contact_new, name="contact-new"),
-    path("alerts/contacts/<int:contact_id>/", views_contacts.contact_edit, name="contact-edit"),
-    path(
-        "alerts/contacts/<int:contact_id>/delete/",
-        views_contacts.contact_remove,
-        name="contact-delete",
-    ),
-    path(
-        "alerts/contacts/<int:contact_id>/test/", views_contacts.contact_test, name="contact-test"
-    ),
-    path(
-        "alerts/contacts/<int:contact_id>/secret/",
-        views_contacts.contact_secret,
-        name="contact-secret",
-    ),
-    path(
-        "alerts/contacts/<int:contact_id>/resend/",
-        views_contacts.contact_resend,
-        name="contact-resend",
-    ),
-    path(
-        "alerts/confirm/<str:token>/",
-        views_contacts.contact_confirm_page,
-        name="contact-confirm",
-    ),
-    path("alerts/deliveries/", views_contacts.deliveries_log, name="deliveries"),
 ]

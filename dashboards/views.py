@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from alerts.selectors import alert_events_for
 from dashboards import services
 from dashboards.forms import ImportForm, TitleForm
 from dashboards.kinds import kinds_page_json
 from dashboards.models import Dashboard, Widget
 from dashboards.selectors import (
-    alert_events_for,
     dashboard_by_link,
     dashboard_can_edit,
     dashboard_can_view,

@@ -9,7 +9,9 @@ from typing import Any
 
 import orjson
 
-from dashboards.alerts import alerts_evaluate
+from alerts import services
+from alerts.evaluation import alerts_evaluate
+from alerts.models import RULE_SETTINGS, AlertRule, ContactPoint
 from streams.contract import Outgoing, sample_frame
 from streams.models import Stream
 
@@ -21,6 +23,22 @@ def temperature(stream: Stream, t: int, value: float, seq: int | None = None) ->
     return alerts_evaluate(
         {stream.pk: [sample_frame(seq or t - T0 + 1, t, {"temperature": value})]}
     )
+
+
+def rule_save(
+    owner: Any,
+    *,
+    rule: AlertRule | None = None,
+    contacts: list[ContactPoint] | None = None,
+    **settings: Any,
+) -> AlertRule:
+    """Create a rule of `owner`'s with `settings` (the model's defaults for the rest), or change `rule`."""
+    unknown = set(settings) - set(RULE_SETTINGS)
+    assert not unknown, f"not a setting of a rule: {unknown}"
+    target = rule if rule is not None else AlertRule(owner=owner)
+    for name, value in settings.items():
+        setattr(target, name, value)
+    return services.alert_rule_save(rule=target, contacts=contacts)
 
 
 def states(notices: list[Outgoing]) -> list[str]:

@@ -6,11 +6,13 @@ from typing import Any, cast
 
 import pytest
 
+from alerts.evaluation import alerts_evaluate
+from alerts.models import AlertEvent, AlertRule
 from dashboards import services
-from dashboards.alerts import alerts_evaluate
-from dashboards.models import AlertEvent, AlertRule, Dashboard
+from dashboards.models import Dashboard
 from streams.contract import UserAlertMessage, sample_frame
 from streams.models import Stream
+from tests.alerts.alert_helpers import rule_save
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +22,8 @@ def bobs_rule(
     owner: Any, private_stream: Stream, shared_user: Any, dashboard: Dashboard
 ) -> AlertRule:
     """Bob's rule on Alice's private sensor, which her dashboard shares with him."""
-    return services.alert_rule_save(
-        owner=shared_user,
+    return rule_save(
+        shared_user,
         name="Too warm",
         stream=private_stream,
         field="temperature",

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from dashboards.contacts import contact_save
-from dashboards.models import AlertRule, ContactPoint, Delivery
+from alerts.models import AlertRule, ContactPoint, Delivery
+from alerts.services import contact_save
 from tests.dashboards.conftest import logged_in
 
 pytestmark = pytest.mark.django_db

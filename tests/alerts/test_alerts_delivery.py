@@ -11,21 +11,16 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from dashboards import services
-from dashboards.confirmation import contact_confirm
-from dashboards.contacts import contact_save
-from dashboards.delivery import (
-    DELIVERY_HEADER,
-    SIGNATURE_HEADER,
-    contact_send_test,
-    deliveries_send_due,
-    deliveries_sender_stop,
-    delivery_claim,
-)
-from dashboards.models import ContactPoint, Delivery
+from alerts.confirmation import contact_confirm
+from alerts.delivery import contact_send_test, deliveries_send_due, delivery_claim
+from alerts.models import ContactPoint, Delivery
+from alerts.notices import DELIVERY_HEADER, SIGNATURE_HEADER
+from alerts.sender import sender_stop
+from alerts.services import contact_save
 from streams.clock import now_ms
 from streams.models import Stream
-from tests.alerts.alert_helpers import T0, Receiver, temperature
+from streams.producer.timers import timers_fire
+from tests.alerts.alert_helpers import T0, Receiver, rule_save, temperature
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +56,8 @@ def stream(private_stream: Stream) -> Stream:
 
 
 def rule_to(owner: Any, stream: Stream, *contacts: ContactPoint) -> Any:
-    return services.alert_rule_save(
-        owner=owner,
+    return rule_save(
+        owner,
         name="Too warm",
         stream=stream,
         field="temperature",
@@ -207,10 +202,12 @@ def test_send_test_reaches_the_receiver(hook: ContactPoint, receiver: Receiver) 
 
 @pytest.fixture
 def background_sender(settings: Any) -> Iterator[None]:
+    """This process's sender, started as a producer's process starts it: by the clock."""
     settings.PULSEBOARD_ALERT_SENDER = True
+    timers_fire(now_ms())
     yield
     settings.PULSEBOARD_ALERT_SENDER = False
-    deliveries_sender_stop()
+    sender_stop()
 
 
 @pytest.mark.django_db(transaction=True)

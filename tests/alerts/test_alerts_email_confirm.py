@@ -11,13 +11,13 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client, override_settings
 
-from dashboards import confirmation, services
-from dashboards.contacts import contact_save
-from dashboards.delivery import deliveries_send_due
-from dashboards.models import ContactPoint, Delivery, ManualSend
+from alerts import confirmation
+from alerts.delivery import deliveries_send_due
+from alerts.models import ContactPoint, Delivery, ManualSend
+from alerts.services import contact_save
 from streams.clock import now_ms
 from streams.models import Stream
-from tests.alerts.alert_helpers import T0, temperature
+from tests.alerts.alert_helpers import T0, rule_save, temperature
 from tests.dashboards.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -66,8 +66,8 @@ def stream(private_stream: Stream) -> Stream:
 
 
 def rule_to(owner: Any, stream: Stream, contact: ContactPoint) -> None:
-    services.alert_rule_save(
-        owner=owner,
+    rule_save(
+        owner,
         name="Too warm",
         stream=stream,
         field="temperature",

@@ -10,14 +10,14 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from dashboards import services
-from dashboards.contacts import contact_save
-from dashboards.delivery import deliveries_send_due
-from dashboards.models import AlertEvent, AlertRule, ContactPoint, Delivery
+from alerts import services
+from alerts.delivery import deliveries_send_due
+from alerts.models import AlertEvent, AlertRule, ContactPoint, Delivery
+from alerts.services import contact_save
 from streams.clock import now_ms
 from streams.contract import user_group
 from streams.models import Stream
-from tests.alerts.alert_helpers import T0, Receiver, temperature
+from tests.alerts.alert_helpers import T0, Receiver, rule_save, temperature
 
 pytestmark = pytest.mark.django_db
 CHANGED = "the rule was changed or turned off"
@@ -49,7 +49,7 @@ def stream(private_stream: Stream) -> Stream:
 
 def save_rule(owner: Any, stream: Stream, contacts: list[ContactPoint], **changes: Any) -> Any:
     rule = AlertRule.objects.filter(owner=owner).first()
-    settings = {
+    settings: dict[str, Any] = {
         "name": "Too warm",
         "stream": stream,
         "field": "temperature",
@@ -59,7 +59,7 @@ def save_rule(owner: Any, stream: Stream, contacts: list[ContactPoint], **change
         "enabled": True,
         "contacts": contacts,
     }
-    return services.alert_rule_save(owner=owner, rule=rule, **(settings | changes))
+    return rule_save(owner, rule=rule, **(settings | changes))
 
 
 def send_everything() -> None:

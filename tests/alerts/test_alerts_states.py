@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 
-from dashboards import services
-from dashboards.alerts import Change, alerts_tick, rule_commit, rule_on_clock, rules_move_on
-from dashboards.models import AlertEvent, AlertRule, Delivery
+from alerts.evaluation import Change, alerts_tick, rule_commit, rule_on_clock, rules_move_on
+from alerts.models import AlertEvent, AlertRule, Delivery
 from streams.models import Stream
-from tests.alerts.alert_helpers import T0, states, temperature
+from tests.alerts.alert_helpers import T0, rule_save, states, temperature
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +37,7 @@ def make_rule(owner: Any, stream: Stream, **settings: Any) -> AlertRule:
         "duration_seconds": 5,
         "enabled": True,
     }
-    rule = services.alert_rule_save(owner=owner, **(options | settings))
+    rule = rule_save(owner, **(options | settings))
     # Counted from the first sample of the test, not from the wall clock.
     AlertRule.objects.filter(pk=rule.pk).update(state_since=T0)
     return rule
@@ -193,7 +192,7 @@ def test_repeated_firing_is_held_back_within_the_interval(owner: Any, stream: St
 
 
 def services_contact(owner: Any) -> Any:
-    from dashboards.contacts import contact_save
+    from alerts.services import contact_save
 
     return contact_save(owner=owner, name="Hook", kind="webhook", url="http://127.0.0.1:9/hook")
 

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from dashboards import delivery
-from dashboards.contacts import contact_save
-from dashboards.delivery import contact_send_test, deliveries_send_due
-from dashboards.models import ContactPoint, Delivery
+from alerts import delivery
+from alerts.delivery import contact_send_test, deliveries_send_due
+from alerts.models import ContactPoint, Delivery
+from alerts.services import contact_save
 from streams.clock import now_ms
 from tests.alerts.alert_helpers import Received, Receiver
 from tests.dashboards.conftest import logged_in

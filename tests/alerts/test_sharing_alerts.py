@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from dashboards.models import AlertEvent, AlertRule, Dashboard, DashboardShare
+from alerts.models import AlertEvent, AlertRule
+from dashboards.models import Dashboard, DashboardShare
 from tests.dashboards.conftest import logged_in
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from alerts.models import AlertRule
+from alerts.services import alert_rule_save
 from dashboards import services
-from dashboards.models import AlertRule, Dashboard, Widget
+from dashboards.models import Dashboard, Widget
 from streams.models import Stream
 
 
@@ -45,15 +47,16 @@ def widget(dashboard: Dashboard) -> Widget:
 
 @pytest.fixture
 def rule(owner: Any, private_stream: Stream) -> AlertRule:
-    return services.alert_rule_save(
-        owner=owner,
-        name="Too warm",
-        stream=private_stream,
-        field="temperature",
-        condition="above",
-        threshold=30.0,
-        duration_seconds=5,
-        enabled=True,
+    return alert_rule_save(
+        rule=AlertRule(
+            owner=owner,
+            name="Too warm",
+            stream=private_stream,
+            field="temperature",
+            condition="above",
+            threshold=30.0,
+            duration_seconds=5,
+        )
     )
 
 

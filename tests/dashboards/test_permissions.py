@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from dashboards.models import AlertRule, Dashboard, Widget
+from alerts.models import AlertRule
+from dashboards.models import Dashboard, Widget
 from tests.dashboards.conftest import snapshot
 
 pytestmark = pytest.mark.django_db

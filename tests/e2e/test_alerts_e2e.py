@@ -28,9 +28,8 @@ pytestmark = [pytest.mark.e2e]
 SETUP = """
 import json
 from django.contrib.auth import get_user_model
-from dashboards import services
-from dashboards.contacts import contact_save
-from dashboards.models import AlertRule, ContactPoint
+from alerts.models import AlertRule, ContactPoint
+from alerts.services import alert_rule_save, contact_save
 from streams.models import Stream
 
 demo = get_user_model().objects.get(username="demo")
@@ -42,9 +41,10 @@ stream, _ = Stream.objects.update_or_create(
 AlertRule.objects.filter(stream=stream).delete()
 hook = contact_save(owner=demo, name="Receiver {slug}", kind="webhook", url="{url}")
 browser, _ = ContactPoint.objects.get_or_create(owner=demo, name="This browser", kind="browser")
-rule = services.alert_rule_save(
-    owner=demo, name="Hot {slug}", stream=stream, field="value", condition="above",
-    threshold=50.0, duration_seconds={duration}, enabled=True, contacts=[hook, browser],
+rule = alert_rule_save(
+    rule=AlertRule(owner=demo, name="Hot {slug}", stream=stream, field="value", condition="above",
+                   threshold=50.0, duration_seconds={duration}),
+    contacts=[hook, browser],
 )
 print(json.dumps({{"secret": hook.secret, "rule": rule.pk}}))
 """
