@@ -192,3 +192,49 @@ def test_a_resolved_toast_shows_the_value_it_resolved_at_not_the_firing_one(
     send_everything()
     notice = Delivery.objects.get(state="resolved").payload
     assert (notice["value"], notice["message"]) == (25.0, resolved_frame["message"])
+
+
+def admin_post(client: Any, rule: AlertRule, **changes: Any) -> Any:
+    """Save the rule's admin form with `changes` over what it holds, as staff would."""
+    data = {
+        "owner": rule.owner_id,
+        "name": rule.name,
+        "stream": rule.stream_id,
+        "field": rule.field,
+        "condition": rule.condition,
+        "threshold": rule.threshold,
+        "duration_seconds": rule.duration_seconds,
+        "no_data_seconds": rule.no_data_seconds,
+        "on_stop": rule.on_stop,
+        "min_interval_seconds": rule.min_interval_seconds,
+        "contacts": list(rule.contacts.values_list("pk", flat=True)),
+        "enabled": "on" if rule.enabled else "",
+    } | changes
+    return client.post(f"/admin/alerts/alertrule/{rule.pk}/change/", data)
+
+
+def test_staff_changing_a_firing_rule_in_the_admin_resolves_it_like_the_page(
+    owner: Any, stream: Stream, hook: ContactPoint, receiver: Receiver, admin_client: Any
+) -> None:
+    rule = firing(owner, stream, hook)
+    response = admin_post(admin_client, rule, threshold=40.0)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    send_everything()
+    assert [(r.json["state"], r.json["reason"]) for r in receiver.received] == [
+        ("firing", "temperature met “above the threshold” at once"),
+        ("resolved", CHANGED),
+    ]
+    rule.refresh_from_db()
+    assert (rule.state, rule.threshold) == ("ok", 40.0)
+
+
+def test_the_admin_names_the_same_problems_as_the_page(
+    owner: Any, stream: Stream, hook: ContactPoint, admin_client: Any
+) -> None:
+    rule = firing(owner, stream, hook)
+    page = admin_post(admin_client, rule, field="pressure", min_interval_seconds="-1")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "sensors.alice has no field &#x27;pressure&#x27; (it has temperature)" in text
+    assert "must be from 0 to 86400 seconds" in text
+    assert AlertRule.objects.get().field == "temperature"
