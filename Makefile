@@ -74,7 +74,7 @@ CONTRACT_TESTS := tests/test_openapi.py tests/test_asyncapi.py tests/test_html_v
 test-contracts: setup-dev
 	$(VENV)/bin/pytest -p no:cacheprovider $(CONTRACT_TESTS)
 
-## cluster: Redis + two web processes + a worker on this machine (see docs/operations.md)
+## cluster: Redis + two web processes + a worker + the alerts worker on this machine (docs/operations.md)
 cluster: setup
 	bash scripts/cluster.sh
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Redis, two web processes (Daphne and uvicorn) and a producer worker on this
-# machine: the processes and commands of docker-compose.yml without Docker.
+# Redis, two web processes (Daphne and uvicorn), a producer worker and the alerts
+# worker on this machine: the processes and commands of docker-compose.yml without Docker.
 # Ctrl-C stops everything. SEED_ARGS=--no-history skips generating history.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,9 +58,13 @@ for port in $WEB_PORTS; do
   echo "web process ($server) on http://$HOST:$port/  (log: $RUN_DIR/web-$port.log)"
   server=uvicorn
 done
-"$PY" manage.py produce >"$RUN_DIR/worker.log" 2>&1 &
+# Alert notices are sent by the alerts worker alone, as in docker-compose.yml.
+PULSEBOARD_ALERT_SENDER=0 "$PY" manage.py produce >"$RUN_DIR/worker.log" 2>&1 &
 pids+=($!)
 echo "worker: manage.py produce (log: $RUN_DIR/worker.log); fan-out through $REDIS_URL"
+"$PY" manage.py sendalerts >"$RUN_DIR/alerts.log" 2>&1 &
+pids+=($!)
+echo "alerts worker: manage.py sendalerts (log: $RUN_DIR/alerts.log)"
 echo "Log in with the demo login seed printed above. Ctrl-C stops the cluster."
 wait -n "${pids[@]}"
 echo "A process of the cluster exited; see the logs in $RUN_DIR/."

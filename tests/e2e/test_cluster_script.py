@@ -1,5 +1,6 @@
-"""`make cluster` (scripts/cluster.sh) starts Redis, a Daphne and a uvicorn web process and
-a worker that serve the same live stream, and stops them all on Ctrl-C."""
+"""`make cluster` (scripts/cluster.sh) starts Redis, a Daphne and a uvicorn web process,
+a worker that serve the same live stream, and the alerts worker that sends notices, and
+stops them all on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -13,9 +14,19 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.alerts.alert_helpers import Receiver
 from tests.processes import LOOPBACK, ROOT, free_port, run_manage, server_env, wait_for_port
 
 pytestmark = pytest.mark.e2e
+
+# A test notice queued as "Send test" queues it, for the alerts worker to send.
+QUEUE_TEST = """
+from django.contrib.auth import get_user_model
+from alerts.delivery import contact_send_test
+from alerts.services import contact_save
+demo = get_user_model().objects.get(username="demo")
+contact_send_test(contact=contact_save(owner=demo, name="Hook", kind="webhook", url="{url}"))
+"""
 
 
 def healthz(port: int) -> dict[str, str]:
@@ -36,7 +47,11 @@ async def first_data(port: int, token: str) -> dict[str, object]:
 
 def test_the_cluster_script_serves_live_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     web_ports, redis_port = [free_port(), free_port()], free_port()
-    env = server_env(f"sqlite:///{tmp_path / 'cluster.sqlite3'}")
+    env = server_env(
+        f"sqlite:///{tmp_path / 'cluster.sqlite3'}",
+        PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
+    )
+    receiver = Receiver().start()
     env |= {
         "WEB_PORTS": " ".join(map(str, web_ports)),
         "REDIS_PORT": str(redis_port),
@@ -55,12 +70,18 @@ def test_the_cluster_script_serves_live_data_and_stops_on_ctrl_c(tmp_path: Path)
         token = run_manage(token_env, "createtoken", "demo").split()[-1]
         for port in web_ports:
             assert asyncio.run(first_data(port, token))["stream"] == "sensors.lab-1"
+        run_manage(token_env, "shell", "-c", QUEUE_TEST.format(url=receiver.url))
+        assert receiver.wait_for(1, seconds=20), "the alerts worker sent nothing"
     finally:
         script.send_signal(signal.SIGINT)
         script.wait(timeout=30)
         log.close()
+        receiver.stop()
     for port in (*web_ports, redis_port):
         with pytest.raises(TimeoutError):
             wait_for_port(port, 1.0)
     output = (tmp_path / "cluster.out").read_text()
     assert "Demo login: demo / " in output
+    # The notice went out through the alerts worker, which stopped cleanly with the rest.
+    assert receiver.received[0].json["state"] == "test"
+    assert (tmp_path / "alerts.log").read_text().rstrip().endswith("Stopped.")
