@@ -306,6 +306,10 @@ PULSEBOARD_WS_PING_TIMEOUT = env_int("PULSEBOARD_WS_PING_TIMEOUT", 10, minimum=1
 # Frames over the protocol's limit get a `too_large` error from the consumer; the
 # web server refuses only what it should not even buffer (close code 1009).
 PULSEBOARD_WS_MAX_MESSAGE_BYTES = max(1 << 20, 16 * PULSEBOARD_MAX_FRAME_BYTES)
+# On uvicorn, live frames are written straight to each socket's transport, framed once
+# for all (streams/fanout/transport_uvicorn.py); off (0): every frame goes through
+# ASGI `send`, as on Daphne.
+PULSEBOARD_DIRECT_WRITES = env_bool("PULSEBOARD_DIRECT_WRITES", True)
 # Daphne's `runserver` reads these two.
 DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = PULSEBOARD_WS_MAX_MESSAGE_BYTES
 DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = PULSEBOARD_WS_MAX_MESSAGE_BYTES

@@ -36,12 +36,13 @@ STREAMS_LAYERS = [
     ("streams.signals", 3),
     ("streams.history", 4),
     ("streams.producer", 5),
-    ("streams.live", 6),
-    ("streams.http", 7),
-    ("streams.demo", 8),
-    ("streams.admin", 8),
-    ("streams.apps", 8),
-    ("streams.management", 8),
+    ("streams.fanout", 6),
+    ("streams.live", 7),
+    ("streams.http", 8),
+    ("streams.demo", 9),
+    ("streams.admin", 9),
+    ("streams.apps", 9),
+    ("streams.management", 9),
 ]
 
 

@@ -109,7 +109,7 @@ class Wanted:
         """Return how many of the newest samples this ask needs, when the last seq is `last`."""
         if self.since is None:
             return self.backfill
-        # A resume reaches back PULSEBOARD_MAX_RESUME samples at most (CatchUp.resume_start).
+        # A resume reaches back PULSEBOARD_MAX_RESUME samples at most (catchup.resume_start).
         return min(last - self.since, settings.PULSEBOARD_MAX_RESUME) if self.since < last else 0
 
 

@@ -407,9 +407,6 @@ async def test_a_replay_of_a_stream_its_owner_no_longer_reads_may_not_start_over
     assert replay.pk not in producer.runners
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the socket answers a refused start as `internal`, without its ref"
-)
 async def test_a_refused_start_over_the_socket_is_answered_forbidden_with_the_reason(
     connect: Connect, private_stream: Stream, outsider: Any
 ) -> None:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import types
 from collections.abc import Hashable
 from typing import Any
 
 import pytest
-from websockets.protocol import State
 
 from streams.batches import Batches
+from streams.fanout.transport import DirectWriter, wire_frame, write_batch
 from streams.live.layers import LocalChannelLayer
 from streams.live.shared_reads import in_history_thread
-from streams.live.sockets import DirectWriter, FanoutConsumer, wire_frame, write_batch
 
 
 async def test_a_member_that_takes_a_message_at_once_gets_nothing_queued() -> None:
@@ -90,40 +88,40 @@ class RecordingTransport:
         return self.closing
 
 
-def open_protocol(transport: RecordingTransport) -> Any:
-    writable = asyncio.Event()
-    writable.set()
-    conn = types.SimpleNamespace(state=State.OPEN)
-    return types.SimpleNamespace(
-        close_sent=False, disconnected=False, writable=writable, conn=conn, transport=transport
-    )
+class TransportWriter(DirectWriter):
+    """A direct writer whose socket is open for as long as its transport is."""
+
+    def open(self) -> bool:
+        return not self.transport.is_closing()
+
+
+def writer_of(transport: RecordingTransport) -> DirectWriter:
+    async def asgi_send(message: dict[str, Any]) -> None:
+        transport.write(message["text"].encode())
+
+    return TransportWriter(asgi_send, transport, write_batch())  # type: ignore[arg-type]
 
 
 async def test_a_sockets_first_frame_of_a_moment_leaves_at_once_the_rest_together() -> None:
     transport = RecordingTransport()
-    writer = DirectWriter(open_protocol(transport), write_batch())
-    frames = [wire_frame(f'{{"type":"data","stream":"s{n}","samples":[]}}') for n in range(3)]
-    assert all(writer.write(frame) for frame in frames)
+    writer = writer_of(transport)
+    texts = [f'{{"type":"data","stream":"s{n}","samples":[]}}' for n in range(3)]
+    frames = [wire_frame(text) for text in texts]
+    assert all(writer.write_shared(text) for text in texts)
     assert transport.calls == [frames[:1]]  # the rest wait for the moment to end
     await asyncio.sleep(0)
     assert transport.calls == [frames[:1], frames[1:]]
     # A new moment: its first frame leaves at once again.
-    assert writer.write(frames[0])
+    assert writer.write_shared(texts[0])
     assert transport.calls[-1] == frames[:1]
 
 
 async def test_what_a_socket_sends_the_asgi_way_follows_the_frames_held_for_it() -> None:
     transport = RecordingTransport()
-    consumer = FanoutConsumer()
-    consumer.writer = DirectWriter(open_protocol(transport), write_batch())
-
-    async def asgi_send(message: dict[str, Any]) -> None:
-        transport.write(message["text"].encode())
-
-    consumer.asgi_send = asgi_send
+    writer = writer_of(transport)
     texts = [f'{{"type":"data","stream":"s{n}","samples":[]}}' for n in range(2)]
-    assert all(consumer.write_shared(text) for text in texts)
-    await consumer.send_in_order({"type": "websocket.send", "text": "after"})
+    assert all(writer.write_shared(text) for text in texts)
+    await writer.send_text("after")
     assert transport.calls == [[wire_frame(texts[0])], [wire_frame(texts[1])], [b"after"]]
     await asyncio.sleep(0)  # the moment's own flush finds nothing left
     assert len(transport.calls) == 3
@@ -131,10 +129,10 @@ async def test_what_a_socket_sends_the_asgi_way_follows_the_frames_held_for_it()
 
 async def test_frames_held_for_a_socket_that_closed_meanwhile_are_not_written() -> None:
     transport = RecordingTransport()
-    writer = DirectWriter(open_protocol(transport), write_batch())
-    assert writer.write(wire_frame('{"n":1}'))
-    assert writer.write(wire_frame('{"n":2}'))
+    writer = writer_of(transport)
+    assert writer.write_shared('{"n":1}')
+    assert writer.write_shared('{"n":2}')
     transport.closing = True
     await asyncio.sleep(0)
     assert transport.calls == [[wire_frame('{"n":1}')]]
-    assert not writer.write(wire_frame("{}"))
+    assert not writer.write_shared("{}")
