@@ -4,10 +4,10 @@ Times the producer's publish call — `channel_layer.group_send("stream.<slug>",
 {type, stream, text, first, last})` with a real 50-sample `data` frame, as
 `Producer.tick` sends it — for N members of the group, with:
 
-- the in-process layer (`streams.live.layers.LocalChannelLayer`, capacity 500, as
+- the in-process layer (`streams.fanout.layer.InProcessLayer`, capacity 500, as
   settings make it without REDIS_URL): members in the publisher's process, their
   queues emptied between calls outside the timed region;
-- the Redis pub/sub layer (`RedisPubSubChannelLayer`, as settings make it with
+- the Redis layer (`streams.fanout.layer.RedisLayer`, as settings make it with
   REDIS_URL) on a private redis-server: members in another process (a web
   process), which drains them.
 
@@ -68,17 +68,17 @@ async def time_calls(layer: Any, calls: int, warmup: int, between: Any = None) -
 
 
 async def in_memory(members: int, calls: int, warmup: int) -> list[float]:
-    from streams.live.layers import LocalChannelLayer
+    from streams.fanout.layer import InProcessLayer
 
-    layer = LocalChannelLayer(capacity=500)
+    layer = InProcessLayer(capacity=500)
     for _ in range(members):
         await layer.group_add(GROUP, await layer.new_channel())
 
     def drain() -> None:
         # What the consumers would take; outside the timed region.
-        for channel_queue in layer.channels.values():
-            while not channel_queue.empty():
-                channel_queue.get_nowait()
+        for mailbox in layer.parts().hub.mailboxes.values():
+            while not mailbox.queue.empty():
+                mailbox.queue.get_nowait()
 
     return await time_calls(layer, calls, warmup, drain)
 
@@ -87,9 +87,9 @@ def redis_members(url: str, members: int, ready: Any, done: Any) -> None:
     """A 'web process': N members of the group, each draining its channel."""
 
     async def main() -> None:
-        from channels_redis.pubsub import RedisPubSubChannelLayer
+        from streams.fanout.layer import RedisLayer
 
-        layer = RedisPubSubChannelLayer(hosts=[url])
+        layer = RedisLayer(url=url, capacity=500)
         channels = [await layer.new_channel() for _ in range(members)]
         for channel in channels:
             await layer.group_add(GROUP, channel)
@@ -111,7 +111,7 @@ def redis_members(url: str, members: int, ready: Any, done: Any) -> None:
 
 
 async def redis_publish(url: str, members: int, calls: int, warmup: int) -> list[float]:
-    from channels_redis.pubsub import RedisPubSubChannelLayer
+    from streams.fanout.layer import RedisLayer
 
     context = multiprocessing.get_context("spawn")
     ready, done = context.Event(), context.Event()
@@ -120,7 +120,7 @@ async def redis_publish(url: str, members: int, calls: int, warmup: int) -> list
     try:
         if not await asyncio.get_running_loop().run_in_executor(None, ready.wait, 120):
             raise TimeoutError("the member process did not get ready")
-        layer = RedisPubSubChannelLayer(hosts=[url])
+        layer = RedisLayer(url=url)
         try:
             return await time_calls(layer, calls, warmup)
         finally:

@@ -129,8 +129,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
-# Bounded waits, so a Redis that hangs gives errors instead of stalling publishers;
-# redis-py re-subscribes a pub/sub connection by itself after Redis comes back.
+# Bounded waits, so a Redis that hangs gives errors instead of stalling publishers
+# (the fan-out's broker subscribes again on a fresh connection after Redis comes back).
 REDIS_CONNECTION_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 3,
@@ -142,17 +142,11 @@ CHANNEL_CAPACITY = 500
 
 def channel_layers_for(redis_url: str) -> dict[str, Any]:
     """Return CHANNEL_LAYERS: Redis pub/sub fan-out for a cluster, else the in-process layer."""
-    backend: dict[str, Any]
+    config: dict[str, Any] = {"capacity": CHANNEL_CAPACITY}
     if not redis_url:
-        backend = {"BACKEND": "streams.live.layers.LocalChannelLayer", "CONFIG": {}}
-    else:
-        hosts = [{"address": redis_url, **REDIS_CONNECTION_OPTIONS}]
-        backend = {
-            "BACKEND": "streams.live.redis_layer.FanoutRedisLayer",
-            "CONFIG": {"hosts": hosts},
-        }
-    backend["CONFIG"]["capacity"] = CHANNEL_CAPACITY
-    return {"default": backend}
+        return {"default": {"BACKEND": "streams.fanout.layer.InProcessLayer", "CONFIG": config}}
+    config.update(url=redis_url, options=REDIS_CONNECTION_OPTIONS)
+    return {"default": {"BACKEND": "streams.fanout.layer.RedisLayer", "CONFIG": config}}
 
 
 CHANNEL_LAYERS = channel_layers_for(REDIS_URL)

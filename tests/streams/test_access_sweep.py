@@ -23,8 +23,8 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from dashboards.models import Dashboard, DashboardShare
+from streams.fanout.layer import InProcessLayer
 from streams.live.access_sweep import access_sweep
-from streams.live.layers import LocalChannelLayer
 from streams.live.protocol import CLOSE_ACCESS_REVOKED, CLOSE_SESSION_ENDED
 from streams.models import AccessVersion, Stream
 from tests.streams.access_world import PRIVATE, World, world_make
@@ -103,7 +103,7 @@ async def test_a_stream_made_private_by_an_update_is_found_by_the_sweep(
     await sees_nothing_more(oscar, world)
 
 
-class LosingLayer(LocalChannelLayer):
+class LosingLayer(InProcessLayer):
     """The in-process layer, losing every access event on the way (as when Redis restarts)."""
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:

@@ -10,32 +10,7 @@ import pytest
 
 from streams.batches import Batches
 from streams.fanout.transport import DirectWriter, wire_frame, write_batch
-from streams.live.layers import LocalChannelLayer
 from streams.live.shared_reads import in_history_thread
-
-
-async def test_a_member_that_takes_a_message_at_once_gets_nothing_queued() -> None:
-    layer = LocalChannelLayer(capacity=10)
-    taken: list[dict[str, Any]] = []
-
-    def take(message: dict[str, Any]) -> bool:
-        taken.append(message)
-        return True
-
-    inbox = layer.attach("viewer", take)
-    await layer.group_add("stream.lab", "viewer")
-    await layer.group_send("stream.lab", {"type": "stream.frame", "n": 1})
-    assert taken == [{"type": "stream.frame", "n": 1}]
-    assert inbox.empty()
-
-
-async def test_a_member_that_declines_gets_the_message_queued_in_order() -> None:
-    layer = LocalChannelLayer(capacity=10)
-    inbox = layer.attach("viewer", lambda message: False)
-    await layer.group_add("stream.lab", "viewer")
-    for n in (1, 2):
-        await layer.group_send("stream.lab", {"type": "stream.frame", "n": n})
-    assert [inbox.get_nowait()[1]["n"] for _ in range(2)] == [1, 2]
 
 
 def test_a_frame_is_framed_once_for_every_socket_sending_it() -> None:

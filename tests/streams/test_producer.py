@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import OperationalError
 
 from streams.contract import data_frame, sample_frame, send_stream_status
+from streams.fanout.layer import RedisLayer
 from streams.models import SourceKind, Stream
 from streams.producer.control import stream_set_running
 from tests.streams.conftest import (
@@ -298,7 +298,7 @@ async def test_a_frame_reaches_a_browser_through_redis(
     if seqs_of(frames)[-1] != 4:
         frames.append((await alice.receive_until("data", timeout=5))[-1])
     assert seqs_of(frames) == [1, 2, 3, 4]
-    assert isinstance(get_channel_layer(), RedisPubSubChannelLayer)
+    assert isinstance(get_channel_layer(), RedisLayer)
 
 
 async def test_a_replay_stops_itself_at_the_end_and_says_so(

@@ -71,7 +71,7 @@ async def test_a_group_message_is_decoded_once_for_every_member(own_redis: Redis
 
 async def test_a_member_that_does_not_read_drops_past_its_bound(own_redis: RedisServer) -> None:
     web, worker = new_layer(), new_layer()
-    capacity = web._get_layer().capacity
+    capacity = web.capacity
     slow = await web.new_channel()
     queue = web.attach(slow)
     await web.group_add("g", slow)

@@ -1,4 +1,4 @@
-"""Fan-out through Redis keeps working when Redis restarts or hangs."""
+"""The Redis layer: one PUBLISH per message, its wire format, and Redis restarting or hanging."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 from channels.layers import channel_layers
 from django.conf import settings as django_settings
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -133,3 +136,119 @@ async def test_groups_joined_together_after_a_restart_all_hear_their_messages(
     for inbox in inboxes:
         await inbox.close()
     await web.flush()
+
+
+# -- what a message costs Redis, and what it looks like there ------------------------
+
+
+@pytest.fixture
+async def redis(own_redis: RedisServer) -> AsyncIterator[Redis]:
+    """A plain client of the test's Redis, to look at what the layers do there."""
+    client = Redis.from_url(own_redis.url)
+    yield client
+    await client.aclose()
+
+
+async def subscribers(redis: Redis, topic: str) -> int:
+    return int(dict(await redis.pubsub_numsub(topic))[topic.encode()])
+
+
+async def publishes(redis: Redis) -> int:
+    return int((await redis.info("commandstats")).get("cmdstat_publish", {}).get("calls", 0))
+
+
+async def test_a_group_message_is_one_publish_whatever_the_number_of_viewers(
+    redis: Redis,
+) -> None:
+    webs, worker = [new_layer(), new_layer()], new_layer()
+    inboxes = []
+    for web in webs:
+        for _ in range(100):
+            channel = await web.new_channel()
+            await web.group_add("stream.lab", channel)
+            inboxes.append(web.attach(channel))
+    # One subscription per process, not per viewer.
+    assert await subscribers(redis, "asgi__group__stream.lab") == 2
+    before = await publishes(redis)
+    await worker.group_send("stream.lab", {"type": "stream.frame", "n": 1})
+    assert await publishes(redis) == before + 1
+    for inbox in inboxes:
+        assert (await asyncio.wait_for(inbox.get(), 5))[1] == {"type": "stream.frame", "n": 1}
+    for layer in [*webs, worker]:
+        await layer.flush()
+
+
+async def test_a_group_left_by_its_last_viewer_is_no_longer_heard(redis: Redis) -> None:
+    web = new_layer()
+    first, second = await web.new_channel(), await web.new_channel()
+    for channel in (first, second):
+        await web.group_add("stream.lab", channel)
+    await web.group_discard("stream.lab", first)
+    assert await subscribers(redis, "asgi__group__stream.lab") == 1
+    await web.group_discard("stream.lab", second)
+    await wait_until(lambda: subscribers(redis, "asgi__group__stream.lab"), 0)
+    await web.detach(first)
+    await wait_until(lambda: subscribers(redis, first), 0)
+    assert await subscribers(redis, second) == 1
+    await web.flush()
+
+
+async def wait_until(value: Any, expected: Any, within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while (got := await value()) != expected:
+        assert time.monotonic() < deadline, f"still {got!r}, not {expected!r}"
+        await asyncio.sleep(0.05)
+
+
+async def test_the_wire_format_is_msgpack_on_channels_redis_names(redis: Redis) -> None:
+    # Processes of the previous release (channels_redis' pub/sub layer) hear and are heard.
+    web = new_layer()
+    channel = await web.new_channel()
+    await web.group_add("stream.lab", channel)
+    inbox = Inbox(web, channel)
+    await redis.publish("asgi__group__stream.lab", msgpack.packb({"type": "from.old", "n": 1}))
+    assert await asyncio.wait_for(inbox.messages.get(), 5) == {"type": "from.old", "n": 1}
+    async with redis.pubsub() as watcher:
+        await watcher.subscribe("asgi__group__stream.lab")
+        await web.group_send("stream.lab", {"type": "to.old", "text": "é"})
+        message = None
+        while message is None:
+            message = await watcher.get_message(ignore_subscribe_messages=True, timeout=5)
+        assert msgpack.unpackb(message["data"]) == {"type": "to.old", "text": "é"}
+    await inbox.close()
+    await web.flush()
+
+
+async def test_a_message_that_cannot_be_read_is_skipped_and_the_next_one_heard(
+    redis: Redis,
+) -> None:
+    web = new_layer()
+    channel = await web.new_channel()
+    await web.group_add("g", channel)
+    inbox = Inbox(web, channel)
+    await redis.publish("asgi__group__g", b"\xc1 not msgpack")
+    await redis.publish("asgi__group__g", msgpack.packb({"type": "next"}))
+    assert await asyncio.wait_for(inbox.messages.get(), 5) == {"type": "next"}
+    await inbox.close()
+    await web.flush()
+
+
+def test_a_process_whose_event_loop_ends_leaves_no_connection_behind(
+    own_redis: RedisServer,
+) -> None:
+    # Sync code (a view, a signal) sends through a short-lived event loop each time.
+    layer = new_layer()
+
+    async def listen_and_send() -> None:
+        channel = await layer.new_channel()
+        await layer.group_add("g", channel)
+        await layer.group_send("g", {"type": "x"})
+        assert await layer.receive(channel) == {"type": "x"}
+
+    def clients() -> int:
+        return len(SyncRedis.from_url(own_redis.url).client_list()) - 1  # less the asker
+
+    for _ in range(3):
+        asyncio.run(listen_and_send())
+    assert clients() == 0
+    assert len(layer.loops) == 0
