@@ -17,7 +17,8 @@ the sum over those processes, each also shown on its own.
 Per second after the storm begins: viewers whose eight `subscribed` replies have
 arrived, and the latency of live frames (receive time − the `t` of the frame's
 oldest sample; a live frame is one past the seq announced in `subscribed`),
-p50 / p99 / max, and the machine's 1-minute load average at that second.
+p50 / p99 / max, the server's CPU (% of a core) in that second, and the machine's
+1-minute load average at that second.
 "Back to live" is the first second from which every viewer is in and each
 second's p99 stays ≤ 250 ms; "p99 < 500 ms from second 7" says whether every
 second from the 7th to the end of the run kept p99 under 500 ms (a run of
@@ -281,9 +282,13 @@ def run_storm(
     cpu0, load = {name: g.cpu() for name, g in gauges.items()}, load_average()
     client0 = sum(g.cpu() for g in client_gauges)
     loads: dict[int, float] = {}
+    cpu_by_second: dict[int, float] = {}  # the server's CPU % of a core in each second
+    previous = sum(cpu0.values())
     for second in range(int(args.seconds)):  # the machine's load beside each second's figures
         time.sleep(max(0.0, t0 + second + 1 - time.time()))
         loads[second] = os.getloadavg()[0]
+        used = sum(g.cpu() for g in gauges.values())
+        cpu_by_second[second], previous = 100 * (used - previous), used
     time.sleep(max(0.0, end - time.time()))
     cpu_each = {name: g.cpu() - cpu0[name] for name, g in gauges.items()}
     cpu = sum(cpu_each.values())
@@ -319,6 +324,7 @@ def run_storm(
         "client_cpu_pct": 100 * client_cpu / args.seconds,
         "load": load,
         "loads": loads,
+        "cpu_by_second": cpu_by_second,
     }
 
 
@@ -513,7 +519,7 @@ def main() -> None:
     print()
     print(
         "Per second from the storm (viewers greeted, with all subscriptions answered; "
-        "live-frame latency p50 / p99 / max ms):"
+        "live-frame latency p50 / p99 / max ms; server CPU; load average):"
     )
     headers = ["s"] + [f"{run['server']}" for run in runs]
     rows = []
@@ -525,7 +531,8 @@ def main() -> None:
             greeted = sum(1 for x in run["greeted_at"] if x is not None and x <= second + 1)
             line.append(
                 f"{greeted} greeted, {viewers_in} in; {fmt(percentile(counter, 50), 0)} / {fmt(percentile(counter, 99), 0)} / "
-                f"{fmt(max(counter) if counter else float('nan'), 0)}; load {fmt(run['loads'].get(second, float('nan')), 2)}"
+                f"{fmt(max(counter) if counter else float('nan'), 0)}; srv {fmt(run['cpu_by_second'].get(second, float('nan')), 0)} %; "
+                f"load {fmt(run['loads'].get(second, float('nan')), 2)}"
             )
         rows.append(line)
     print(table(headers, rows))
