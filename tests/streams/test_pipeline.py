@@ -10,7 +10,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from streams.contract import Outgoing, SampleFrame, stream_group
+from streams.contract import Outgoing, SampleFrame, StreamStatusMessage, stream_group
 from streams.history.stored import _stored
 from streams.models import Sample, Stream
 from streams.producer.ingest import ingest_samples
@@ -31,9 +31,13 @@ def listener() -> Iterator[list[bool]]:
             seqs = {sample["seq"] for sample in batch}
             found = Sample.objects.filter(stream_id=stream_id, seq__in=seqs).count()
             heard.append(found == len(seqs))
-        return [
-            (NEWS_GROUP, {"type": "stream.status", "stream": "news", "running": True, "by": "x"})
-        ]
+        news: StreamStatusMessage = {
+            "type": "stream.status",
+            "stream": "news",
+            "running": True,
+            "by": "x",
+        }
+        return [(NEWS_GROUP, news)]
 
     _stored.add(hear)
     yield heard
