@@ -36,6 +36,7 @@ def listener() -> Iterator[list[bool]]:
             "stream": "news",
             "running": True,
             "by": "x",
+            "origin": "",
         }
         return [(NEWS_GROUP, news)]
 
