@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import timedelta
+from functools import wraps
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -16,12 +17,15 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth import get_user as auth_get_user
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.http import is_same_domain
+from django.views.decorators.csrf import csrf_exempt
 
 from streams.access import link_of
 from streams.batches import Batches, per_loop
@@ -34,6 +38,9 @@ TOKEN_HEADER_PREFIX = "Token "
 TOKEN_PATHS = ("/api/", "/metrics")
 # Writing last_used on every request would turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+View = Callable[..., HttpResponse]
+# The session engine whose sessions a batch of handshakes reads in one query.
+DATABASE_SESSIONS = "django.contrib.sessions.backends.db"
 
 
 def token_row(token: str) -> ApiToken | None:
@@ -66,22 +73,33 @@ def token_rows(_key: Hashable, tokens: list[str]) -> list[ApiToken | None]:
     return [row if row is not None and row.user.is_active else None for row in found]
 
 
-def session_users(_key: Hashable, sessions: list[SessionBase]) -> list[Any]:
-    """Return the user each session is logged in as (or an anonymous one), Django's way.
+class ReadSession(DatabaseSessionStore):
+    """A database session whose row a batch has read already: `load` returns its data."""
 
-    Sessions of the database engine are read in one query for the whole batch.
+    def __init__(self, session_key: str | None, data: dict[str, Any]):
+        super().__init__(session_key)
+        self.data_read = data
+
+    def load(self) -> dict[str, Any]:
+        return self.data_read
+
+
+def session_users(_key: Hashable, keys: list[str]) -> list[tuple[SessionBase, Any]]:
+    """Return the session of each key and the user it is logged in as (or an anonymous one).
+
+    The user is found Django's way (`django.contrib.auth.get_user`, which signs
+    out a session whose password hash no longer matches). Sessions of the
+    database engine are read in one query for the whole batch.
     """
-    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
-        keys = {session.session_key for session in sessions}
-        rows = dict(
-            Session.objects.filter(
-                session_key__in=keys, expire_date__gt=timezone.now()
-            ).values_list("session_key", "session_data")
-        )
-        for session in sessions:
-            data = rows.get(session.session_key)
-            session._session_cache = session.decode(data) if data is not None else {}
-    return [auth_get_user(SimpleNamespace(session=session)) for session in sessions]
+    sessions: list[SessionBase]
+    if settings.SESSION_ENGINE == DATABASE_SESSIONS:
+        rows = Session.objects.filter(session_key__in=set(keys), expire_date__gt=timezone.now())
+        data = {row.session_key: row.get_decoded() for row in rows}
+        sessions = [ReadSession(key, data.get(key, {})) for key in keys]
+    else:
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        sessions = [store(key) for key in keys]
+    return [(session, auth_get_user(SimpleNamespace(session=session))) for session in sessions]
 
 
 def in_database_thread(read: Callable[..., Any], *args: Any) -> Awaitable[Any]:
@@ -94,7 +112,9 @@ class HandshakeReads:
 
     def __init__(self) -> None:
         self.tokens: Batches[str, ApiToken | None] = Batches(token_rows, in_database_thread)
-        self.sessions: Batches[SessionBase, Any] = Batches(session_users, in_database_thread)
+        self.sessions: Batches[str, tuple[SessionBase, Any]] = Batches(
+            session_users, in_database_thread
+        )
 
 
 handshake_reads = per_loop(HandshakeReads)
@@ -160,7 +180,7 @@ def query_token(scope: dict[str, Any]) -> str | None:
 
 
 class TokenAuthenticationMiddleware:
-    """Authenticate `Authorization: Token <t>` requests to the API; tokens skip CSRF there.
+    """Authenticate `Authorization: Token <t>` requests to the API (no CSRF check for them).
 
     A token opens the API only: pages, forms, logout and the admin ignore it, so
     a leaked token is not a browser session.
@@ -179,8 +199,28 @@ class TokenAuthenticationMiddleware:
                     status=401,
                 )
             request.user = user
-            request._dont_enforce_csrf_checks = True
+            request.token_authenticated = True  # no CSRF check (`csrf_unless_token`)
         return self.get_response(request)
+
+
+def csrf_unless_token(view: View) -> View:
+    """Return `view` with Django's CSRF check made here, skipped when an API token signed in.
+
+    CSRF guards what a browser attaches by itself, its session cookie. A token
+    is a script's credential, which a foreign page cannot make a browser send;
+    a request with neither has nothing to forge (the view answers 401). The
+    view is exempt from the middleware, whose decision this asks for instead.
+    """
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not getattr(request, "token_authenticated", False):
+            refused = CsrfViewMiddleware(view).process_view(request, view, args, kwargs)
+            if refused is not None:
+                return refused
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(checked)
 
 
 class SessionAuthMiddleware:
@@ -201,16 +241,14 @@ class SessionAuthMiddleware:
             if name == b"cookie":
                 cookies = parse_cookie(value.decode("latin1"))
                 break
-        store = import_module(settings.SESSION_ENGINE).SessionStore
         key = cookies.get(settings.SESSION_COOKIE_NAME)
-        scope = dict(scope, cookies=cookies, session=store(key))
         # No session cookie, no session to read: a script with a token skips that trip
         # to the database thread (a reconnect storm is a thousand handshakes at once).
-        scope["user"] = (
-            await handshake_reads().sessions.ask("sessions", scope["session"])
-            if key
-            else AnonymousUser()
-        )
+        if key:
+            session, user = await handshake_reads().sessions.ask("sessions", key)
+        else:
+            session, user = import_module(settings.SESSION_ENGINE).SessionStore(), AnonymousUser()
+        scope = dict(scope, cookies=cookies, session=session, user=user)
         return await self.application(scope, receive, send)
 
 

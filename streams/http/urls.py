@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
+from streams.auth import csrf_unless_token
 from streams.http import docs, export, health, history, pages, raw, stats, streams
 
 urlpatterns = [
     path("streams/", pages.overview, name="overview"),
     path("streams/new/", pages.stream_new, name="stream-new"),
-    path("api/streams/", streams.streams_list, name="api-streams"),
-    path("api/streams/<str:slug>/samples", raw.samples, name="api-samples"),
+    # Scripts POST here with an API token: no CSRF token for them.
+    path("api/streams/", csrf_unless_token(streams.streams_list), name="api-streams"),
+    path("api/streams/<str:slug>/samples", csrf_unless_token(raw.samples), name="api-samples"),
     path("api/streams/<str:slug>/history", history.stream_history, name="api-history"),
     path(
         "api/streams/<str:slug>/export.<str:extension>",

@@ -56,20 +56,19 @@ def test_every_session_of_a_batch_is_read_in_one_query_and_checked_as_django_doe
     bob.set_password("y" * 12)  # bob's sessions no longer match his password
     bob.save()
     bob_session = logged_in_session(bob)
-    unknown = import_module(settings.SESSION_ENGINE).SessionStore(
-        "nosuchsessionkey0123456789abcdef"
-    )
+    keys = [ada_session.session_key, bob_session.session_key, "nosuchsessionkey0123456789abcdef"]
     with CaptureQueriesContext(connection) as queries:
-        users = session_users("sessions", [ada_session, bob_session, unknown])
-    assert [user.username if user.is_authenticated else None for user in users] == [
+        found = session_users("sessions", keys)
+    assert [user.username if user.is_authenticated else None for _, user in found] == [
         "ada",
         "bob",
         None,
     ]
+    assert [session.session_key for session, _ in found] == keys
     session_reads = [q for q in queries.captured_queries if "django_session" in q["sql"]]
     assert len(session_reads) == 1
     # A session from before the password change is signed out (and deleted), as Django does.
-    assert not session_users("sessions", [stale])[0].is_authenticated
+    assert not session_users("sessions", [stale.session_key])[0][1].is_authenticated
     assert (
         not import_module(settings.SESSION_ENGINE).SessionStore().exists(stale.session_key or "-")
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
+from django.test import Client
 
 from streams.models import Sample, Stream
 from tests.streams.conftest import INGEST, logged_in, post_json, token_client
@@ -190,3 +192,26 @@ def test_pushed_values_must_match_the_declared_types(owner_token: str) -> None:
     assert fine.status_code == 201 and fine.json()["stored"] == 1
     stored = Sample.objects.filter(stream__slug="greenhouse.2").values_list("values", flat=True)
     assert list(stored) == [{"temperature": 21.5, "status": "ok"}]
+
+
+def test_a_script_with_a_token_makes_a_stream_without_a_csrf_token(owner_token: str) -> None:
+    script = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Token {owner_token}")
+    response = post_json(script, "/api/streams/", GREENHOUSE)
+    assert response.status_code == 201
+    assert Stream.objects.filter(slug="greenhouse.2").exists()
+
+
+def test_a_browser_session_makes_a_stream_only_with_its_csrf_token(owner: Any) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+    refused = post_json(browser, "/api/streams/", GREENHOUSE)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
+    assert not Stream.objects.filter(slug="greenhouse.2").exists()
+    browser.get("/streams/new/")  # the form page sets the CSRF cookie, as in a browser
+    made = browser.post(
+        "/api/streams/",
+        data=orjson.dumps(GREENHOUSE),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value,
+    )
+    assert made.status_code == 201

@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
@@ -24,21 +23,11 @@ DAPHNE_WEBSOCKET_CONNECT_TIMEOUT = 20
 PRODUCER_STOP_SECONDS = 5
 
 
-class Server(uvicorn.Server):
-    """uvicorn's server, leaving SIGINT and SIGTERM to `Command.serve`.
-
-    uvicorn raises a signal again once it has shut down, which would end the
-    process before the producer hands its leases back.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    def stop(self) -> None:
-        if self.should_exit:
-            self.force_exit = True  # a second Ctrl-C: stop waiting for connections
-        self.should_exit = True
+def server_stop(server: uvicorn.Server) -> None:
+    """Have uvicorn shut down gracefully; a second Ctrl-C stops waiting for connections."""
+    if server.should_exit:
+        server.force_exit = True
+    server.should_exit = True
 
 
 def daphne_options() -> dict[str, Any]:
@@ -100,26 +89,29 @@ class Command(BaseCommand):
             log_level="warning",
             access_log=False,
         )
-        asyncio.run(self.serve(Server(config), host, port, producer=not no_producer))
+        asyncio.run(self.serve(uvicorn.Server(config), host, port, producer=not no_producer))
 
     def serving_message(self, host: str, port: int) -> str:
         shown = f"[{host}]" if ":" in host else host
         return f"Pulseboard is serving on http://{shown}:{port}/  (Ctrl-C to stop)"
 
     @staticmethod
-    async def run_server(server: Server) -> None:
+    async def run_server(server: uvicorn.Server) -> None:
         # uvicorn exits through SystemExit when it cannot start; inside a task
         # that would escape the event loop with a traceback.
         with contextlib.suppress(SystemExit):
             await server.serve()
 
-    async def serve(self, server: Server, host: str, port: int, *, producer: bool) -> None:
+    async def serve(self, server: uvicorn.Server, host: str, port: int, *, producer: bool) -> None:
         from streams.producer.loop import Producer
 
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
+        # While it serves, uvicorn puts its own handlers in place (graceful, then
+        # forced on a second Ctrl-C). Once shut down it restores these and raises
+        # the signal again: it lands here rather than ending the process before the
+        # producer hands its leases back.
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, server.stop)
+            signal.signal(signum, lambda signum, frame: server_stop(server))
         serving = asyncio.create_task(self.run_server(server))
         # uvicorn.Server offers a `started` flag, not an event to wait on.
         while not server.started and not serving.done():  # noqa: ASYNC110
