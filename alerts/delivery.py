@@ -222,25 +222,41 @@ def delivery_claim(delivery_id: int, now: int) -> bool:
     return bool(claimed)
 
 
-def delivery_attempt(delivery: Delivery, now: int) -> None:
-    """Send a claimed notice once and record the outcome in the row."""
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to: sent, or the error for the log and whether to try again."""
+
+    sent: bool
+    status: int | None = None
+    error: str = ""
+    retry: bool = False
+
+
+def delivery_send(delivery: Delivery) -> Outcome:
+    """Send a claimed notice once, touching no database (a sending thread runs this)."""
     contact = delivery.contact
-    delivery.attempts += 1
     try:
         if contact.kind == ContactKind.WEBHOOK:
-            delivery.response_status = webhook_send(contact, delivery)
-        else:
-            email_send(contact, delivery)
+            return Outcome(sent=True, status=webhook_send(contact, delivery))
+        email_send(contact, delivery)
+        return Outcome(sent=True)
     except DeliveryFailed as failure:
-        delivery.response_status = failure.status
-        delivery.last_error = str(failure)[:300]
-        if failure.retry and delivery.attempts < MAX_ATTEMPTS:
+        return Outcome(False, failure.status, str(failure)[:300], failure.retry)
+
+
+def delivery_record(delivery: Delivery, outcome: Outcome, now: int) -> None:
+    """Write an attempt's outcome in the row: sent, queued again after a backoff, or failed."""
+    delivery.attempts += 1
+    delivery.response_status = outcome.status
+    if outcome.sent:
+        delivery.status, delivery.finished, delivery.last_error = DeliveryStatus.SENT, now_ms(), ""
+    else:
+        delivery.last_error = outcome.error
+        if outcome.retry and delivery.attempts < MAX_ATTEMPTS:
             delivery.status = DeliveryStatus.QUEUED
             delivery.next_attempt = now + backoff_ms(delivery.attempts)
         else:
             delivery.status, delivery.finished = DeliveryStatus.FAILED, now_ms()
-    else:
-        delivery.status, delivery.finished, delivery.last_error = DeliveryStatus.SENT, now_ms(), ""
     delivery.claimed_until = None
     delivery.save(
         update_fields=[
@@ -253,6 +269,11 @@ def delivery_attempt(delivery: Delivery, now: int) -> None:
             "claimed_until",
         ]
     )
+
+
+def delivery_attempt(delivery: Delivery, now: int) -> None:
+    """Send a claimed notice once and record the outcome in the row."""
+    delivery_record(delivery, delivery_send(delivery), now)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
 """The sender: the outbox's due notices sent side by side, each contact point's in order.
 
 One dispatcher thread looks at the outbox when woken (a notice queued in this
-process) and every second (retries that came due, rows other processes queued).
-It claims each contact point's first unfinished notice (`delivery_claim`) and
-hands it to a bounded pool of sending threads. A contact point with a notice in
-flight gets no other until that one ends, so its notices stay in order; one
-owner holds at most OWNER_THREADS of the pool, so a user whose receivers are
+process, a send that ended) and every second (retries that came due, rows other
+processes queued). It claims each contact point's first unfinished notice
+(`delivery_claim`) and hands it to a bounded pool of sending threads, which only
+send; the dispatcher writes each outcome down, so a sender uses one database
+connection however many threads send. A contact point with a notice in flight
+gets no other until that one's outcome is written, so its notices stay in order;
+one owner holds at most OWNER_THREADS of the pool, so a user whose receivers are
 slow or dead leaves the other threads to everyone else. Nothing is claimed
 without a free thread to send it: a claim never waits in a queue.
 
@@ -28,12 +30,14 @@ from django.db import close_old_connections, connections
 
 from alerts.delivery import (
     Next,
+    Outcome,
     deliveries_next,
     deliveries_waker_add,
     deliveries_waker_remove,
-    delivery_attempt,
     delivery_claim,
     delivery_claimed,
+    delivery_record,
+    delivery_send,
 )
 from alerts.models import Delivery
 from streams.clock import now_ms
@@ -63,10 +67,15 @@ class Sender:
         self.threads, self.per_owner = threads, per_owner
         self.wake = threading.Event()
         self.stopping = threading.Event()
+        self.started, self.ended = threading.Event(), threading.Event()
         self.lock = threading.Lock()
         self.busy_contacts: set[int] = set()
         self.busy_owners: Counter[int] = Counter()
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        # Sends that ended, for the dispatcher to write down (None: the send itself broke).
+        self.done: queue.SimpleQueue[tuple[Job, Outcome | None]] = queue.SimpleQueue()
+        self.unrecorded: list[tuple[Job, Outcome | None]] = []
+        self.unread: list[Next] = []
         self.workers = [
             threading.Thread(target=self.work, name=f"alert-send-{n}", daemon=True)
             for n in range(threads)
@@ -95,12 +104,48 @@ class Sender:
             self.busy_owners[slot.owner] -= 1
             if self.busy_owners[slot.owner] <= 0:
                 del self.busy_owners[slot.owner]
-        # The contact's next notice, or a waiting owner's, may go now.
-        self.wake.set()
+
+    def record(self) -> None:
+        """Write down the sends that ended and free their threads (a contact's next may go).
+
+        An outcome the database would not take is tried again on the next turn, its
+        thread kept: the contact's next notice must not overtake it.
+        """
+        ended, self.unrecorded = self.unrecorded, []
+        while True:
+            try:
+                ended.append(self.done.get_nowait())
+            except queue.Empty:
+                break
+        for job, outcome in ended:
+            try:
+                if outcome is not None:
+                    delivery_record(job.delivery, outcome, now_ms())
+            except Exception:
+                log.exception(
+                    "recording alert notice %s failed; again in a second", job.delivery.pk
+                )
+                self.unrecorded.append((job, outcome))
+            else:
+                self.release(job.slot)
+
+    def hand_out(self, slot: Next) -> bool:
+        """Give a notice this sender claimed to a thread; False (thread kept) if it cannot be read now."""
+        try:
+            self.jobs.put(Job(delivery_claimed(slot.delivery), slot))
+        except Delivery.DoesNotExist:
+            self.release(slot)  # deleted with its contact point since
+        except Exception:
+            # Claimed and ours: read again on the next turn, before anything of its contact.
+            self.unread.append(slot)
+            log.exception("reading alert notice %s failed; again in a second", slot.delivery)
+            return False
+        return True
 
     def dispatch(self, now: int) -> int:
         """Claim each due notice that is first in line and has a free thread; return how many went."""
-        handed = 0
+        unread, self.unread = self.unread, []
+        handed = sum(self.hand_out(slot) for slot in unread)
         for slot in deliveries_next():
             if self.in_flight() >= self.threads:
                 break
@@ -108,34 +153,30 @@ class Sender:
                 continue
             try:
                 claimed = delivery_claim(slot.delivery, now)
-                job = Job(delivery_claimed(slot.delivery), slot) if claimed else None
-            except Delivery.DoesNotExist:
-                job = None  # deleted with its contact point since
             except Exception:
                 self.release(slot)
                 raise
-            if job is None:
+            if not claimed:
                 self.release(slot)
-                continue
-            self.jobs.put(job)
-            handed += 1
+            elif self.hand_out(slot):
+                handed += 1
         return handed
 
     def work(self) -> None:
-        """Send the jobs handed to this thread until told to stop."""
+        """Send the jobs handed to this thread until told to stop; touch no database."""
         while (job := self.jobs.get()) is not None:
+            outcome: Outcome | None = None
             try:
-                delivery_attempt(job.delivery, now_ms())
+                outcome = delivery_send(job.delivery)
             except Exception:
-                # The row keeps its claim; another attempt takes it once the claim runs out.
+                # Not recorded: the row keeps its claim and is sent again once it runs out.
                 log.exception("sending alert notice %s failed", job.delivery.pk)
-            finally:
-                # This thread's own connection: closed rather than left idle in the pool.
-                connections.close_all()
-                self.release(job.slot)
+            self.done.put((job, outcome))
+            self.wake.set()
 
     def run(self) -> None:
         """Dispatch until `stop`: at once when woken, else every POLL_SECONDS."""
+        self.started.set()
         for worker in self.workers:
             worker.start()
         deliveries_waker_add(self.wake)
@@ -144,6 +185,7 @@ class Sender:
                 self.wake.clear()
                 close_old_connections()
                 try:
+                    self.record()
                     self.dispatch(now_ms())
                 except Exception:
                     log.exception("looking for alert notices to send failed; again in a second")
@@ -151,6 +193,7 @@ class Sender:
         finally:
             deliveries_waker_remove(self.wake)
             connections.close_all()
+            self.ended.set()
 
     def stop(self) -> None:
         """Ask the dispatcher to stop (safe from a signal handler); `finish` waits for the sends."""
@@ -158,13 +201,20 @@ class Sender:
         self.wake.set()
 
     def finish(self, timeout: float = STOP_SECONDS) -> int:
-        """Let the sends in flight end (at most `timeout`); return how many did not."""
+        """Let the sends in flight end (at most `timeout`) and write them down; return how many did not."""
+        deadline = time.monotonic() + timeout
+        if self.started.is_set():
+            # Only the dispatcher writes outcomes down while it runs.
+            self.ended.wait(timeout)
         for _ in self.workers:
             self.jobs.put(None)
-        deadline = time.monotonic() + timeout
         for worker in self.workers:
             if worker.is_alive():
                 worker.join(max(0.0, deadline - time.monotonic()))
+        try:
+            self.record()
+        finally:
+            connections.close_all()
         return self.in_flight()
 
 
