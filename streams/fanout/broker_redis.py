@@ -78,17 +78,13 @@ class RedisBroker:
             await self.sync()
         except Exception:
             # A connection from before a Redis restart fails once: again on a fresh one.
-            try:
-                await self.sync()
-            except Exception:
-                self.heal_later()
-                raise
+            await self.sync()  # (a failure has the broker heal in the background)
 
     def unlisten(self, *, groups: Iterable[str] = (), channels: Iterable[str] = ()) -> None:
         topics = self.topics(groups, channels)
         self.wanted -= topics
         if self.subscribed & topics:
-            self.spawn(self.sync_or_heal())
+            self.spawn(self.sync_quietly())
 
     async def sync(self) -> None:
         """Subscribe to what is wanted and not subscribed, unsubscribe from the rest."""
@@ -108,24 +104,24 @@ class RedisBroker:
                     await pubsub.unsubscribe(*extra)
                     self.subscribed -= extra
             except BaseException:
-                self.drop(pubsub)  # half a command may have gone: the next sync starts afresh
+                # Half a command may have gone (or it was cancelled): start afresh.
+                self.drop(pubsub)
                 raise
 
-    async def sync_or_heal(self) -> None:
-        try:
-            await self.sync()
-        except Exception:
-            self.heal_later()
+    async def sync_quietly(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.sync()  # (a failure has the broker heal in the background)
 
     def drop(self, pubsub: PubSub) -> None:
-        """Let go of a pub/sub connection that failed; the next `sync` opens a fresh one."""
+        """Let go of a pub/sub connection that failed, and listen again on a fresh one."""
         if self.pubsub is pubsub:
             self.pubsub, self.subscribed = None, set()
             self.spawn(self.close_quietly(pubsub))
+            self.heal_later()
 
     def heal_later(self) -> None:
         """Have everything wanted subscribed again, in the background, until Redis answers."""
-        if self.healer is None or self.healer.done():
+        if self.wanted and (self.healer is None or self.healer.done()):
             self.healer = asyncio.ensure_future(self.heal())
 
     async def heal(self) -> None:
@@ -152,7 +148,6 @@ class RedisBroker:
                 if pubsub is self.pubsub:
                     log.warning("Redis pub/sub connection lost (%s); listening again", error)
                     self.drop(pubsub)
-                    self.heal_later()
                 continue
             if message is not None and message["type"] == "message":
                 try:

@@ -45,6 +45,7 @@ class Inbox:
     """
 
     def __init__(self, layer: Any, channel: str):
+        self.layer = layer
         self.messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.task = asyncio.ensure_future(self.pump(layer, channel))
 
@@ -252,3 +253,23 @@ def test_a_process_whose_event_loop_ends_leaves_no_connection_behind(
         asyncio.run(listen_and_send())
     assert clients() == 0
     assert len(layer.loops) == 0
+
+
+async def test_a_pubsub_connection_redis_closes_is_replaced_and_everything_heard_again(
+    subscribed: tuple[Any, Inbox], redis: Redis
+) -> None:
+    # Redis closes a pub/sub client that falls behind (client-output-buffer-limit).
+    worker, inbox = subscribed
+    await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    await send_until_received(worker, inbox, within=10)
+
+
+async def test_a_connection_let_go_midway_is_replaced_without_waiting_for_a_new_join(
+    subscribed: tuple[Any, Inbox],
+) -> None:
+    # A subscribe cancelled halfway (its socket closed) lets go of the connection.
+    worker, inbox = subscribed
+    web = inbox.layer
+    broker = web.parts().broker
+    broker.drop(broker.pubsub)
+    await send_until_received(worker, inbox, within=10)
