@@ -93,7 +93,7 @@ class Watched(Protocol):
 
     def standing(self) -> Standing: ...
 
-    def recheck_soon(self) -> None: ...
+    def recheck_soon(self) -> bool: ...
 
     def session_expires(self, when: float) -> None: ...
 
@@ -296,8 +296,7 @@ class AccessSweep:
             if socket not in self.sockets:
                 continue  # it left while the sweep read
             if must_recheck(standing, found, now):
-                self.rechecks += 1
-                socket.recheck_soon()
+                self.rechecks += socket.recheck_soon()
             elif standing.session_key is not None:
                 expires = found.sessions.get(standing.session_key)
                 if expires is not None and expires < horizon:

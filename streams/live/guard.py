@@ -68,6 +68,7 @@ class AccessGuard:
     expiry_timer: asyncio.TimerHandle | None = None
     expiry_due = math.inf
     rechecking: asyncio.Future[None] | None = None
+    recheck_pending = False  # asked by recheck_soon, not started yet
 
     def __init__(self, scope: dict[str, Any]):
         self.scope = scope
@@ -130,14 +131,19 @@ class AccessGuard:
             read_at=self.read_at,
         )
 
-    def recheck_soon(self) -> None:
-        """Check again in the socket's own order (after the subscribes under way), as on an event."""
+    def recheck_soon(self) -> bool:
+        """Check again in the socket's own order (after the subscribes under way), as on an event.
+
+        Return False when a check is already on its way: a busy socket gets one, not one a sweep.
+        """
         socket = self.socket
-        if socket is None or socket.released:
-            return
+        if socket is None or socket.released or self.recheck_pending:
+            return False
+        self.recheck_pending = True
         # A socket too far behind to queue it checks beside its queue.
         if not socket.enqueue(dict(access_changed_message())):
             self.rechecking = asyncio.ensure_future(self.recheck())
+        return True
 
     def session_expires(self, when: float) -> None:
         """Check again when the session expires (wall clock), unless a check is due sooner."""
@@ -179,7 +185,7 @@ class AccessGuard:
         socket = self.socket
         if socket is None:
             return  # a socket refused at the handshake is never watched
-        self.read_at = time.time()
+        self.read_at, self.recheck_pending = time.time(), False
         if self.signed_in:
             user = await database_sync_to_async(scope_user_now)(self.scope)
             if user is None:
