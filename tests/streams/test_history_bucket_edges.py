@@ -1,4 +1,9 @@
-"""History over [from, to): a bucket that starts exactly at `to` is not part of the answer."""
+"""History over [from, to): where its buckets begin and end, and how the answer is written.
+
+A bucket that starts exactly at `to` is not part of the answer; `from` inside a
+tier's bucket answers from that bucket's start; buckets are never narrower than
+a millisecond nor wider than `points` needs; times and widths are integers.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from streams.history.query import history_buckets
 from streams.history.rollups import MINUTE, SECOND
 from streams.history.store import history_append
 from streams.models import SourceKind, Stream
-from tests.streams.conftest import logged_in
+from tests.streams.conftest import EPOCH_MS, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +64,36 @@ def test_the_api_answers_from_up_to_but_not_including_to(owner: Any, steps: Stre
     assert body["t"] == [START + MINUTE]
     assert body["fields"]["value"]["max"] == [20.0]
     assert body["count"] == [60]
+
+
+def test_a_range_from_inside_a_minute_answers_from_that_minutes_start(steps: Stream) -> None:
+    answer = history_buckets(steps.pk, START + 30 * SECOND, START + 2 * MINUTE, 1)
+    assert answer.tier == "1m"
+    assert answer.t == [START]
+    assert answer.count == [120]
+    assert answer.fields["value"]["first"] == [10.0]
+
+
+def test_samples_a_millisecond_apart_get_a_bucket_each(owner: Any) -> None:
+    stream = Stream.objects.create(
+        slug="fast", title="Fast", source_kind=SourceKind.PUSH, owner=owner, fields=[]
+    )
+    history_append({stream.pk: [sample_frame(i + 1, START + i, {"v": i}) for i in range(10)]})
+    answer = history_buckets(stream.pk, START, START + 10, 100)
+    assert answer.tier == "raw" and answer.bucket_ms == 1
+    assert answer.t == [START + i for i in range(10)]
+    assert answer.fields["v"]["max"] == list(range(10))
+
+
+def test_the_api_writes_times_and_widths_as_integers_and_names_flags(
+    owner: Any, lab_stream: Stream
+) -> None:
+    response = logged_in(owner).get(
+        f"/api/streams/{lab_stream.slug}/history?from={EPOCH_MS}&to={EPOCH_MS + 7_001}&points=7"
+    )
+    body = response.json()
+    assert body["tier"] == "1s"
+    assert body["bucket_ms"] == 2_000 and type(body["bucket_ms"]) is int
+    assert all(type(t) is int for t in body["t"])
+    assert body["t"][0] == EPOCH_MS - EPOCH_MS % 1000
+    assert body["flags"]["anomaly"] == [1, 0, 0, 0]
