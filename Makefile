@@ -9,7 +9,7 @@ PORT ?= 8000
 export HOST PORT
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup setup-dev system-packages demo test lint test-python test-js test-contracts cluster clean
+.PHONY: setup setup-dev system-packages demo test lint test-python test-js test-contracts cluster clean mutate
 
 ## setup: create .venv, install Python and npm packages, copy front-end files (idempotent)
 setup: $(STAMPS)/python $(STAMPS)/npm
@@ -73,6 +73,23 @@ test-python:
 CONTRACT_TESTS := tests/test_openapi.py tests/test_asyncapi.py tests/test_html_valid.py tests/e2e/test_fuzz.py
 test-contracts: setup-dev
 	$(VENV)/bin/pytest -p no:cacheprovider $(CONTRACT_TESTS)
+
+## mutate: mutation testing (mutmut) of the modules that carry the product's promises,
+## each mutant against the fast tests that reach it, then the score per module
+## (docs/testing.md). A habit, not a gate: not part of `make test` or CI.
+## MUTATE="streams.access" for one module; results stay in mutants/ for the next run.
+MUTATE ?= dashboards.access streams.access streams.history.query streams.history.rollups \
+	streams.http.export streams.producer.values streams.producer.ingest streams.live.catchup \
+	alerts.evaluation
+MUTATE_JOBS ?= 2
+MUTATE_TIMEOUT ?= 1800
+mutate: setup-dev
+	@for module in $(MUTATE); do \
+	  echo "== $$module"; \
+	  timeout $(MUTATE_TIMEOUT) $(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS) "$$module.*" \
+	    || echo "$$module: mutmut stopped early (exit $$?)"; \
+	done
+	@$(PY) scripts/mutation_score.py
 
 ## cluster: Redis + two web processes + a worker + the alerts worker on this machine (docs/operations.md)
 cluster: setup
