@@ -126,10 +126,11 @@ write_batch = per_loop(lambda: WriteBatch(asyncio.get_running_loop()))
 class DirectWriter(Writer):
     """Writes finished frames to a connection's transport while its socket can take them.
 
-    A server's adapter says when that is (`open`: the socket is open, and its
-    transport is not pushing back). The first frame of a moment is written at
-    once; later ones are held in `pending` until the moment ends
-    (`WriteBatch.flush`) or the socket sends anything the ASGI way.
+    A server's adapter knows when that is: its `write_shared` checks that the
+    socket is open and its transport not pushing back, then `take`s the frame.
+    The first frame of a moment is written at once; later ones are held in
+    `pending` until the moment ends (`WriteBatch.flush`) or the socket sends
+    anything the ASGI way.
     """
 
     __slots__ = ("batch", "moment", "pending", "transport")
@@ -142,14 +143,8 @@ class DirectWriter(Writer):
         self.moment = -1  # the last moment this socket was written in
         self.pending: list[bytes] = []
 
-    def open(self) -> bool:
-        """Return whether the socket may be written to now; the server's adapter knows."""
-        raise NotImplementedError
-
-    def write_shared(self, text: str) -> bool:
-        if not self.open():
-            return False
-        wire = wire_frame(text)
+    def take(self, wire: bytes) -> bool:
+        """Write a finished frame now, or hold it until the moment ends; return True."""
         if self.pending:
             self.pending.append(wire)
             return True

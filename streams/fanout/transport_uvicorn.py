@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from websockets.protocol import State
 
-from streams.fanout.transport import DirectWriter, Send, Writer, write_batch
+from streams.fanout.transport import DirectWriter, Send, Writer, wire_frame, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -131,16 +131,18 @@ class UvicornWriter(DirectWriter):
         super().__init__(send, protocol.transport, write_batch())
         self.protocol = protocol
 
-    def open(self) -> bool:
-        """Return whether the socket is open and its transport keeps up (as uvicorn's `send` checks)."""
+    def write_shared(self, text: str) -> bool:
+        """Write a live frame now if the socket is open and keeping up, as uvicorn's `send` checks."""
         protocol = self.protocol
-        return not (
+        if (
             protocol.close_sent
             or protocol.disconnected
             or not protocol.writable.is_set()
             or protocol.conn.state is not State.OPEN
             or self.transport.is_closing()
-        )
+        ):
+            return False
+        return self.take(wire_frame(text))
 
 
 def socket_writer(send: Send) -> Writer:

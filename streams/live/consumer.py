@@ -221,7 +221,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         Return False to have it queued instead, as for any other message.
         """
         inbox = self.inbox
-        if inbox is None or not self.writer.direct or not inbox.idle():
+        # `Inbox.idle` inline: this runs for every socket of every live frame.
+        if inbox is None or not inbox.waiting or inbox.side or inbox.held or not self.writer.direct:
+            return False
+        if inbox.queue.qsize():
             return False
         try:
             return self.subscriptions.deliver_now(message)

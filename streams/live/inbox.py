@@ -5,8 +5,9 @@ the socket reads that queue itself, the client's messages forwarded into it,
 instead of Channels' loop that waits on two tasks and starts one per message.
 Commands that wait on reads (subscribes) run beside the loop (`beside`); while
 any runs, the layer's messages are held, in order, and handled once they end,
-as if the loop had been busy. A socket waiting with nothing queued or held is
-`idle`: the layer may hand it a message inside its own call (`deliver`).
+as if the loop had been busy. While the loop waits with nothing queued or
+held, the layer may hand the socket a message inside its own call
+(`LiveConsumer.deliver`).
 """
 
 from __future__ import annotations
@@ -37,10 +38,6 @@ class Inbox:
         self.waiting = False  # for the next message, every earlier one handled
         self.side: set[asyncio.Task[None]] = set()  # commands running beside the loop
         self.held: list[dict[str, Any]] = []  # the layer's messages that came meanwhile
-
-    def idle(self) -> bool:
-        """Return whether nothing waits before a message that arrives now."""
-        return self.waiting and not self.side and not self.held and not self.queue.qsize()
 
     def put(self, message: dict[str, Any]) -> bool:
         """Queue a message of the socket's own after what came before; False when full."""
