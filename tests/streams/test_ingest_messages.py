@@ -1,0 +1,56 @@
+"""What a script is told when a pushed value is refused: the field, and what it sent.
+
+The message names the field and the kind of JSON value that came (null, a list,
+an object), adds the field's declared type only when it has one, and the error
+carries the field, for a refused value and for a name the stream does not declare.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streams.models import Stream
+from streams.producer.values import IngestError, field_types, values_check
+from tests.streams.conftest import INGEST, post_json, token_client
+
+NUMBER = {"v": "number"}
+
+
+@pytest.mark.parametrize("value,got", [(None, "null"), ([1, 2], "a list"), ({"a": 1}, "an object")])
+def test_a_refused_value_is_named_for_what_it_is(value: Any, got: str) -> None:
+    with pytest.raises(IngestError) as refused:
+        values_check({"v": value}, types=NUMBER, slug="s")
+    assert refused.value.message == f"values.v must be a number; got {got} (v is a number field)."
+    assert str(refused.value) == refused.value.message
+    assert (refused.value.code, refused.value.field) == ("invalid_field", "v")
+
+
+def test_a_stream_without_declared_fields_names_no_type() -> None:
+    with pytest.raises(IngestError) as refused:
+        values_check({"v": [1]}, types={}, slug="s")
+    assert refused.value.message == "values.v must be a number or text; got a list."
+
+
+def test_a_name_the_stream_does_not_declare_is_named() -> None:
+    with pytest.raises(IngestError) as refused:
+        values_check({"v": 1, "w": 2}, types=NUMBER, slug="lab")
+    assert refused.value.message == "values.w is not a field of lab."
+    assert (refused.value.code, refused.value.field) == ("invalid_field", "w")
+
+
+def test_field_entries_without_a_name_declare_nothing() -> None:
+    fields = [{"name": "v", "unit": ""}, {"unit": "°C"}, {"name": 5}, "w"]
+    assert field_types(fields) == {"v": "number"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_says_what_came_instead_of_a_number(owner_token: str, push_stream: Stream) -> None:
+    samples = [{"values": {"value": [21.5]}}]
+    response = post_json(token_client(owner_token), INGEST, {"samples": samples})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid_field",
+        "message": "samples[0].values.value must be a number; got a list (value is a number field).",
+    }
