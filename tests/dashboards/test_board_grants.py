@@ -13,7 +13,14 @@ import pytest
 
 from dashboards.access import link_dashboard_id
 from dashboards.models import Dashboard, DashboardShare
-from streams.access import link_of, stream_can_read, stream_for_viewer, streams_readable_by
+from streams.access import (
+    link_of,
+    stream_can_read,
+    stream_for_viewer,
+    streams_readable_by,
+    streams_readable_directly_by,
+)
+from streams.models import Stream
 from tests.streams.access_world import PRIVATE, World, board_make, world_make
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +70,18 @@ def test_a_link_of_the_longest_length_a_board_holds_opens_it(world_board: Dashbo
 @pytest.fixture
 def world_board(db: None) -> Dashboard:
     return world_make().alice_board
+
+
+def test_what_one_may_put_on_a_board_is_what_one_reads_directly(
+    staff_board: tuple[World, Dashboard],
+) -> None:
+    # Bob is shown Alice's stream on her board, but may not put it on his own.
+    world, _ = staff_board
+    Stream.objects.get_or_create(
+        slug="push.public", defaults={"source_kind": "push", "is_public": True}
+    )
+    for user, expected in (
+        (world.bob, {"push.public"}),
+        (world.alice, {"push.alice", "push.public"}),
+    ):
+        assert set(streams_readable_directly_by(user).values_list("slug", flat=True)) == expected
