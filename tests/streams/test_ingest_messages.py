@@ -54,3 +54,11 @@ def test_the_api_says_what_came_instead_of_a_number(owner_token: str, push_strea
         "code": "invalid_field",
         "message": "samples[0].values.value must be a number; got a list (value is a number field).",
     }
+
+
+def test_a_stream_without_declared_fields_takes_numbers_and_text_under_any_name() -> None:
+    values = {"v": 1.5, "n": -3, "label": "ok"}
+    assert values_check(values, types={}, slug="s") == values
+    with pytest.raises(IngestError) as refused:
+        values_check({"label": "x" * 201}, types={}, slug="s")
+    assert refused.value.message == "values.label is longer than 200 characters."
