@@ -229,7 +229,7 @@ def test_a_refusal_names_the_field_and_what_it_takes(
 def test_values_at_the_edges_of_their_types_are_stored(
     owner_token: str, push_stream: Stream
 ) -> None:
-    samples = [
+    samples: list[dict[str, dict[str, Any]]] = [
         {"values": {"value": 1e300, "label": "x" * 200}},
         {"values": {"value": -1e300, "label": ""}},
         {"values": {"value": -(2**63), "label": "21.5"}},
