@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
@@ -21,7 +20,6 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import OperationalError
 from django.test import Client
 
 from streams.catalog import StreamRequest, stream_create
@@ -41,6 +39,7 @@ from tests.streams.conftest import (
     subscribe,
     token_client,
 )
+from tests.streams.test_producer import locked_retry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -189,22 +188,6 @@ async def test_a_replay_of_a_stream_made_private_stops_at_once_and_copies_nothin
 def values_in(frame: dict[str, Any]) -> list[Any]:
     """Return the `value` of every sample in a `data` frame."""
     return [sample["values"].get("value") for sample in frame["samples"]]
-
-
-async def locked_retry(function: Callable[[], Any]) -> Any:
-    """Run a write while the producer's thread writes too, retrying SQLite's table locks.
-
-    The tests' in-memory SQLite shares one cache between threads, and a shared-cache
-    table lock fails at once instead of waiting.
-    """
-    for _ in range(100):
-        try:
-            return await database_sync_to_async(function)()
-        except OperationalError as error:
-            if "locked" not in str(error):
-                raise
-            await asyncio.sleep(0.02)
-    raise AssertionError("the table stayed locked")
 
 
 # -- the net beneath the events ----------------------------------------------------
