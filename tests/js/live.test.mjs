@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { LiveClient, State } from "../../static/js/live.js";
+import { LiveClient, Probe, State } from "../../static/js/live.js";
 import { FakeClock, fakeWebSocketClass, samples } from "./fakes.mjs";
 
 const HELLO = {
@@ -85,7 +85,27 @@ test("it moves through connecting, connected, reconnecting and back", () => {
   );
   assert.equal(events.state[2].code, 1006);
   assert.equal(events.state[2].delay, 500);
+});
+
+test("RECONN. counts reconnections the server welcomed, not attempts", () => {
+  const { client, clock, sockets } = connected();
+  assert.equal(client.stats.reconnects, 0, "the first connection is no reconnection");
+  sockets[0].drop(1006);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    clock.advance(clock.pendingDelays()[0]);
+    sockets.at(-1).drop(1006);
+  }
+  assert.equal(sockets.length, 6);
+  assert.equal(client.stats.reconnects, 0, "five failed attempts");
+  clock.advance(clock.pendingDelays()[0]);
+  sockets.at(-1).open();
+  sockets.at(-1).receive(HELLO);
   assert.equal(client.stats.reconnects, 1);
+  sockets.at(-1).drop(1006);
+  clock.advance(clock.pendingDelays()[0]);
+  sockets.at(-1).open();
+  sockets.at(-1).drop(1013, "try again later");
+  assert.equal(client.stats.reconnects, 1, "a socket closed before its welcome is an attempt");
 });
 
 test("it sends commands given while not connected once the socket opens, in order", () => {
@@ -262,7 +282,7 @@ function failingDelays(count, options) {
 
 test("the reconnect delay grows by the factor and stops at the maximum", () => {
   const { delays, sockets } = failingDelays(8);
-  assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+  assert.deepEqual(delays, [500, 1000, 2000, 4000, 4000, 4000, 4000, 4000]);
   assert.equal(sockets.length, 9);
 
   const custom = failingDelays(4, { backoff: { initial: 100, factor: 3, max: 1000, jitter: 0 } });
@@ -270,16 +290,13 @@ test("the reconnect delay grows by the factor and stops at the maximum", () => {
 });
 
 test("jitter keeps each delay within 30 % of its step and never above the maximum", () => {
-  assert.deepEqual(failingDelays(7, { random: () => 0 }).delays, [350, 700, 1400, 2800, 5600, 10500, 10500]);
-  assert.deepEqual(
-    failingDelays(7, { random: () => 0.999999 }).delays,
-    [650, 1300, 2600, 5200, 10400, 15000, 15000],
-  );
+  assert.deepEqual(failingDelays(6, { random: () => 0 }).delays, [350, 700, 1400, 2800, 2800, 2800]);
+  assert.deepEqual(failingDelays(6, { random: () => 0.999999 }).delays, [650, 1300, 2600, 4000, 4000, 4000]);
 
   const { delays } = failingDelays(40, { random: Math.random });
   delays.forEach((delay, attempt) => {
-    const step = Math.min(15000, 500 * 2 ** attempt);
-    assert.ok(delay >= step * 0.7 - 1 && delay <= Math.min(15000, step * 1.3) + 1, `${delay} for ${step}`);
+    const step = Math.min(4000, 500 * 2 ** attempt);
+    assert.ok(delay >= step * 0.7 - 1 && delay <= Math.min(4000, step * 1.3) + 1, `${delay} for ${step}`);
   });
 });
 
@@ -506,4 +523,127 @@ test("the debug flag logs frames both ways", (t) => {
   const lines = debug.mock.calls.map((call) => call.arguments.join(" "));
   assert.ok(lines.some((line) => line.includes("←") && line.includes('"hello"')));
   assert.ok(lines.some((line) => line.includes("→") && line.includes('"start"')));
+});
+
+// --- the health probe while reconnecting -------------------------------------
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A client whose probe answers what `server.answer` says, counting the probes. */
+function probed(options = {}) {
+  const server = { answer: Probe.UNREACHABLE, probes: 0 };
+  const probe = async () => {
+    server.probes += 1;
+    return server.answer;
+  };
+  return { server, ...connected({ probe, ...options }) };
+}
+
+test("a probe that finds the server back opens the socket at once, not at the next attempt", async () => {
+  const { client, clock, sockets, server } = probed();
+  sockets[0].drop(1006);
+  // The first attempt (after 500 ms) fails, and the next waits 1 s: probes come every 0.8 s here.
+  clock.advance(500);
+  sockets[1].drop(1006);
+  assert.equal(client.state, State.RECONNECTING);
+  assert.equal(sockets.length, 2);
+  clock.advance(300);
+  await settle();
+  assert.equal(server.probes, 1, "the first probe, 800 ms after the drop");
+  assert.equal(sockets.length, 2, "an unreachable server: no attempt before the backoff's");
+
+  server.answer = Probe.OK;
+  clock.advance(800);
+  await settle();
+  assert.equal(server.probes, 2);
+  assert.equal(sockets.length, 3, "the probe that saw the server back started an attempt");
+  sockets[2].open();
+  sockets[2].receive(HELLO);
+  assert.equal(client.state, State.CONNECTED);
+  assert.equal(client.stats.reconnects, 1);
+  // (Not past three silent ping intervals: that would count as a lost connection.)
+  clock.advance(20_000);
+  await settle();
+  assert.equal(server.probes, 2, "no probe while connected");
+});
+
+test("probes of a server that refuses connections come every 0.6 to 1 s, spread at random", async () => {
+  for (const [random, every] of [[() => 0, 600], [() => 0.999999, 1000]]) {
+    const { clock, sockets, server } = probed({ random });
+    sockets[0].drop(1006);
+    for (let probe = 1; probe <= 10; probe += 1) {
+      clock.advance(every - 1);
+      await settle();
+      assert.equal(server.probes, probe - 1);
+      clock.advance(1);
+      await settle();
+      assert.equal(server.probes, probe);
+      // Keep every socket attempt failing.
+      for (const socket of sockets) if (socket.readyState === 0) socket.drop(1006);
+    }
+  }
+});
+
+test("probes back off while the server answers but is not ready, and quicken when it stops answering", async () => {
+  const { clock, sockets, server } = probed();
+  server.answer = Probe.UNHEALTHY;
+  sockets[0].drop(1006);
+  const probeTimes = [];
+  const start = clock.now;
+  for (let step = 0; step < 400; step += 1) {
+    clock.advance(100);
+    await settle();
+    for (const socket of sockets) if (socket.readyState === 0) socket.drop(1013);
+    if (server.probes > probeTimes.length) probeTimes.push(clock.now - start);
+  }
+  const gaps = probeTimes.slice(1).map((at, index) => at - probeTimes[index]);
+  assert.deepEqual(gaps.slice(0, 5), [2000, 4000, 8000, 8000, 8000]);
+
+  server.answer = Probe.UNREACHABLE;
+  clock.advance(8000);
+  await settle();
+  const before = server.probes;
+  clock.advance(800);
+  await settle();
+  assert.equal(server.probes, before + 1, "back to 0.8 s once nothing answers");
+});
+
+test("a probe starts one attempt per return of the server; the socket's backoff paces the rest", async () => {
+  const { clock, sockets, server } = probed();
+  sockets[0].drop(1006);
+  server.answer = Probe.OK;
+  clock.advance(800);
+  await settle();
+  assert.equal(sockets.length, 2, "an attempt at once");
+  // Refused at the handshake all the same (a session that ended, a full server).
+  sockets[1].drop(1006);
+  const attempts = sockets.length;
+  clock.advance(800);
+  await settle();
+  assert.equal(server.probes, 2);
+  assert.equal(sockets.length, attempts, "the next probe says ok again but starts nothing");
+});
+
+test("close() and a 4001 stop the probes", async () => {
+  const { client, clock, sockets, server } = probed();
+  sockets[0].drop(1006);
+  client.close();
+  clock.advance(10_000);
+  await settle();
+  assert.equal(server.probes, 0);
+
+  const other = probed();
+  other.sockets[0].drop(1006);
+  other.clock.advance(500);
+  other.sockets[1].drop(4001, "unauthenticated");
+  other.clock.advance(10_000);
+  await settle();
+  assert.equal(other.server.probes, 0);
+  assert.equal(other.client.state, State.DISCONNECTED);
+});
+
+test("without a probe nothing is probed and the socket's backoff alone paces attempts", () => {
+  const { clock, sockets } = connected();
+  sockets[0].drop(1006);
+  assert.deepEqual(clock.pendingDelays(), [500]);
 });
