@@ -14,6 +14,15 @@ server CPU % and CPU-seconds per million delivered samples, server RSS, and the
 load client's CPU (to show it was not the bottleneck). Then the publisher's cost
 per frame against the number of viewers (bench/publish_cost.py).
 
+Shapes (--shape): `sine` serves the sine alone from a fresh database; `demo` is
+`make demo` as a user runs it (every demo stream running, the in-process layer, a
+database grown by --grow-hours of history per stream, capped at each stream's
+retention); `cluster` is `make cluster`'s split (Redis, a web process without the
+producer, `manage.py produce` as the worker) on the same grown database. Server
+CPU is counted beyond what the same process spends idle (measured for
+--idle-seconds before the first round, no client connected), so the cost per
+frame is the fan-out's and not the producers'.
+
 Quick default: N = 50,200 for 10 s each. Full: --clients 50,200,500,1000.
 """
 
@@ -21,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
+import subprocess
 import sys
 import time
 import urllib.request
@@ -49,10 +60,46 @@ from common import (
 )
 from wsload import HISTOGRAM_MS, LoadClients, histogram_max, histogram_percentile
 
+from tests.processes import PYTHON, spawn, stop_process
+
 RATE = 1000
 SLUG = "sine.1khz"
 SUBSCRIBE = '{"type":"subscribe","stream":"sine.1khz"}'
 NAMES = {"a": "a: websockets, per sample", "b": "b: websockets, 50 ms batches"}
+
+# History a grown database holds, made by running each demo source on a past clock
+# (the way `seed` makes the demo's hours): `{hours}` per stream, capped at its retention.
+GROW_SCRIPT = """
+import random
+from tqdm import tqdm
+from streams.clock import now_ms
+from streams.demo import DEMO_STREAMS, history_generate
+from streams.models import Sample, Stream
+from streams.sources import source_create
+now = now_ms()
+plan = [
+    (slug, kind, settings, int(min({hours} * 3600, retention)))
+    for slug, _, kind, settings, retention, seconds in DEMO_STREAMS
+    if seconds and kind not in ("system", "push", "replay")
+]
+with tqdm(total=sum(p[3] for p in plan), unit="s", desc="Growing history", mininterval=5) as bar:
+    for slug, kind, settings, span in plan:
+        stream = Stream.objects.get(slug=slug)
+        Sample.objects.filter(stream=stream).delete()
+        source = source_create(kind, settings, rng=random.Random(slug))
+        history_generate(stream, source, now - span * 1000, now, bar)
+print("samples stored:", Sample.objects.count())
+"""
+
+
+def idle_rate(pid: int, seconds: float) -> float:
+    """CPU-seconds per second the process spends with no client connected."""
+    if seconds <= 0:
+        return 0.0
+    gauge = Gauge(pid)
+    cpu0 = gauge.cpu()
+    time.sleep(seconds)
+    return (gauge.cpu() - cpu0) / seconds
 
 
 def scrape_metrics(server: PulseboardServer) -> dict[str, float] | None:
@@ -87,6 +134,7 @@ def run_round(
     warmup: float,
     profile: Path | None = None,
     profile_name: str = "server",
+    idle: float = 0.0,
 ) -> dict[str, Any]:
     load = LoadClients(url, clients, processes, subscribe=subscribe)
     spy = None
@@ -117,7 +165,8 @@ def run_round(
     histogram = [sum(bucket) for bucket in zip(*(r["histogram"] for r in results), strict=True)]
     delivered = sum(r["samples"] for r in results)
     frames = sum(r["frames"] for r in results)
-    cpu = cpu1 - cpu0
+    # What the fan-out costs: the round's CPU less what the process spends idle.
+    cpu = max(0.0, cpu1 - cpu0 - idle * seconds)
     return {
         "server": label,
         "clients": clients,
@@ -133,7 +182,8 @@ def run_round(
         "p50": histogram_percentile(histogram, 50),
         "p99": histogram_percentile(histogram, 99),
         "max": histogram_max(histogram),
-        "cpu_pct": 100 * cpu / seconds,
+        "cpu_pct": 100 * (cpu1 - cpu0) / seconds,
+        "idle_pct": 100 * idle,
         "cpu_per_m": cpu / (delivered / 1e6) if delivered else float("nan"),
         "cpu_us_per_frame": 1e6 * cpu / frames if frames else float("nan"),
         "rss": rss,
@@ -168,9 +218,9 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
                 "p50 ms",
                 "p99 ms",
                 "max ms",
-                "srv CPU %",
-                "CPU-s/M samples",
-                "CPU µs/frame",
+                "srv CPU % (idle)",
+                "CPU-s/M samples*",
+                "CPU µs/frame*",
                 "srv RSS MiB",
                 "client CPU %",
                 "load 1/5/15",
@@ -187,7 +237,7 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
                     latency(r["p50"]),
                     latency(r["p99"]),
                     latency(r["max"]),
-                    fmt(r["cpu_pct"], 0),
+                    f"{fmt(r['cpu_pct'], 0)} ({fmt(r.get('idle_pct', 0.0), 0)})",
                     fmt(r["cpu_per_m"], 2),
                     fmt(r["cpu_us_per_frame"], 1),
                     mib(r["rss"]),
@@ -199,6 +249,7 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
         ),
         flush=True,
     )
+    print("   * beyond what the server spends idle (no client connected)", flush=True)
 
 
 def targets(rows: list[dict[str, Any]], pulseboard: str) -> list[tuple[str, bool]]:
@@ -227,6 +278,30 @@ def targets(rows: list[dict[str, Any]], pulseboard: str) -> list[tuple[str, bool
     return checks
 
 
+def grown_database(
+    args: argparse.Namespace, server: PulseboardServer, cache: dict[str, Path], key: str
+) -> None:
+    """Give `server`'s database --grow-hours of demo history (made once per tree on SQLite)."""
+    database = server.database
+    template = cache.get(key)
+    if template is not None and database.kind == "sqlite":
+        shutil.copyfile(template, database.path)
+        server.prepare()
+        return
+    server.prepare()
+    started = time.monotonic()
+    print(f"   growing the database: {args.grow_hours} h of history per demo stream", flush=True)
+    output = server.manage("shell", "-c", GROW_SCRIPT.format(hours=args.grow_hours), timeout=7200)
+    print(f"   {output.strip().splitlines()[-1]} ({time.monotonic() - started:.0f} s)", flush=True)
+    if database.kind == "sqlite":
+        server.manage(
+            "shell", "-c", "from django.db import connection; connection.cursor().execute('VACUUM')"
+        )
+        template = database.path.with_name(f"grown-{len(cache)}.sqlite3")
+        shutil.copyfile(database.path, template)
+        cache[key] = template
+
+
 def run_pulseboard(
     args: argparse.Namespace,
     layer: str,
@@ -234,11 +309,14 @@ def run_pulseboard(
     counts: list[int],
     directory: Path,
     tree: Path | None = None,
+    grown: dict[str, Path] | None = None,
 ) -> list[dict[str, Any]]:
-    """Measure `manage.py serve` on one channel layer for every N; return its rows."""
+    """Measure one Pulseboard shape on one channel layer for every N; return its rows."""
     rows: list[dict[str, Any]] = []
     redis = RedisServer(directory) if layer == "redis" else None
     database = Database(args.db, directory)
+    worker: subprocess.Popen[bytes] | None = None
+    cluster = args.shape == "cluster"
     try:
         if redis:
             redis.start()
@@ -246,12 +324,25 @@ def run_pulseboard(
             database,
             log_dir=directory,
             redis_url=redis.url if redis else None,
-            running=None if args.all_streams else [SLUG],
+            running=[SLUG] if args.shape == "sine" and not args.all_streams else None,
             env=dict(item.split("=", 1) for item in args.server_env),
             tree=tree,
+            producer=not cluster,
         )
-        server.prepare()
+        if args.shape == "sine":
+            server.prepare()
+        else:
+            grown_database(args, server, grown if grown is not None else {}, str(tree or ""))
+        if cluster:
+            worker = spawn(
+                [PYTHON, "manage.py", "produce"],
+                env=server.env,
+                log_path=directory / "worker.log",
+                cwd=server.cwd,
+            )
         with server:
+            idle = idle_rate(server.pid, args.idle_seconds)
+            print(f"   server idle: {100 * idle:.1f} % CPU", flush=True)
             url = f"{server.ws_url}/ws/live/?token={server.token}"
             for n in counts:
                 before = scrape_metrics(server)
@@ -266,6 +357,7 @@ def run_pulseboard(
                     warmup=args.warmup,
                     profile=args.profile,
                     profile_name=f"server-{layer}" + ("-before" if tree else ""),
+                    idle=idle,
                 )
                 if not round_rows:
                     continue
@@ -287,6 +379,7 @@ def run_pulseboard(
                 print_rows(rows[-1:])
                 print(f"   server counters during the round: {rows[-1]['metrics']}")
     finally:
+        stop_process(worker)
         if redis:
             redis.stop()
         database.drop()
@@ -365,6 +458,26 @@ def main() -> None:
     )
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument(
+        "--shape",
+        default="sine",
+        choices=["sine", "demo", "cluster"],
+        help="sine: the sine alone, fresh database; demo: every demo stream on a grown "
+        "database (make demo); cluster: the same on Redis with a separate worker (make cluster)",
+    )
+    parser.add_argument(
+        "--grow-hours",
+        type=float,
+        default=24.0,
+        help="hours of history per demo stream in the demo and cluster shapes (capped at "
+        "each stream's retention: the 1 kHz sine keeps one hour, 3.6 M samples)",
+    )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=10.0,
+        help="seconds each server's idle CPU is measured for before its first round",
+    )
+    parser.add_argument(
         "--all-streams",
         action="store_true",
         help="leave every seeded stream running (default: only sine.1khz)",
@@ -397,9 +510,13 @@ def main() -> None:
     raise_open_files(max(counts) * 2 + 1024)
     banner(f"Fan-out of a 1 kHz stream to N WebSocket clients (N = {args.clients})")
     layers = [layer.strip() for layer in args.layer.split(",")]
+    if args.shape == "cluster":
+        layers = ["redis"]
     extras = "".join(", " + e for e in args.server_env)
-    pb_labels = {layer: f"pulseboard ({layer} layer, {args.db}{extras})" for layer in layers}
+    shape = "" if args.shape == "sine" else f"{args.shape}, "
+    pb_labels = {layer: f"pulseboard ({shape}{layer} layer, {args.db}{extras})" for layer in layers}
     rows: list[dict[str, Any]] = []
+    grown: dict[str, Path] = {}
     with scratch_directory() as directory:
         for name in servers:
             if name in NAMES:
@@ -408,6 +525,7 @@ def main() -> None:
                 with ScriptServer(
                     "ws_fanout.py", "--mode", mode, log_dir=directory, name=name
                 ) as s:
+                    idle = idle_rate(s.pid, args.idle_seconds)
                     for n in counts:
                         round_rows = attempt(
                             label=NAMES[name],
@@ -418,6 +536,7 @@ def main() -> None:
                             processes=args.client_procs,
                             seconds=args.seconds,
                             warmup=args.warmup,
+                            idle=idle,
                         )
                         rows.extend(round_rows)
                         if round_rows:
@@ -427,9 +546,13 @@ def main() -> None:
                 if args.before:
                     label = f"before: {pb_labels[layer]}"
                     print(f"-- {label} from {args.before}", flush=True)
-                    rows.extend(run_pulseboard(args, layer, label, counts, directory, args.before))
+                    rows.extend(
+                        run_pulseboard(args, layer, label, counts, directory, args.before, grown)
+                    )
                 print(f"-- {pb_labels[layer]}", flush=True)
-                rows.extend(run_pulseboard(args, layer, pb_labels[layer], counts, directory))
+                rows.extend(
+                    run_pulseboard(args, layer, pb_labels[layer], counts, directory, None, grown)
+                )
     print()
     print("Fan-out, all rounds:")
     print_rows(rows)
