@@ -47,9 +47,28 @@ export class MergedWindow {
     return [...this.#groups.values()].some((group) => group.window.hasAnomalies);
   }
 
-  /** Return the span of the first stream's samples (what the widget's export reads). */
+  /**
+   * Return what it holds: {from, to} over every stream, the first stream's
+   * seqs, and `streams` (slug → that stream's own span), which the widget's
+   * export reads; null while nothing is held.
+   */
   span() {
-    return this.#group(this.#primary)?.window.span() ?? null;
+    const streams = {};
+    for (const [slug, group] of this.#groups) {
+      const span = group.window.span();
+      if (span) streams[slug] = span;
+    }
+    const parts = Object.values(streams);
+    if (!parts.length) return null;
+    const primary = streams[this.#primary];
+    return {
+      from: Math.min(...parts.map((part) => part.from)),
+      to: Math.max(...parts.map((part) => part.to)),
+      firstSeq: primary?.firstSeq ?? null,
+      lastSeq: primary?.lastSeq ?? null,
+      buckets: parts.some((part) => part.buckets),
+      streams,
+    };
   }
 
   numericFields() {

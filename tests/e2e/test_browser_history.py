@@ -31,7 +31,7 @@ import json, time
 from django.contrib.auth import get_user_model
 from dashboards import services
 from dashboards.models import Dashboard
-from streams.contract import sample_frame
+from streams.messages import sample_frame
 from streams.history.store import history_append
 from streams.models import Stream
 
@@ -229,20 +229,21 @@ async def test_a_points_window_widget_exports_exactly_the_samples_it_draws(
     )
     tile = widget(page, "Last 500")
     await tile.hover()
-    # What the widget holds and its export link, read at the same moment.
+    # What the widget holds, read as its export menu opens (the file holds that moment).
     drawn = await page.evaluate(
         """async () => {
           const grid = document.getElementById("board-grid");
           const span = grid.board.host.spans()[0].span;
           const chart = grid.querySelector(".timeseries").chart;
           document.querySelector("[data-widget-export]").click();
-          const link = document.querySelector('#widget-export-menu a[data-export="csv"]');
-          return { span, points: chart.data[0].length, href: link.getAttribute("href") };
+          return { span, points: chart.data[0].length };
         }"""
     )
-    body = await page.evaluate("(href) => fetch(href).then((r) => r.text())", drawn["href"])
+    async with page.expect_download() as download:
+        await page.locator('#widget-export-menu [data-export="csv"]').click()
+    body = (await (await download.value).path()).read_text()
     rows = list(csv.reader(io.StringIO(body)))[1:]
-    seqs = [int(row[0]) for row in rows]
+    seqs = [int(row[1]) for row in rows]
     assert seqs == list(range(drawn["span"]["firstSeq"], drawn["span"]["lastSeq"] + 1))
     assert len(rows) == 500 == drawn["points"]
     tabs.assert_clean()

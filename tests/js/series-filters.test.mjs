@@ -34,7 +34,8 @@ test("one stream's window gives the same columns as a SampleWindow", () => {
   window.push([sample(1, T0, 1), sample(3, T0 + 2000, 3)]);
   const { data } = window.columns([0]);
   assert.deepEqual(data, [[T0 / 1000, T0 / 1000 + 1, T0 / 1000 + 2], [1, null, 3]]);
-  assert.deepEqual(window.span(), { from: T0, to: T0 + 2000, firstSeq: 1, lastSeq: 3, buckets: false });
+  const own = { from: T0, to: T0 + 2000, firstSeq: 1, lastSeq: 3, buckets: false };
+  assert.deepEqual(window.span(), { ...own, streams: { a: own } });
 });
 
 test("samples of a stream the chart does not show are ignored", () => {

@@ -47,7 +47,7 @@ export class WidgetHost {
   #streams;
   #maxBackfill;
   #kinds;
-  // id → {widget (saved data), instance, detach, body}
+  // id → {widget (saved data), config (what its module got), instance, detach, body}
   #mounted = new Map();
   #mode = { mode: "live" };
 
@@ -133,9 +133,13 @@ export class WidgetHost {
     }
   }
 
-  /** Return each widget with what it shows: [{widget, span: {from, to, firstSeq, lastSeq} | null}]. */
+  /**
+   * Return each widget with what it shows: [{widget, config, span}]: `config`
+   * as the widget module got it (fields, filter), `span` {from, to, firstSeq,
+   * lastSeq, streams?: slug → span} or null.
+   */
   spans() {
-    return [...this.#mounted.values()].map(({ widget, instance }) => ({ widget, span: instance?.span?.() ?? null }));
+    return [...this.#mounted.values()].map(({ widget, instance, config }) => ({ widget, config, span: instance?.span?.() ?? null }));
   }
 
   clear() {
@@ -172,7 +176,8 @@ export class WidgetHost {
     // A filter in the page's address (a shared view narrowed by its viewer) wins over the saved one.
     const chosen = filterFromQuery(globalThis.location?.search ?? "", widget.id);
     if (chosen) extra.filter = chosen;
-    const instance = createWidget(widget.kind, entry.body, widgetConfig(widget, stream, spec, extra, this.#streams));
+    entry.config = widgetConfig(widget, stream, spec, extra, this.#streams);
+    const instance = createWidget(widget.kind, entry.body, entry.config);
     entry.instance = instance;
     const slugs = widgetStreams(widget);
     if (mode === "live") {

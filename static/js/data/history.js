@@ -101,10 +101,10 @@ export async function fetchSamples(slug, page, { share = null, fetchImpl = globa
   return { samples: body.samples ?? [], next: next ?? null, rawFrom: body.raw_from ?? null };
 }
 
-/** Fetch every raw sample of [from, to) of `slug`, page by page, up to `max` of them. */
-export async function fetchAllSamples(slug, { from, to, max = 20_000, pageSize = 5000 }, options = {}) {
+/** Fetch every raw sample of [from, to) of `slug` after `afterSeq`, page by page, up to `max` of them. */
+export async function fetchAllSamples(slug, { from, to, afterSeq: start = 0, max = 20_000, pageSize = 5000 }, options = {}) {
   const samples = [];
-  let afterSeq = 0;
+  let afterSeq = start;
   while (samples.length < max) {
     const page = await fetchSamples(slug, { from, to, afterSeq, limit: Math.min(pageSize, max - samples.length) }, options);
     samples.push(...page.samples);

@@ -1,0 +1,164 @@
+"""A first day on the board as a Grafana user sees it, in a real Chromium: a widget's
+export holds exactly what it draws (every stream of a chart, only the fields drawn,
+only what a filter keeps), titles fit at the default widget sizes, the toolbar stays
+one row at 1400 px in every mode, and the other frictions of a first day.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, ViewportSize, expect
+
+from tests.e2e.browser import Tabs, tile, wait_connected
+from tests.e2e.conftest import ServerProcess
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+WIDE: ViewportSize = {"width": 1400, "height": 900}
+
+SETUP = """
+import json
+from django.contrib.auth import get_user_model
+from dashboards import services
+from dashboards.models import Dashboard
+from dashboards.series import Series
+from streams.models import Stream
+
+demo = get_user_model().objects.get(username="demo")
+board = Dashboard.objects.filter(owner=demo, title="Day one").first()
+if board is None:
+    board = services.dashboard_create(owner=demo, title="Day one")
+    one, two = Stream.objects.get(slug="sensors.lab-1"), Stream.objects.get(slug="sensors.lab-2")
+    services.widget_save(dashboard=board, user=demo, kind="timeseries", stream=one,
+                         title="Both labs", size=(6, 5),
+                         config={"fields": ["temperature"], "window_seconds": 60, "style": "line"},
+                         series=[Series(two, "temperature"), Series(two, "humidity", "", "right")])
+    services.widget_save(dashboard=board, user=demo, kind="feed", stream=Stream.objects.get(slug="business.kpi"),
+                         title="Sales only", size=(6, 5),
+                         config={"fields": ["label", "value"], "window_points": 30, "filter": {"text": "Sales"}})
+overview = Dashboard.objects.get(owner=demo, title="Live overview").pk
+print(json.dumps({"board": board.pk, "overview": overview}))
+"""
+
+# In the page, at one moment: open the export menu of the widget titled `title` and say
+# what it holds: per stream its seqs, and per series of a chart how many numbers it draws.
+OPEN_EXPORT = """
+(title) => {
+  const grid = document.getElementById("board-grid");
+  const item = [...grid.querySelectorAll(".grid-stack-item")]
+    .find((one) => one.querySelector(".widget-title").textContent === title);
+  const id = Number(item.dataset.widgetId);
+  const shown = grid.board.host.spans().find(({ widget }) => widget.id === id);
+  const chart = item.querySelector(".timeseries")?.chart;
+  const series = chart ? chart.series.slice(1).map((one, index) => ({
+    label: one.label,
+    numbers: chart.data[index + 1].filter((value) => typeof value === "number").length,
+  })) : [];
+  const labels = [...item.querySelectorAll(".feed-label")].map((one) => one.textContent);
+  item.querySelector("[data-widget-export]").click();
+  return { span: shown.span, series, labels };
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def world(server: ServerProcess) -> dict[str, Any]:
+    return json.loads(server.manage("shell", "-c", SETUP).strip().splitlines()[-1])
+
+
+async def exported(page: Page, title: str, extension: str) -> tuple[dict[str, Any], str]:
+    """Open `title`'s export menu, save its file; return what the widget held then and the file."""
+    held = await page.evaluate(OPEN_EXPORT, title)
+    menu = page.locator("#widget-export-menu")
+    await expect(menu).to_be_visible()
+    async with page.expect_download() as download:
+        await menu.locator(f'[data-export="{extension}"]').click()
+    path = await (await download.value).path()
+    await expect(menu.locator(".export-status")).to_contain_text("saved")
+    return held, path.read_text()
+
+
+async def test_a_chart_of_two_streams_exports_both_and_only_the_fields_it_draws(
+    tabs: Tabs, world: dict[str, Any]
+) -> None:
+    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['board']}/", viewport=WIDE)
+    page = demo.page
+    await wait_connected(page)
+    await page.wait_for_function(
+        "() => { const s = document.getElementById('board-grid').board.host.spans()[0].span;"
+        " return s?.streams && Object.keys(s.streams).length === 2; }"
+    )
+    held, text = await exported(page, "Both labs", "csv")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0].keys()) == [
+        "stream",
+        "seq",
+        "t",
+        "time",
+        "temperature",
+        "humidity",
+        "flags",
+    ]
+    streams = held["span"]["streams"]
+    for slug in ("sensors.lab-1", "sensors.lab-2"):
+        seqs = [int(row["seq"]) for row in rows if row["stream"] == slug]
+        span = streams[slug]
+        assert seqs == list(range(span["firstSeq"], span["lastSeq"] + 1)), slug
+    # Lab 1 draws its temperature only: its humidity (and pressure) is not in the file.
+    assert all(row["humidity"] == "" for row in rows if row["stream"] == "sensors.lab-1")
+    # Each series of the chart drew as many numbers as the file holds of its field.
+    counts = Counter(
+        (row["stream"], name) for row in rows for name in ("temperature", "humidity") if row[name]
+    )
+    drawn = {series["label"]: series["numbers"] for series in held["series"]}
+    assert drawn == {
+        "Lab 1 environment · temperature": counts["sensors.lab-1", "temperature"],
+        "Lab 2 environment · temperature": counts["sensors.lab-2", "temperature"],
+        "Lab 2 environment · humidity": counts["sensors.lab-2", "humidity"],
+    }, (drawn, counts)
+    await page.keyboard.press("Escape")
+    held, text = await exported(page, "Both labs", "json")
+    body = json.loads(text)
+    assert [(s["stream"], s["fields"]) for s in body["streams"]] == [
+        ("sensors.lab-1", ["temperature"]),
+        ("sensors.lab-2", ["temperature", "humidity"]),
+    ]
+    assert {sample["stream"] for sample in body["samples"]} == {"sensors.lab-1", "sensors.lab-2"}
+    tabs.assert_clean()
+
+
+async def test_a_filtered_feed_exports_what_it_shows(tabs: Tabs, world: dict[str, Any]) -> None:
+    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['board']}/", viewport=WIDE)
+    page = demo.page
+    await wait_connected(page)
+    feed = tile(page, title="Sales only")
+    await expect(feed.locator(".feed-item").first).to_be_visible()
+    held, text = await exported(page, "Sales only", "csv")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and {row["label"] for row in rows} == {"Sales"}
+    # The feed lists newest first; the file oldest first.
+    assert [row["label"] for row in reversed(rows)] == held["labels"]
+    assert list(rows[0].keys()) == ["stream", "seq", "t", "time", "label", "value", "flags"]
+    tabs.assert_clean()
+
+
+async def test_the_dashboard_export_lists_every_stream_on_screen(
+    tabs: Tabs, world: dict[str, Any]
+) -> None:
+    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['board']}/", viewport=WIDE)
+    page = demo.page
+    await wait_connected(page)
+    await page.wait_for_function(
+        "() => document.getElementById('board-grid').board.host.spans().every((s) => s.span)"
+    )
+    await page.locator("#export-button").click()
+    links = page.locator('#export-list a[data-export="csv"]')
+    streams = await links.evaluate_all("(all) => all.map((link) => link.dataset.stream)")
+    assert sorted(streams) == ["business.kpi", "sensors.lab-1", "sensors.lab-2"]
+    tabs.assert_clean()
