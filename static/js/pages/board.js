@@ -12,6 +12,7 @@ import { healthProbe, keepAlive, liveUrl, startStatsTicker, watchConnection } fr
 import { fetchHistory } from "../data/history.js";
 import { StreamHub } from "../data/stream-hub.js";
 import { frames } from "../frames.js";
+import { watchFreshness } from "../freshness.js";
 import { LiveClient } from "../live.js";
 import { showToast } from "../ui.js";
 
@@ -56,6 +57,7 @@ function main() {
     maxBackfill: page.max_backfill,
   });
   const sources = setupSources({ client, host, list: document.getElementById("sources-list") });
+  watchFreshness({ client, host, grid });
 
   const showEmpty = () => {
     emptyNote.hidden = host.widgets.length > 0;

@@ -1,0 +1,139 @@
+"""An open dashboard across a server restart: stale while the server is away, live within 2 s of its return.
+
+The server is the test's own (`manage.py serve` on a free port), restarted under a
+Chromium page: while it is down every widget shows it is stale (a hollow dot, a
+dimmed value, the time of its last update in the dot's tooltip); once it listens
+again the charts move within two seconds, and RECONN. counts one reconnection
+however many attempts it took. A widget whose source is stopped says so.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.e2e.browser import Tabs, canvases_changed, wait_connected, wait_drawn
+from tests.e2e.conftest import METRICS_TOKEN, ServerProcess, e2e_database, served
+from tests.processes import server_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.chaos]
+
+SINE_CHART = '.grid-stack-item[data-stream="sine.1khz"][data-kind="timeseries"] canvas'
+BACK_WITHIN_SECONDS = 2.0
+DOWN_SECONDS = 4.0
+REFUSED = (r"ERR_CONNECTION_REFUSED", r"WebSocket connection to .* failed", r"status of 50[23]")
+
+
+@pytest.fixture(scope="module")
+def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server of this module's own, since the test stops and starts it."""
+    tmp_path: Path = tmp_path_factory.mktemp("restartable")
+    database_url, pg_name = e2e_database(tmp_path)
+    env = server_env(
+        database_url,
+        PULSEBOARD_METRICS_TOKEN=METRICS_TOKEN,
+        PULSEBOARD_DEMO="1",
+        PULSEBOARD_RECONCILE_SECONDS="0.5",
+        PULSEBOARD_WS_PING_INTERVAL="2",
+        PULSEBOARD_WS_PING_TIMEOUT="2",
+    )
+    yield from served(ServerProcess(env, log_path=tmp_path / "server.log"), pg_name)
+
+
+async def stale_tiles(page: Page) -> tuple[int, int]:
+    """Return how many widgets the board has and how many of them are marked stale."""
+    return await page.evaluate(
+        """() => [document.querySelectorAll(".grid-stack-item .widget").length,
+                  document.querySelectorAll(".grid-stack-item .widget.is-stale").length]"""
+    )
+
+
+async def seconds_until_charts_move(page: Page, since: float, limit: float = 15.0) -> float:
+    """Return the seconds from `since` (monotonic) until the sine chart moves.
+
+    Checked in windows of 150 ms, and the end of the first window in which it
+    moved is taken: the figure errs on the long side by up to one window.
+    """
+    while time.monotonic() - since < limit:
+        changed = await canvases_changed(page, SINE_CHART, 150)
+        if any(changed):
+            return time.monotonic() - since
+    raise AssertionError(f"the charts did not move within {limit:.0f} s of the server's return")
+
+
+async def test_a_dashboard_is_stale_while_the_server_is_away_and_live_within_2_s_of_its_return(
+    browser: Browser, restartable: ServerProcess, request: pytest.FixtureRequest
+) -> None:
+    tabs = Tabs(browser, restartable)
+    try:
+        demo = await tabs.login("demo", "demo", fresh=True)
+        # What the browser logs of the attempts and probes that found no server.
+        demo.allow(*REFUSED)
+        page = demo.page
+        await wait_connected(page)
+        await wait_drawn(page, SINE_CHART)
+        assert any(await canvases_changed(page, SINE_CHART, 1000)), "the sine chart is not live"
+        widgets, stale = await stale_tiles(page)
+        assert widgets > 0 and stale == 0
+        await expect(page.locator("#stat-reconnects")).to_have_text("0")
+
+        restartable.stop()
+        await expect(page.locator("#connection-state")).to_have_text("Reconnecting")
+        await expect(page.locator(".grid-stack-item .widget.is-stale")).to_have_count(widgets)
+        value = page.locator('.grid-stack-item[data-kind="stat"] .widget-body').first
+        assert float(await value.evaluate("(el) => getComputedStyle(el).opacity")) < 0.6
+        dot_source = page.locator('.grid-stack-item[data-stream="sine.1khz"] .widget-source').first
+        await expect(dot_source).to_have_attribute("title", re.compile(r"Not live.*last update \d"))
+        assert not any(await canvases_changed(page, SINE_CHART, 500)), "a chart moved while down"
+
+        await page.wait_for_timeout(DOWN_SECONDS * 1000)
+        restartable.start()
+        back_at = time.monotonic()
+        took = await seconds_until_charts_move(page, back_at)
+        print(f"\npage live again {took:.2f} s after the server listened again")
+        assert took <= BACK_WITHIN_SECONDS, f"live again only after {took:.2f} s"
+        await expect(page.locator("#connection-state")).to_have_text("Connected")
+        await expect(page.locator(".grid-stack-item .widget.is-stale")).to_have_count(0)
+        # However many attempts the outage took, the page reconnected once.
+        await expect(page.locator("#stat-reconnects")).to_have_text("1")
+        tabs.assert_clean()
+    finally:
+        await tabs.close(request.node.name)
+
+
+async def test_a_widget_whose_source_is_stopped_says_so(
+    browser: Browser, restartable: ServerProcess, request: pytest.FixtureRequest
+) -> None:
+    tabs = Tabs(browser, restartable)
+    slug = "sensors.lab-1"
+    try:
+        page = (await tabs.login("demo", "demo")).page
+        await wait_connected(page)
+        flags = page.locator(f'.grid-stack-item[data-stream="{slug}"] .widget-flag')
+        await expect(flags).to_have_count(0)
+        row = page.locator(f'[data-stream-row="{slug}"]')
+        await page.locator("#sources-button").click()
+        await row.locator(f'[data-stream-control="{slug}"]').click()
+        await expect(row.locator(".running-badge")).to_have_text("Stopped")
+        await page.keyboard.press("Escape")
+        tiles = page.locator(f'.grid-stack-item[data-stream="{slug}"]')
+        count = await tiles.count()
+        assert count > 0
+        await expect(flags.filter(has_text="Stopped")).to_have_count(count)
+        await expect(flags.first).to_be_visible()
+        await expect(tiles.first.locator(".widget-source")).to_have_attribute(
+            "title", re.compile(r"^Source stopped")
+        )
+        await page.locator("#sources-button").click()
+        await row.locator(f'[data-stream-control="{slug}"]').click()
+        await expect(row.locator(".running-badge")).to_have_text("Running")
+        await expect(flags.filter(has_text="Stopped")).to_have_count(0)
+        await expect(page.locator(".grid-stack-item .widget.is-stopped")).to_have_count(0)
+        tabs.assert_clean()
+    finally:
+        await tabs.close(request.node.name)
