@@ -31,15 +31,9 @@ from alerts.models import (
 )
 from streams.access import stream_can_read
 from streams.clock import now_ms
-from streams.contract import (
-    AlertFrame,
-    Outgoing,
-    SampleFrame,
-    send_after_commit,
-    user_alert_message,
-    user_group,
-)
+from streams.messages import AlertFrame, Outgoing, SampleFrame, user_alert_message, user_group
 from streams.models import Sample
+from streams.publishing import send_after_commit
 
 NoticeState = Literal["firing", "resolved", "no data"]
 # The rule's fields that evaluation changes; saved together, under a claim.

@@ -41,7 +41,7 @@ from alerts.delivery import (
 )
 from alerts.models import Delivery
 from streams.clock import now_ms
-from streams.contract import Outgoing
+from streams.messages import Outgoing
 
 log = logging.getLogger(__name__)
 

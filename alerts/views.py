@@ -31,7 +31,8 @@ from alerts.notices import TEST_REASON
 from alerts.selectors import alert_events_for, alert_rules_of, contacts_of, deliveries_of
 from streams.access import streams_readable_by
 from streams.clock import now_ms
-from streams.contract import AlertFrame, send_all, user_alert_message, user_group
+from streams.messages import AlertFrame, user_alert_message, user_group
+from streams.publishing import send_all
 
 
 def is_htmx(request: HttpRequest) -> bool:

@@ -37,9 +37,9 @@ def child(url: str, rows: int, repeat: int) -> dict[str, Any]:
     from common import migrated_with_stream
 
     stream = migrated_with_stream(url, "bench.resume")
-    from streams.contract import sample_frame
     from streams.history.samples import history_after
     from streams.history.store import history_append
+    from streams.messages import sample_frame
     from streams.models import Sample
 
     start_t = 1_700_000_000_000

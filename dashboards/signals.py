@@ -20,7 +20,7 @@ from django.dispatch import receiver
 from dashboards.models import Dashboard, DashboardShare, Widget, WidgetSeries
 from dashboards.starter import dashboard_starter
 from streams.access_versions import access_announce
-from streams.contract import (
+from streams.messages import (
     access_changed_message,
     access_revoked_message,
     link_group,

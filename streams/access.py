@@ -26,7 +26,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, Q, QuerySet, Subquery
 
 from streams.access_versions import access_versions_bump
-from streams.contract import (
+from streams.messages import (
     PRODUCERS_GROUP,
     Outgoing,
     ProducerReconcileMessage,

@@ -19,8 +19,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from streams.contract import Outgoing, send_all
+from streams.messages import Outgoing
 from streams.models import AccessVersion
+from streams.publishing import send_all
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from streams.access import (
     kind_reads,
     streams_by_slug,
 )
-from streams.contract import send_stream_status
 from streams.models import ApiToken, Sample, Stream, StreamLease
 from streams.producer.control import stream_set_running
+from streams.publishing import send_stream_status
 from streams.sources import source_settings_errors
 
 

@@ -29,7 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from streams.access import link_of
 from streams.batches import Batches, per_loop
-from streams.contract import SessionEndedMessage, TokenRevokedMessage
+from streams.messages import SessionEndedMessage, TokenRevokedMessage
 from streams.metrics import metric_inc
 from streams.models import ApiToken, token_digest
 

@@ -8,8 +8,8 @@ from typing import Any
 from tqdm import tqdm
 
 from streams.clock import now_ms
-from streams.contract import sample_frame
 from streams.history.store import history_append
+from streams.messages import sample_frame
 from streams.models import Sample, SourceKind, Stream
 from streams.sources import SOURCES, Source, source_create
 

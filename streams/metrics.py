@@ -1,4 +1,4 @@
-"""This process's counters and gauges (prometheus_client), and each stream's recent activity.
+"""This process's counters and gauges (prometheus_client).
 
 Every series carries `process="<host>:<pid>"`, so a scraper of several web
 processes tells them apart; the process collector adds CPU, memory and open files.
@@ -9,10 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
-from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import (
@@ -190,73 +187,3 @@ def metric_value(name: str, **labels: str) -> float:
 def metrics_render() -> bytes:
     """Return every metric of this process in the Prometheus text format."""
     return generate_latest(registry)
-
-
-# -- each stream's recent activity, for /api/stats without reading history ---------
-
-RATE_WINDOW_SECONDS = 10
-
-
-@dataclass
-class StreamActivity:
-    last_seq: int = 0
-    # (whole second of time.monotonic(), samples stored in it), oldest first
-    recent: deque[tuple[int, int]] = field(default_factory=deque)
-
-    def add(self, last_seq: int, count: int, second: int) -> None:
-        self.last_seq = max(self.last_seq, last_seq)
-        if self.recent and self.recent[-1][0] == second:
-            self.recent[-1] = (second, self.recent[-1][1] + count)
-        else:
-            self.recent.append((second, count))
-        self.forget_before(second - RATE_WINDOW_SECONDS + 1)
-
-    def forget_before(self, second: int) -> None:
-        while self.recent and self.recent[0][0] < second:
-            self.recent.popleft()
-
-    def rate(self, second: int) -> float:
-        self.forget_before(second - RATE_WINDOW_SECONDS + 1)
-        return sum(count for _, count in self.recent) / RATE_WINDOW_SECONDS
-
-
-_activity_lock = threading.Lock()
-_activity: dict[int, StreamActivity] = {}
-
-
-def stream_activity_note(batches: dict[int, list[Any]]) -> list[Any]:
-    """Note stored batches (a listener of `samples_stored`); return nothing to send."""
-    second = int(time.monotonic())
-    with _activity_lock:
-        for stream_id, batch in batches.items():
-            if batch:
-                activity = _activity.setdefault(stream_id, StreamActivity())
-                activity.add(batch[-1]["seq"], len(batch), second)
-    return []
-
-
-def stream_activity_known() -> list[int]:
-    """Return the streams this process has stored samples of."""
-    with _activity_lock:
-        return list(_activity)
-
-
-def stream_activity(stream_ids: Iterable[int]) -> dict[int, tuple[float, int]]:
-    """Return each stream's samples per second over the last 10 s and its last seq.
-
-    What this process stored (its producer and the pushes it took), since it started.
-    """
-    second = int(time.monotonic())
-    with _activity_lock:
-        return {
-            stream_id: (round(activity.rate(second), 2), activity.last_seq)
-            if (activity := _activity.get(stream_id))
-            else (0.0, 0)
-            for stream_id in stream_ids
-        }
-
-
-def stream_activity_reset() -> None:
-    """Forget every stream's activity (for tests)."""
-    with _activity_lock:
-        _activity.clear()

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-from streams.contract import SLUG_PATTERN, stream_group
+from streams.messages import SLUG_PATTERN, stream_group
 
 slug_validator = RegexValidator(
     SLUG_PATTERN,

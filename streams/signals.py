@@ -23,15 +23,15 @@ from django.dispatch import receiver
 
 from streams.access import derived_streams_rein
 from streams.access_versions import access_announce
-from streams.contract import (
+from streams.messages import (
     access_changed_message,
-    send_all,
     session_ended_message,
     stream_group,
     token_revoked_message,
     user_group,
 )
 from streams.models import ApiToken, Stream
+from streams.publishing import send_all
 
 User = get_user_model()
 

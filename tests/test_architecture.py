@@ -21,7 +21,9 @@ MAX_FUNCTION_LINES = 80
 # The data plane in the order of its layers: a module may import its own layer
 # and the layers before it, never one after it. Longest prefix wins.
 STREAMS_LAYERS = [
-    ("streams.contract", 0),
+    ("streams.messages", 0),
+    ("streams.listeners", 0),
+    ("streams.publishing", 0),
     ("streams.clock", 0),
     ("streams.metrics", 0),
     ("streams.batches", 0),

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.asgi import application
-from streams import contract
 from streams.live import protocol
 from streams.live.asyncapi import CLOSE_CODES
+from streams.messages import data_frame, sample_frame, user_group
 from tests.frame_contract import asyncapi, frame_check
 from tests.processes import ROOT
 from tests.schema_strategies import from_schema
@@ -53,8 +53,8 @@ def test_it_lists_every_command_error_code_and_close_code() -> None:
 
 
 def test_a_data_frame_as_the_producer_encodes_it_matches() -> None:
-    samples = [contract.sample_frame(7, 1_700_000_000_000, {"value": 1.5}, ["anomaly"])]
-    frame_check(contract.data_frame("sine.1", samples))
+    samples = [sample_frame(7, 1_700_000_000_000, {"value": 1.5}, ["anomaly"])]
+    frame_check(data_frame("sine.1", samples))
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ async def test_a_frame_off_the_contract_fails_the_test_that_receives_it(owner: A
     assert connected
     await socket.receive_json_from(timeout=3)  # hello, checked on the way
     await get_channel_layer().group_send(
-        contract.user_group(owner.pk), {"type": "user.alert", "frame": {"type": "alert"}}
+        user_group(owner.pk), {"type": "user.alert", "frame": {"type": "alert"}}
     )
     with pytest.raises(AssertionError, match="breaks AsyncAPI"):
         await socket.receive_json_from(timeout=3)

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import connection
 
-from streams.contract import SampleFrame
+from streams.messages import SampleFrame
 
 SECOND = 1_000
 MINUTE = 60_000

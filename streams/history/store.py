@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 from django.db import connection, transaction
 
-from streams.contract import SampleFrame
 from streams.history.rollups import rollups_apply
+from streams.messages import SampleFrame
 
 
 def history_append(batches: Mapping[int, list[SampleFrame]]) -> int:

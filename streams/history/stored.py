@@ -8,7 +8,8 @@ returned once the batch is published.
 
 from __future__ import annotations
 
-from streams.contract import Listeners, SampleFrame
+from streams.listeners import Listeners
+from streams.messages import SampleFrame
 
 _stored: Listeners[dict[int, list[SampleFrame]]] = Listeners(
     "a listener of stored samples failed; the samples are stored"

@@ -13,9 +13,9 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from streams.contract import health_check_message
 from streams.http.common import api_error
 from streams.live.census import census
+from streams.messages import health_check_message
 from streams.metrics import CONTENT_TYPE, metric_set, metrics_render
 
 BEARER = "Bearer "

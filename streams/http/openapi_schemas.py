@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams.catalog import MAX_FIELDS
-from streams.contract import SLUG_PATTERN
+from streams.messages import SLUG_PATTERN
 from streams.models import FIELD_TYPES, SOURCE_FIELD_TYPES
 
 JSON = "application/json"

@@ -16,12 +16,13 @@ from streams.live.census import census
 def stats(request: HttpRequest) -> JsonResponse:
     """Return live counts, and per readable stream its rate over the last ten seconds.
 
-    Counts, rates and last seqs are the cluster's (streams/live/census.py), kept
-    in memory and Redis: the answer never reads history, whatever its size.
+    Every figure is the cluster's census (streams/live/census.py), kept in memory
+    and Redis: the answer never reads history, whatever its size.
     """
+    counts = census()
     streams = list(streams_readable_by(request.user))
-    activity = census().activity(stream.pk for stream in streams)
-    viewers = census().streams_counts(stream.slug for stream in streams)
+    activity = counts.activity(stream.pk for stream in streams)
+    viewers = counts.streams_counts(stream.slug for stream in streams)
     rows = [
         {
             "slug": stream.slug,
@@ -35,7 +36,7 @@ def stats(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "server_time": now_ms(),
-            **census().totals(),
+            **counts.totals(),
             "streams": rows,
         }
     )

@@ -1,6 +1,6 @@
-"""/ws/live/ as an AsyncAPI 3 document: server frames from the contract's TypedDicts.
+"""/ws/live/ as an AsyncAPI 3 document: server frames from the messages' TypedDicts.
 
-The frames a client receives are converted from `streams.contract` (so a field
+The frames a client receives are converted from `streams.messages` (so a field
 added there is in the document at once); the commands a client sends are written
 here beside the parser's own limits (`streams.live.protocol`), and the tests send
 what these schemas generate to check the parser accepts exactly that.
@@ -14,12 +14,24 @@ from typing import Any, Literal, TypedDict, Union
 
 from django.conf import settings
 
-from streams import contract
 from streams.live import protocol
 from streams.live.limits import limits_announced
+from streams.messages import (
+    SLUG_PATTERN,
+    AlertFrame,
+    ErrorFrame,
+    HelloFrame,
+    PongFrame,
+    PresenceFrame,
+    PublishedFrame,
+    SampleFrame,
+    StatusFrame,
+    SubscribedFrame,
+    UnsubscribedFrame,
+)
 from streams.models import FIELD_TYPES, SOURCE_FIELD_TYPES
 
-SLUG = {"type": "string", "pattern": contract.SLUG_PATTERN.replace(r"\Z", "$")}
+SLUG = {"type": "string", "pattern": SLUG_PATTERN.replace(r"\Z", "$")}
 REF = {
     "description": "Any string up to 64 characters or integer; echoed in the reply or error.",
     "anyOf": [
@@ -31,24 +43,24 @@ REF = {
 
 
 class DataFrame(TypedDict):
-    """A batch of samples, as `contract.data_frame` encodes it: ascending, contiguous seq."""
+    """A batch of samples, as `messages.data_frame` encodes it: ascending, contiguous seq."""
 
     type: Literal["data"]
     stream: str
-    samples: list[contract.SampleFrame]
+    samples: list[SampleFrame]
 
 
 SERVER_FRAMES: dict[str, type] = {
-    "hello": contract.HelloFrame,
-    "subscribed": contract.SubscribedFrame,
-    "unsubscribed": contract.UnsubscribedFrame,
+    "hello": HelloFrame,
+    "subscribed": SubscribedFrame,
+    "unsubscribed": UnsubscribedFrame,
     "data": DataFrame,
-    "status": contract.StatusFrame,
-    "presence": contract.PresenceFrame,
-    "pong": contract.PongFrame,
-    "published": contract.PublishedFrame,
-    "alert": contract.AlertFrame,
-    "error": contract.ErrorFrame,
+    "status": StatusFrame,
+    "presence": PresenceFrame,
+    "pong": PongFrame,
+    "published": PublishedFrame,
+    "alert": AlertFrame,
+    "error": ErrorFrame,
 }
 
 # A stream's field as `subscribed` describes it; pushed values must be of its type.

@@ -20,15 +20,6 @@ import orjson
 from django.conf import settings
 
 from streams.access import stream_readable_directly
-from streams.contract import (
-    SampleFrame,
-    StreamFrameMessage,
-    SubscribedFrame,
-    data_frame,
-    encode,
-    presence_text,
-    stream_group,
-)
 from streams.fanout.transport import Writer
 from streams.history.samples import history_after
 from streams.live.allowance import Allowance
@@ -39,6 +30,15 @@ from streams.live.shared_reads import (
     Wanted,
     in_history_thread,
     shared_reads,
+)
+from streams.messages import (
+    SampleFrame,
+    StreamFrameMessage,
+    SubscribedFrame,
+    data_frame,
+    encode,
+    presence_text,
+    stream_group,
 )
 from streams.metrics import metric_inc, metric_tally
 from streams.models import Stream

@@ -13,26 +13,28 @@ process also writes its share of every count there, and reads the cluster's:
 - `pulseboard:activity:<stream id>`: process → the stream's last stored seq and
   rate there (for /api/stats without reading history).
 
-Without Redis, the one process's own counts are the whole truth.
+Each process notes the samples it stores (`census_note_stored`, a listener of
+stored samples) to know each stream's rate and last seq. Without Redis, the one
+process's own counts are the whole truth.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from django.conf import settings
-from redis import Redis
-from redis import asyncio as aioredis
 
-from streams.contract import send_stream_presence
+from streams.fanout.redis_connection import redis_client, redis_client_sync
 from streams.live.presence import presence
-from streams.metrics import PROCESS, stream_activity, stream_activity_known, stream_activity_note
+from streams.metrics import PROCESS
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +45,80 @@ ACTIVITY_EVERY_SECONDS = 1.0
 # Redis calls on these paths wait this long at most; a Redis that is away costs a
 # web process a fallback to its own counts, never a stall.
 REDIS_TIMEOUT = 0.5
-# A stream's viewers hear about joins and leaves at most this often from one process:
-# in a reconnect storm every join changes the counts of the eight streams a page
-# watches, each told to every viewer (docs/performance.md, "Reconnect storms").
-ANNOUNCE_INTERVAL = 1.0
+# A stream's rate is the samples stored over this many seconds.
+RATE_WINDOW_SECONDS = 10
 
 
 def _sum_alive(fields: Any, alive: set[str]) -> list[bytes]:
     """Return the values of `fields` (process → value) written by live processes."""
     return [value for process, value in fields.items() if process.decode() in alive]
+
+
+# -- each stream's recent activity, noted as this process stores samples ----------------
+
+
+@dataclass
+class StreamActivity:
+    last_seq: int = 0
+    # (whole second of time.monotonic(), samples stored in it), oldest first
+    recent: deque[tuple[int, int]] = field(default_factory=deque)
+
+    def add(self, last_seq: int, count: int, second: int) -> None:
+        self.last_seq = max(self.last_seq, last_seq)
+        if self.recent and self.recent[-1][0] == second:
+            self.recent[-1] = (second, self.recent[-1][1] + count)
+        else:
+            self.recent.append((second, count))
+        self.forget_before(second - RATE_WINDOW_SECONDS + 1)
+
+    def forget_before(self, second: int) -> None:
+        while self.recent and self.recent[0][0] < second:
+            self.recent.popleft()
+
+    def rate(self, second: int) -> float:
+        self.forget_before(second - RATE_WINDOW_SECONDS + 1)
+        return sum(count for _, count in self.recent) / RATE_WINDOW_SECONDS
+
+
+_activity_lock = threading.Lock()
+_activity: dict[int, StreamActivity] = {}
+
+
+def stream_activity_note(batches: dict[int, list[Any]]) -> None:
+    """Note batches this process stored: each stream's last seq and samples per second."""
+    second = int(time.monotonic())
+    with _activity_lock:
+        for stream_id, batch in batches.items():
+            if batch:
+                activity = _activity.setdefault(stream_id, StreamActivity())
+                activity.add(batch[-1]["seq"], len(batch), second)
+
+
+def stream_activity_known() -> list[int]:
+    """Return the streams this process has stored samples of."""
+    with _activity_lock:
+        return list(_activity)
+
+
+def stream_activity(stream_ids: Iterable[int]) -> dict[int, tuple[float, int]]:
+    """Return each stream's samples per second over the last 10 s and its last seq.
+
+    What this process stored (its producer and the pushes it took), since it started.
+    """
+    second = int(time.monotonic())
+    with _activity_lock:
+        return {
+            stream_id: (round(activity.rate(second), 2), activity.last_seq)
+            if (activity := _activity.get(stream_id))
+            else (0.0, 0)
+            for stream_id in stream_ids
+        }
+
+
+def stream_activity_reset() -> None:
+    """Forget every stream's activity (for tests)."""
+    with _activity_lock:
+        _activity.clear()
 
 
 class LocalCensus:
@@ -81,7 +148,8 @@ class LocalCensus:
         return stream_activity(stream_ids)
 
     def note_stored(self, batches: dict[int, list[Any]]) -> list[Any]:
-        return stream_activity_note(batches)
+        stream_activity_note(batches)
+        return []
 
     def ensure_heartbeat(self) -> None:
         """Nothing to renew."""
@@ -95,8 +163,9 @@ class RedisCensus(LocalCensus):
             "socket_connect_timeout": REDIS_TIMEOUT,
             "socket_timeout": REDIS_TIMEOUT,
         }
-        self.redis = aioredis.Redis.from_url(url, **timeouts)
-        self.sync = Redis.from_url(url, **timeouts)
+        # Through redis_connection, so a Sentinel-watched master is followed too.
+        self.redis = redis_client(url, timeouts, retry_once=True)
+        self.sync = redis_client_sync(url, timeouts)
         self.activity_written = 0.0
         self.alive_cache: tuple[float, set[str]] = (0.0, set())
 
@@ -301,59 +370,3 @@ def census_reset() -> None:
 def census_note_stored(batches: dict[int, list[Any]]) -> list[Any]:
     """A listener of stored samples: each stream's last seq and rate, for /api/stats."""
     return census().note_stored(batches)
-
-
-class Announcer:
-    """Tells a stream's viewers how many watch it, at most once per interval.
-
-    The first change after a quiet interval goes out at once; changes within the
-    interval are folded into one trailing announcement with the counts of that
-    moment (up to a quarter interval later). N viewers joining together cost
-    about 2 N frames, not N².
-    """
-
-    def __init__(self, interval: float = ANNOUNCE_INTERVAL) -> None:
-        self.interval = interval
-        self.last: dict[str, float] = {}
-        self.pending: dict[str, asyncio.Task[None]] = {}
-
-    def reset(self) -> None:
-        for task in self.pending.values():
-            task.cancel()
-        self.pending.clear()
-        self.last.clear()
-
-    async def announce(self, layer: Any, slug: str) -> None:
-        loop = asyncio.get_running_loop()
-        task = self.pending.get(slug)
-        if task is not None and not task.done() and task.get_loop() is loop:
-            return  # the trailing announcement will carry this change
-        now, earliest = loop.time(), self.last.get(slug, -math.inf) + self.interval
-        if earliest <= now:
-            self.last[slug] = now
-            await self.send(layer, slug)
-        else:
-            # Trailing announcements fall on a grid of quarter intervals, so those of the
-            # streams a page watches leave in the same moment: one write to each viewer
-            # for all of them (`WriteBatch`), not one per stream.
-            step = self.interval / 4
-            due = math.ceil(earliest / step) * step
-            self.pending[slug] = loop.create_task(self.trailing(layer, slug, due - now))
-
-    async def trailing(self, layer: Any, slug: str, wait: float) -> None:
-        await asyncio.sleep(wait)
-        self.pending.pop(slug, None)
-        self.last[slug] = asyncio.get_running_loop().time()
-        await self.send(layer, slug)
-
-    @staticmethod
-    async def send(layer: Any, slug: str) -> None:
-        """Tell the stream's viewers its counts; a layer that fails (Redis away) is logged."""
-        try:
-            counts = await census().stream_counts(slug)
-            await send_stream_presence(layer, slug=slug, **counts)
-        except Exception:
-            log.warning("Presence of %s could not be announced", slug, exc_info=True)
-
-
-announcer = Announcer()

@@ -27,7 +27,6 @@ from django.conf import settings
 
 from streams.auth import session_end_reaches, token_revocation_reaches
 from streams.clock import now_ms
-from streams.contract import SessionEndedMessage, TokenRevokedMessage, user_group
 from streams.live.limits import CommandBudget, connection_admitted, connection_released
 from streams.live.protocol import (
     CLOSE_IDLE,
@@ -35,6 +34,7 @@ from streams.live.protocol import (
     CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_TRY_AGAIN_LATER,
 )
+from streams.messages import SessionEndedMessage, TokenRevokedMessage, user_group
 from streams.metrics import metric_inc
 from streams.sources.sensor import SensorSource
 

@@ -29,26 +29,11 @@ from django.conf import settings
 
 from streams.access import stream_can_control
 from streams.clock import now_ms
-from streams.contract import (
-    AccessChangedMessage,
-    AccessRevokedMessage,
-    HelloFrame,
-    PongFrame,
-    PublishedFrame,
-    SessionEndedMessage,
-    StreamFrameMessage,
-    TokenRevokedMessage,
-    encode,
-    presence_text,
-    status_frame,
-    stream_group,
-    unsubscribed_frame,
-)
 from streams.describe import stream_switchable
 from streams.fanout.transport import Writer
 from streams.fanout.transport_uvicorn import socket_writer
 from streams.live.catchup import Subscription, Subscriptions
-from streams.live.census import announcer
+from streams.live.census import census
 from streams.live.guard import AccessGuard
 from streams.live.inbox import Inbox
 from streams.live.limits import (
@@ -57,7 +42,7 @@ from streams.live.limits import (
     connection_released,
     limits_announced,
 )
-from streams.live.presence import presence
+from streams.live.presence import announcer, presence
 from streams.live.protocol import (
     CLOSE_FLOOD,
     CLOSE_IDLE,
@@ -76,6 +61,21 @@ from streams.live.protocol import (
     parse_command,
 )
 from streams.live.shared_reads import shared_reads
+from streams.messages import (
+    AccessChangedMessage,
+    AccessRevokedMessage,
+    HelloFrame,
+    PongFrame,
+    PublishedFrame,
+    SessionEndedMessage,
+    StreamFrameMessage,
+    TokenRevokedMessage,
+    encode,
+    presence_text,
+    status_frame,
+    stream_group,
+    unsubscribed_frame,
+)
 from streams.metrics import metric_inc
 from streams.models import Stream
 from streams.producer import ingest
@@ -497,4 +497,4 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.announce_presence(slug)
 
     async def announce_presence(self, slug: str) -> None:
-        await announcer.announce(self.channel_layer, slug)
+        await announcer.announce(self.channel_layer, slug, census().stream_counts)

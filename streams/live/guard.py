@@ -25,7 +25,11 @@ from django.conf import settings
 
 from streams.access import link_of, stream_for_viewer
 from streams.auth import scope_user_now, session_end_reaches, token_revocation_reaches
-from streams.contract import (
+from streams.live.access_sweep import Standing, access_sweep, sessions_in_database
+from streams.live.allowance import Allowance, history_allowances
+from streams.live.catchup import Subscription
+from streams.live.protocol import CLOSE_ACCESS_REVOKED, CLOSE_SESSION_ENDED, ProtocolError
+from streams.messages import (
     SessionEndedMessage,
     TokenRevokedMessage,
     access_changed_message,
@@ -33,10 +37,6 @@ from streams.contract import (
     stream_group,
     user_group,
 )
-from streams.live.access_sweep import Standing, access_sweep, sessions_in_database
-from streams.live.allowance import Allowance, history_allowances
-from streams.live.catchup import Subscription
-from streams.live.protocol import CLOSE_ACCESS_REVOKED, CLOSE_SESSION_ENDED, ProtocolError
 
 
 class Guarded(Protocol):

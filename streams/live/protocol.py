@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from streams.contract import SLUG_PATTERN, ErrorFrame, Ref
+from streams.messages import SLUG_PATTERN, ErrorFrame, Ref
 
 PROTOCOL_VERSION = 1
 

@@ -35,13 +35,13 @@ from django.db import close_old_connections
 
 from streams.access import stream_for_viewer
 from streams.batches import Batches, per_loop
-from streams.contract import SampleFrame, data_frame
 from streams.history.samples import (
     history_after,
     history_first_seq,
     history_last_seq,
     history_latest,
 )
+from streams.messages import SampleFrame, data_frame
 from streams.models import Stream
 
 # A batch's read of samples stops here; a subscriber further behind reads its own pages.

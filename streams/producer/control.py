@@ -5,9 +5,9 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 
 from streams.access import derived_start_refusal
-from streams.contract import send_stream_status
 from streams.metrics import metric_set
 from streams.models import Stream
+from streams.publishing import send_stream_status
 
 
 class StartRefused(Exception):

@@ -11,7 +11,7 @@ from django.db.models import Max
 
 from streams.access import stream_can_control
 from streams.clock import now_ms
-from streams.contract import SampleFrame, sample_frame
+from streams.messages import SampleFrame, sample_frame
 from streams.metrics import metric_inc
 from streams.models import Sample, SourceKind, Stream
 from streams.producer.pipeline import database_thread, pipeline_run, samples_write

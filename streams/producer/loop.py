@@ -24,16 +24,9 @@ from django.db import close_old_connections, connection
 
 from streams.access import derived_stream_stop, derived_streams_rein, kind_reads
 from streams.clock import now_ms
-from streams.contract import (
-    PRODUCERS_GROUP,
-    Outgoing,
-    SampleFrame,
-    sample_frame,
-    send_all,
-    send_stream_status,
-)
 from streams.history.retention import retention_apply
 from streams.history.samples import history_latest
+from streams.messages import PRODUCERS_GROUP, Outgoing, SampleFrame, sample_frame
 from streams.metrics import metric_inc, metric_set
 from streams.models import Stream
 from streams.producer.control import stream_set_running
@@ -46,6 +39,7 @@ from streams.producer.leases import (
 )
 from streams.producer.pipeline import pipeline_run, samples_write
 from streams.producer.timers import TIMER_SECONDS, timers_fire
+from streams.publishing import send_all, send_stream_status
 from streams.sources import SOURCES, Source, source_create
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,11 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from streams.contract import Outgoing, SampleFrame, send_all, send_stream_frame
 from streams.history.store import history_append
 from streams.history.stored import samples_stored
+from streams.messages import Outgoing, SampleFrame
 from streams.metrics import metric_inc
+from streams.publishing import send_all, send_stream_frame
 
 Batches = Mapping[int, list[SampleFrame]]
 # Runs a blocking function in a thread that may use the database; returns its result.

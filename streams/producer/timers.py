@@ -8,7 +8,7 @@ thread and sends what the listeners returned.
 
 from __future__ import annotations
 
-from streams.contract import Listeners
+from streams.listeners import Listeners
 
 TIMER_SECONDS = 1.0
 

@@ -12,7 +12,7 @@ import orjson
 from alerts import services
 from alerts.evaluation import alerts_evaluate
 from alerts.models import RULE_SETTINGS, AlertRule, ContactPoint
-from streams.contract import Outgoing, sample_frame
+from streams.messages import Outgoing, sample_frame
 from streams.models import Stream
 
 T0 = 1_700_000_000_000

@@ -10,7 +10,7 @@ from alerts.evaluation import alerts_evaluate
 from alerts.models import AlertEvent, AlertRule
 from dashboards import services
 from dashboards.models import Dashboard
-from streams.contract import UserAlertMessage, sample_frame
+from streams.messages import UserAlertMessage, sample_frame
 from streams.models import Stream
 from tests.alerts.alert_helpers import rule_save
 

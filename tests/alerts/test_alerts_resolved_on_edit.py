@@ -15,7 +15,7 @@ from alerts.delivery import deliveries_send_due
 from alerts.models import AlertEvent, AlertRule, ContactPoint, Delivery
 from alerts.services import contact_save
 from streams.clock import now_ms
-from streams.contract import user_group
+from streams.messages import user_group
 from streams.models import Stream
 from tests.alerts.alert_helpers import T0, Receiver, rule_save, temperature
 

@@ -15,12 +15,12 @@ from django.db import connections
 from django.test import Client
 
 from config.asgi import application
-from streams.contract import SampleFrame, sample_frame, send_stream_frame
 from streams.history.store import history_append
-from streams.live.census import announcer
-from streams.live.presence import presence
+from streams.live.presence import announcer, presence
+from streams.messages import SampleFrame, sample_frame
 from streams.models import Sample, SourceKind, Stream, StreamLease
 from streams.producer.loop import Producer
+from streams.publishing import send_stream_frame
 from streams.sources.sine import SineSource
 from tests.streams.live_client import TIMEOUT, Live
 

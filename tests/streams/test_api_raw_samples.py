@@ -9,8 +9,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
 
-from streams.contract import sample_frame
 from streams.history.store import history_append
+from streams.messages import sample_frame
 from streams.models import SourceKind, Stream
 from tests.streams.access_world import World, world_make
 from tests.streams.conftest import EPOCH_MS, logged_in

@@ -11,8 +11,8 @@ from channels.layers import get_channel_layer
 from django.test import Client
 
 from streams.clock import now_ms
-from streams.contract import sample_frame
 from streams.history.store import history_append
+from streams.messages import sample_frame
 from streams.models import ApiToken, Stream
 from tests.streams.conftest import INGEST, logged_in, post_json, stored_samples, token_client
 

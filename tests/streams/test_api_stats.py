@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 
 from streams.clock import now_ms
-from streams.contract import sample_frame
 from streams.history.store import history_append
 from streams.history.stored import samples_stored
-from streams.metrics import stream_activity_reset
+from streams.live.census import stream_activity_reset
+from streams.messages import sample_frame
 from streams.models import Stream
 from tests.streams.conftest import logged_in
 

@@ -12,8 +12,8 @@ from django.db.models import Count, Max
 from django.test import Client
 
 from dashboards.management.commands.seed import DEMO_STREAMS
-from streams.contract import sample_frame
 from streams.history.store import history_append
+from streams.messages import sample_frame
 from streams.models import ApiToken, Sample, SourceKind, Stream
 from streams.sources import source_settings_errors
 

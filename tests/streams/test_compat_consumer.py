@@ -16,10 +16,10 @@ from django.test import Client
 from redis import Redis
 
 from config.asgi import application
-from streams.contract import user_group
 from streams.live.census import PREFIX, census_reset
 from streams.live.compat import DataConsumer
 from streams.live.protocol import CLOSE_SESSION_ENDED, CLOSE_TOO_MANY_CONNECTIONS
+from streams.messages import user_group
 from streams.models import ApiToken
 from tests.streams.conftest import HOST, ORIGIN, Connect, Live
 

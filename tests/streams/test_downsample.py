@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.contract import sample_frame
 from streams.history.query import bucket_width, history_buckets, history_tier
 from streams.history.rollups import MINUTE, SECOND
 from streams.history.store import history_append
+from streams.messages import sample_frame
 from streams.models import Rollup, Sample, SourceKind, Stream
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 
-from streams.contract import sample_frame
 from streams.history.store import history_append
+from streams.messages import sample_frame
 from streams.models import SourceKind, Stream
 from tests.streams.conftest import EPOCH_MS, logged_in
 from tests.streams.test_api_export import read_streaming

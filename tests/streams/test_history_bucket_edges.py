@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from streams.contract import sample_frame
 from streams.history.query import history_buckets
 from streams.history.rollups import MINUTE, SECOND
 from streams.history.store import history_append
+from streams.messages import sample_frame
 from streams.models import SourceKind, Stream
 from tests.streams.conftest import EPOCH_MS, logged_in
 

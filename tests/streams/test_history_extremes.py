@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from streams.contract import sample_frame
 from streams.history.query import history_buckets
 from streams.history.rollups import FLAGS, MINUTE, merge_stats
 from streams.history.store import history_append
+from streams.messages import sample_frame
 from streams.models import Rollup, SourceKind, Stream
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection
 
-from streams.contract import SampleFrame, sample_frame
 from streams.history.rollups import FLAGS, MINUTE, SECOND
 from streams.history.samples import history_after
 from streams.history.store import history_append
+from streams.messages import SampleFrame, sample_frame
 from streams.models import Rollup, Sample, SourceKind, Stream
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from streams.contract import data_frame
+from streams.messages import data_frame
 from streams.models import Stream
 from tests.streams.conftest import (
     Connect,

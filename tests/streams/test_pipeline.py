@@ -10,8 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from streams.contract import Outgoing, SampleFrame, StreamStatusMessage, stream_group
 from streams.history.stored import _stored
+from streams.messages import Outgoing, SampleFrame, StreamStatusMessage, stream_group
 from streams.models import Sample, Stream
 from streams.producer.ingest import ingest_samples
 from tests.streams.conftest import Clock, MakeProducer, sine_stream

@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
-from streams.live.census import Announcer
-from streams.live.presence import Presence
+from streams.live.presence import Announcer, Presence
 
 
 class GroupLog:
@@ -21,15 +18,16 @@ class GroupLog:
         self.sent.append(message)
 
 
-async def test_many_joins_at_once_cost_two_announcements_with_the_final_count(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_many_joins_at_once_cost_two_announcements_with_the_final_count() -> None:
     watching = Presence()
-    monkeypatch.setattr("streams.live.census.presence", watching)
     announcer, sent = Announcer(interval=0.2), GroupLog()
+
+    async def counts(slug: str) -> dict[str, int]:
+        return watching.viewers(slug)
+
     for n in range(50):
         watching.watch("sine", f"c{n}", f"user:{n % 5}")
-        await announcer.announce(sent, "sine")
+        await announcer.announce(sent, "sine", counts)
     assert [m["connections"] for m in sent.sent] == [1]
     await asyncio.sleep(0.3)
     assert sent.sent[-1] == {
@@ -41,7 +39,7 @@ async def test_many_joins_at_once_cost_two_announcements_with_the_final_count(
     assert len(sent.sent) == 2
     await asyncio.sleep(0.25)
     watching.unwatch("sine", "c0")
-    await announcer.announce(sent, "sine")
+    await announcer.announce(sent, "sine", counts)
     assert sent.sent[-1]["connections"] == 49  # after a quiet interval: at once
 
 

@@ -12,10 +12,11 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import OperationalError
 
-from streams.contract import data_frame, sample_frame, send_stream_status
 from streams.fanout.layer import RedisLayer
+from streams.messages import data_frame, sample_frame
 from streams.models import SourceKind, Stream
 from streams.producer.control import stream_set_running
+from streams.publishing import send_stream_status
 from tests.streams.conftest import (
     EPOCH_MS,
     Clock,

@@ -9,8 +9,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from streams.contract import sample_frame
 from streams.history.store import history_append
+from streams.messages import sample_frame
 from streams.models import Sample, SourceKind, Stream
 from tests.streams.conftest import (
     EPOCH_MS,

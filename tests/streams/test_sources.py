@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.contract import sample_frame
 from streams.history.samples import history_page
 from streams.history.store import history_append
+from streams.messages import sample_frame
 from streams.models import Stream
 from streams.sources import SOURCES, Reading, Source, source_create, source_settings_errors
 from streams.sources.base import ClockedSource, bounded_walk

@@ -27,8 +27,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from config.asgi import application
 from streams.fanout import transport_uvicorn
 from streams.fanout.transport_uvicorn import contract, contract_missing, socket_writer
-from streams.live.census import announcer
-from streams.live.presence import presence
+from streams.live.presence import announcer, presence
 from streams.models import ApiToken, Stream
 from tests.processes import LOOPBACK, free_port
 from tests.streams.conftest import frame_publish, samples_make, store

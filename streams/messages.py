@@ -1,24 +1,17 @@
-"""The message contract: every shape that crosses the channel layer or the socket.
+"""Every shape that crosses the channel layer or the socket, and where it goes.
 
-Each channel-layer message has a `TypedDict` whose `type` is a `Literal`, a
-group-name helper for where it goes, and one sender; everything that emits a
-message calls its sender, so a shape is written in one place. The frames a
-client receives are described here too (the AsyncAPI document is built from the
-same names). The module does no I/O but through the channel layer.
+Each channel-layer message is a `TypedDict` whose `type` is a `Literal`, built by
+one function here; the frames a client receives are described beside them (the
+AsyncAPI document is converted from these names) with their encoders, and the
+group names say who hears what. No I/O: sending is `streams/publishing.py`.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable
-from typing import Any, Generic, Literal, TypedDict, TypeVar
+from collections.abc import Iterable
+from typing import Any, Literal, TypedDict
 
 import orjson
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
-
-from streams.metrics import metric_inc
 
 # A stream's slug: what group names, URLs and the protocol accept.
 SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z"
@@ -262,52 +255,6 @@ ChannelMessage = (
 Outgoing = tuple[str, ChannelMessage]
 
 
-def _layer() -> Any:
-    return get_channel_layer()
-
-
-async def send_stream_frame(*, slug: str, batch: list[SampleFrame]) -> None:
-    """Send a stored batch to every watcher, as one frame encoded once."""
-    message: StreamFrameMessage = {
-        "type": "stream.frame",
-        "stream": slug,
-        "text": data_frame(slug, batch),
-        "first": batch[0]["seq"],
-        "last": batch[-1]["seq"],
-    }
-    await _layer().group_send(stream_group(slug), message)
-    metric_inc("pulseboard_samples_published_total", len(batch), stream=slug)
-
-
-async def send_stream_status(*, slug: str, running: bool, by: str, origin: str = "") -> None:
-    """Tell every watcher of the stream, and every producer, that it started or stopped."""
-    message: StreamStatusMessage = {
-        "type": "stream.status",
-        "stream": slug,
-        "running": running,
-        "by": by,
-        "origin": origin,
-    }
-    await _layer().group_send(stream_group(slug), message)
-    await send_producers_reconcile()
-
-
-async def send_producers_reconcile() -> None:
-    """Nudge every producer to read the running flags now, not at its next interval."""
-    message: ProducerReconcileMessage = {"type": "producer.reconcile"}
-    await _layer().group_send(PRODUCERS_GROUP, message)
-
-
-async def send_stream_presence(layer: Any, *, slug: str, connections: int, users: int) -> None:
-    message: StreamPresenceMessage = {
-        "type": "stream.presence",
-        "stream": slug,
-        "connections": connections,
-        "users": users,
-    }
-    await layer.group_send(stream_group(slug), message)
-
-
 def user_alert_message(frame: AlertFrame) -> UserAlertMessage:
     return {"type": "user.alert", "frame": frame}
 
@@ -330,49 +277,3 @@ def token_revoked_message(token_id: int) -> TokenRevokedMessage:
 
 def health_check_message() -> HealthCheckMessage:
     return {"type": "health.check"}
-
-
-async def send_all(outgoing: Iterable[Outgoing]) -> None:
-    """Send messages decided earlier (in a database thread, say), in order."""
-    layer = _layer()
-    for group, message in outgoing:
-        await layer.group_send(group, message)
-
-
-def send_after_commit(outgoing: list[Outgoing]) -> None:
-    """Send from synchronous code once the current transaction commits (at once outside one).
-
-    Access changes are sent this way: a socket that re-checks its rights on
-    receipt must read what was committed, not what was about to be.
-    """
-    if outgoing:
-        transaction.on_commit(lambda: async_to_sync(send_all)(outgoing))
-
-
-Argument = TypeVar("Argument")
-
-
-class Listeners(Generic[Argument]):
-    """Functions the user plane registers at startup, each returning messages to send.
-
-    The data plane calls them where something happened (samples stored, a second
-    passed) and sends what they return; one that fails is logged and the others
-    still run, so a listener never fails the work that called it.
-    """
-
-    def __init__(self, failure: str):
-        self.failure = failure
-        self.functions: list[Callable[[Argument], list[Outgoing]]] = []
-
-    def add(self, function: Callable[[Argument], list[Outgoing]]) -> None:
-        if function not in self.functions:
-            self.functions.append(function)
-
-    def call(self, argument: Argument) -> list[Outgoing]:
-        outgoing: list[Outgoing] = []
-        for function in self.functions:
-            try:
-                outgoing.extend(function(argument))
-            except Exception:
-                logging.getLogger(__name__).exception(self.failure)
-        return outgoing
