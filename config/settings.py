@@ -317,6 +317,10 @@ PULSEBOARD_HISTORY_ROWS_PER_SECOND = env_int(
 # The most rows one history answer reads; past it, a coarser tier answers.
 PULSEBOARD_HISTORY_MAX_ROWS = env_int("PULSEBOARD_HISTORY_MAX_ROWS", 200_000, minimum=1000)
 PULSEBOARD_MAX_INGEST_BATCH = env_int("PULSEBOARD_MAX_INGEST_BATCH", 5_000, minimum=1)
+# The most bytes one line protocol write may carry once gzip is undone (`/api/v2/write`).
+PULSEBOARD_LINE_PROTOCOL_MAX_BYTES = env_int(
+    "PULSEBOARD_LINE_PROTOCOL_MAX_BYTES", 10 * 1024 * 1024, minimum=1024
+)
 
 # /metrics answers staff (session or API token) and scrapers that send
 # `Authorization: Bearer <this secret>`; empty means staff only.

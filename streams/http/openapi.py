@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from django.urls import NoReverseMatch, reverse
 
-from streams.http import export, history, raw
+from streams.http import export, history, influx, raw
 from streams.http.openapi_schemas import JSON, SCHEMAS, SLUG_SCHEMA, ref
 from streams.http.params import IntQuery
 
@@ -48,7 +48,26 @@ ERRORS = {
     404: "No such stream that the caller may read (`unknown_stream`), or no such URL.",
     405: "The method is not allowed (`method_not_allowed`); `Allow` names the right one.",
     409: "Not a push stream (`not_push_stream`), or `t` before the stream's latest sample.",
-    413: "Too many samples in one batch (`too_large`).",
+    413: "Too many samples in one batch (`too_large`), or a body past its size cap.",
+    415: "A `Content-Encoding` the endpoint does not read (gzip or none).",
+    422: "Lines that parse but were not stored (a value its field does not take, a stream "
+    "not made); the other lines were stored.",
+}
+# What /api/v2/write answers on failure, as InfluxDB does (a token the middleware
+# refuses, or a refused CSRF check, answers in the API's own shape).
+INFLUX_ERROR = {
+    "anyOf": [
+        {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "line": {"type": "integer", "minimum": 1},
+            },
+        },
+        ref("Error"),
+    ]
 }
 
 
@@ -62,11 +81,13 @@ class Operation:
     ok: dict[str, Any]  # the successful response object
     status: int = 200
     errors: tuple[int, ...] = (401, 404, 405)
-    parameters: tuple[IntQuery, ...] = ()
+    parameters: tuple[IntQuery | influx.TextQuery, ...] = ()
     security: list[dict[str, list[str]]] = field(default_factory=lambda: USER_AUTH)
     body: dict[str, Any] | None = None
     kwargs: dict[str, str] = field(default_factory=dict)  # fixed parts of the route
     shared: bool = False  # a secret link's `?share=` may read it too
+    body_media: str = JSON
+    error_schema: dict[str, Any] = field(default_factory=lambda: ref("Error"))
 
 
 def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +162,18 @@ OPERATIONS = [
         body=ref("PushedSamples"),
     ),
     Operation(
+        "api-influx-write",
+        "post",
+        "Write InfluxDB line protocol (Telegraf, influxdb-client); gzip bodies too",
+        {"description": "Every line was stored"},
+        status=204,
+        errors=(400, 401, 403, 405, 413, 415, 422),
+        parameters=influx.PARAMETERS,
+        body={"type": "string", "description": "Lines of `measurement,tags fields time`."},
+        body_media="text/plain",
+        error_schema=INFLUX_ERROR,
+    ),
+    Operation(
         "api-stats",
         "get",
         "Live counts, and per readable stream its rate, last seq and viewers",
@@ -181,7 +214,7 @@ def openapi_path(operation: Operation) -> str:
 def operation_object(operation: Operation, path: str) -> dict[str, Any]:
     responses: dict[str, Any] = {str(operation.status): operation.ok}
     for status in operation.errors:
-        responses[str(status)] = json_response(ERRORS[status], ref("Error"))
+        responses[str(status)] = json_response(ERRORS[status], operation.error_schema)
     answer: dict[str, Any] = {
         "operationId": "-".join([operation.method, operation.url_name, *operation.kwargs.values()]),
         "summary": operation.summary,
@@ -194,7 +227,8 @@ def operation_object(operation: Operation, path: str) -> dict[str, Any]:
             0, {"name": "slug", "in": "path", "required": True, "schema": SLUG_SCHEMA}
         )
     if operation.body is not None:
-        answer["requestBody"] = {"required": True, "content": {JSON: {"schema": operation.body}}}
+        content = {operation.body_media: {"schema": operation.body}}
+        answer["requestBody"] = {"required": True, "content": content}
     return answer
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from streams.auth import csrf_unless_token
-from streams.http import docs, export, health, history, pages, raw, stats, streams
+from streams.http import docs, export, health, history, influx, pages, raw, stats, streams
 
 urlpatterns = [
     path("streams/", pages.overview, name="overview"),
@@ -19,6 +19,8 @@ urlpatterns = [
         export.stream_export,
         name="api-export",
     ),
+    # Telegraf and the influxdb-client libraries write line protocol here.
+    path("api/v2/write", csrf_unless_token(influx.influx_write), name="api-influx-write"),
     path("api/stats", stats.stats, name="api-stats"),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", health.metrics, name="metrics"),
