@@ -20,6 +20,7 @@ from config.env import (
     is_loopback,
     local_secret_key,
 )
+from streams.fanout.redis_connection import DEFAULT_MASTER, RedisAddressError, sentinel_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -129,6 +130,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
+# REDIS_SENTINELS (host:port, comma-separated) puts a master that Sentinel watches in
+# REDIS_URL's place (whose database and password, if set, are the master's): every
+# Redis connection asks the sentinels where the master is, so processes follow a failover.
+REDIS_SENTINELS = env_list("REDIS_SENTINELS", [])
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", DEFAULT_MASTER)
+if REDIS_SENTINELS:
+    try:
+        REDIS_URL = sentinel_url(REDIS_SENTINELS, REDIS_SENTINEL_MASTER, REDIS_URL)
+    except RedisAddressError as error:
+        raise ImproperlyConfigured(
+            f"REDIS_SENTINELS={','.join(REDIS_SENTINELS)!r}, "
+            f"REDIS_SENTINEL_MASTER={REDIS_SENTINEL_MASTER!r}: {error}"
+        ) from None
 # Bounded waits, so a Redis that hangs gives errors instead of stalling publishers
 # (the fan-out's broker subscribes again on a fresh connection after Redis comes back).
 REDIS_CONNECTION_OPTIONS = {

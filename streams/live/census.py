@@ -31,9 +31,8 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from redis import Redis
-from redis import asyncio as aioredis
 
+from streams.fanout.redis_connection import redis_client, redis_client_sync
 from streams.live.presence import presence
 from streams.metrics import PROCESS
 
@@ -164,8 +163,9 @@ class RedisCensus(LocalCensus):
             "socket_connect_timeout": REDIS_TIMEOUT,
             "socket_timeout": REDIS_TIMEOUT,
         }
-        self.redis = aioredis.Redis.from_url(url, **timeouts)
-        self.sync = Redis.from_url(url, **timeouts)
+        # Through redis_connection, so a Sentinel-watched master is followed too.
+        self.redis = redis_client(url, timeouts, retry_once=True)
+        self.sync = redis_client_sync(url, timeouts)
         self.activity_written = 0.0
         self.alive_cache: tuple[float, set[str]] = (0.0, set())
 
