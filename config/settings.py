@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "channels",
     "streams",
     "alerts",
+    "devices",
     "dashboards",
     # Login throttling (django-axes) keeps its attempts in the database.
     "axes",
@@ -354,4 +355,7 @@ PULSEBOARD_RECONCILE_SECONDS = env_float("PULSEBOARD_RECONCILE_SECONDS", 2.0, mi
 # A web process started by `runserver` or a bare `daphne`/`uvicorn` runs the producer
 # itself (streams/producer/embedded.py); with Redis, `manage.py produce` workers do.
 PULSEBOARD_EMBEDDED_PRODUCER = env_bool("PULSEBOARD_EMBEDDED_PRODUCER", not REDIS_URL)
+# Run the MQTT bridges of users' brokers beside this process's producer (off: only
+# `manage.py mqttbridge` runs them). docs/ingest.md.
+PULSEBOARD_MQTT_BRIDGES = env_bool("PULSEBOARD_MQTT_BRIDGES", False)
 PULSEBOARD_LEASE_SECONDS = env_float("PULSEBOARD_LEASE_SECONDS", 10.0, minimum=1.0)

@@ -29,6 +29,7 @@ from streams.history.samples import history_latest
 from streams.messages import PRODUCERS_GROUP, Outgoing, SampleFrame, sample_frame
 from streams.metrics import metric_inc, metric_set
 from streams.models import Stream
+from streams.producer.companions import Companions
 from streams.producer.control import stream_set_running
 from streams.producer.derived import DerivedReader
 from streams.producer.leases import (
@@ -137,6 +138,7 @@ class Producer:
         """Produce until `stop` is set, then give the leases back."""
         log.info("producer %s starting", self.holder)
         listener = asyncio.create_task(self.listen_for_nudges(stop))
+        companions = Companions()
         next_reconcile = next_timers = 0.0
         try:
             while not stop.is_set():
@@ -155,6 +157,7 @@ class Producer:
                         await asyncio.wait_for(stop.wait(), timeout=delay)
         finally:
             listener.cancel()
+            await companions.end()
             await self.in_thread(self.flush_unstored)
             await self.in_thread(leases_release, holder=self.holder)
             self.executor.shutdown(wait=True)

@@ -1,0 +1,202 @@
+"""A batch of MQTT messages stored as samples, once each, with the broker's counters.
+
+Runs in the bridge's database thread. Each message is parsed and checked on its
+own (a bad one is refused and counted, the others go on); the samples of every
+stream are written in one transaction together with a mark per message (its
+packet id and a digest), so a message the broker sends again after a crash,
+before our acknowledgement reached it, is recognised and dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Max
+
+from devices.models import Broker, DeliveryMark
+from devices.payloads import PayloadError, payload_samples
+from devices.routes import RouteTable, Target
+from streams.clock import now_ms
+from streams.messages import SampleFrame, sample_frame
+from streams.models import Sample, Stream
+from streams.producer.ingest import IngestError, Row, ingest_validate, rows_stamped
+from streams.producer.pipeline import samples_write
+
+MAX_ERROR = 500
+
+
+@dataclass(frozen=True)
+class Message:
+    """One MQTT message as the bridge took it."""
+
+    topic: str
+    payload: bytes
+    packet_id: int
+    dup: bool = False
+    qos: int = 1
+
+    @property
+    def digest(self) -> str:
+        return hashlib.blake2b(
+            self.topic.encode() + b"\0" + self.payload, digest_size=16
+        ).hexdigest()
+
+
+@dataclass
+class Outcome:
+    """What a batch did: samples stored by stream, refusals and the last one's reason."""
+
+    stored: dict[int, list[SampleFrame]] = field(default_factory=dict)
+    taken: int = 0
+    refused: int = 0
+    duplicates: int = 0
+    last_error: str = ""
+
+    def refuse(self, message: Message, reason: str) -> None:
+        self.refused += 1
+        self.last_error = f"{message.topic}: {reason}"[:MAX_ERROR]
+
+
+@dataclass
+class Accepted:
+    """A message's rows, checked against its stream's fields, waiting for seqs."""
+
+    message: Message
+    target: Target
+    rows: list[Row]
+
+
+def message_rows(message: Message, target: Target, *, payload_format: str, now: int) -> list[Row]:
+    """Return a message's samples as checked rows; raise PayloadError or IngestError."""
+    reason = target.writable
+    if reason:
+        raise PayloadError(reason)
+    samples = payload_samples(
+        message.payload,
+        payload_format=payload_format,
+        field=target.field,
+        value_key=target.value_key,
+    )
+    return ingest_validate(stream=target.stream, samples=samples, now=now)
+
+
+def messages_check(
+    messages: list[Message], *, table: RouteTable, payload_format: str, outcome: Outcome
+) -> list[Accepted]:
+    """Return the messages that are samples of a routed stream; refuse the others."""
+    now = now_ms()
+    accepted = []
+    for message in messages:
+        target = table.match(message.topic)
+        if target is None:
+            outcome.refuse(message, "no route takes this topic.")
+            continue
+        try:
+            rows = message_rows(message, target, payload_format=payload_format, now=now)
+        except PayloadError as error:
+            outcome.refuse(message, str(error))
+            continue
+        except IngestError as error:
+            outcome.refuse(message, error.message)
+            continue
+        accepted.append(Accepted(message, target, rows))
+    return accepted
+
+
+def duplicates_of(broker_id: int, messages: list[Message]) -> set[Message]:
+    """Return the messages sent again (DUP) whose mark says they were stored already."""
+    again = {message.packet_id: message for message in messages if message.dup}
+    if not again:
+        return set()
+    marks = DeliveryMark.objects.filter(broker_id=broker_id, packet_id__in=list(again))
+    return {
+        again[packet_id]
+        for packet_id, digest in marks.values_list("packet_id", "digest")
+        if again[packet_id].digest == digest
+    }
+
+
+def stream_frames(stream_id: int, accepted: list[Accepted], outcome: Outcome) -> list[SampleFrame]:
+    """Give a stream's accepted messages the next seqs; refuse one that goes back in time."""
+    Stream.objects.select_for_update().filter(pk=stream_id).first()
+    last = Sample.objects.filter(stream_id=stream_id).aggregate(seq=Max("seq"), t=Max("t"))
+    floor = last["t"] or 0
+    rows: list[Row] = []
+    for item in accepted:
+        given = [t for t, _, _ in item.rows if t is not None]
+        if given and given[0] < floor:
+            outcome.refuse(
+                item.message, f"its time {given[0]} is before the stream's latest sample ({floor})."
+            )
+            continue
+        floor = max([floor, *given])
+        rows.extend(item.rows)
+    stamped = rows_stamped(rows, now=now_ms(), latest=last["t"])
+    first = (last["seq"] or 0) + 1
+    return [
+        sample_frame(first + i, t, values, flags) for i, (t, values, flags) in enumerate(stamped)
+    ]
+
+
+def marks_write(broker_id: int, messages: list[Message], acknowledged: list[int]) -> None:
+    """Forget the marks of acknowledged messages; mark these (a packet id's newest wins)."""
+    if acknowledged:
+        DeliveryMark.objects.filter(broker_id=broker_id, packet_id__in=acknowledged).delete()
+    marks = {m.packet_id: m.digest for m in messages if m.qos > 0}
+    DeliveryMark.objects.bulk_create(
+        [DeliveryMark(broker_id=broker_id, packet_id=pid, digest=d) for pid, d in marks.items()],
+        update_conflicts=True,
+        unique_fields=["broker", "packet_id"],
+        update_fields=["digest"],
+    )
+
+
+def counters_add(broker_id: int, outcome: Outcome) -> None:
+    changes: dict[str, Any] = {
+        "messages": F("messages") + outcome.taken,
+        "last_message_ms": now_ms(),
+    }
+    if outcome.refused:
+        changes["bad_payloads"] = F("bad_payloads") + outcome.refused
+        changes["last_error"] = outcome.last_error
+        changes["last_error_ms"] = now_ms()
+    Broker.objects.filter(pk=broker_id).update(**changes)
+
+
+def messages_store(
+    *,
+    broker_id: int,
+    messages: list[Message],
+    table: RouteTable,
+    payload_format: str,
+    acknowledged: Sequence[int] = (),
+) -> Outcome:
+    """Store a batch of messages (all or nothing); return what it did.
+
+    `acknowledged` are packet ids whose acknowledgement went out since the last
+    batch: their marks are no longer needed.
+    """
+    outcome = Outcome()
+    with transaction.atomic():
+        duplicates = duplicates_of(broker_id, messages)
+        fresh = [message for message in messages if message not in duplicates]
+        outcome.duplicates = len(duplicates)
+        outcome.taken = len(fresh)
+        accepted = messages_check(
+            fresh, table=table, payload_format=payload_format, outcome=outcome
+        )
+        by_stream: dict[int, list[Accepted]] = {}
+        for item in accepted:
+            by_stream.setdefault(item.target.stream.pk, []).append(item)
+        for stream_id, items in by_stream.items():
+            frames = stream_frames(stream_id, items, outcome)
+            if frames:
+                outcome.stored[stream_id] = frames
+        samples_write(outcome.stored)
+        marks_write(broker_id, fresh, list(acknowledged))
+        counters_add(broker_id, outcome)
+    return outcome

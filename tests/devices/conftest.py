@@ -1,0 +1,84 @@
+"""Fixtures of the MQTT tests: a private mosquitto, a broker of Alice's routed to her push stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from devices.models import Broker, Route
+from devices.supervisor import Supervisor
+from streams.models import Sample, Stream
+from tests.devices.mosquitto import Mosquitto
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    with Mosquitto(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def loopback_allowed(settings: Any) -> None:
+    """Let brokers on this machine through the network rule, as an operator may."""
+    settings.PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+
+@pytest.fixture
+def broker(owner: Any, mosquitto: Mosquitto, push_stream: Stream, loopback_allowed: None) -> Broker:
+    broker = Broker.objects.create(owner=owner, name="Home", url=mosquitto.url)
+    Route.objects.create(broker=broker, topic="home/+/value", stream=push_stream)
+    return broker
+
+
+@pytest.fixture
+async def bridges() -> AsyncIterator[Callable[[], asyncio.Task[None]]]:
+    """Start this process's bridges (a supervisor) on the test's loop; stopped after the test."""
+    stops: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+
+    def start() -> asyncio.Task[None]:
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(Supervisor().run(stop))
+        stops.append((stop, task))
+        return task
+
+    yield start
+    for stop, task in stops:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, timeout=10)
+
+
+async def in_db(function: Callable[[], Any]) -> Any:
+    """Run `function` in a thread that may use the database; return its answer."""
+    return await sync_to_async(function)()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Return check()'s first truthy answer (run in a database thread); fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    answer = None
+    while time.monotonic() < deadline:
+        answer = await sync_to_async(check)()
+        if answer:
+            return answer
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {timeout} s; last answer {answer!r}")
+
+
+def values_of(stream: Stream) -> list[dict[str, Any]]:
+    return [sample.values for sample in Sample.objects.filter(stream=stream).order_by("seq")]
+
+
+def broker_row(broker: Broker) -> Broker:
+    return Broker.objects.get(pk=broker.pk)
+
+
+async def connected(broker: Broker) -> None:
+    await eventually(lambda: broker_row(broker).status == "connected")
