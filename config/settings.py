@@ -341,6 +341,12 @@ PULSEBOARD_LINE_PROTOCOL_MAX_BYTES = env_int(
 # `Authorization: Bearer <this secret>`; empty means staff only.
 PULSEBOARD_METRICS_TOKEN = env_str("PULSEBOARD_METRICS_TOKEN", "")
 
+# Samples younger than this stay rows (cheap to append and to resume from); older ones
+# move into compressed blocks in the background (streams/history/compaction.py).
+PULSEBOARD_HISTORY_HOT_SECONDS = env_int("PULSEBOARD_HISTORY_HOT_SECONDS", 600, minimum=0)
+# How often a producer process compacts; 0: never on its own (`manage.py compact` does).
+PULSEBOARD_COMPACT_EVERY_SECONDS = env_float("PULSEBOARD_COMPACT_EVERY_SECONDS", 60.0, minimum=0)
+
 # Rollup tiers are kept at least as long as raw samples, and by default longer.
 PULSEBOARD_SECOND_ROLLUP_RETENTION_SECONDS = env_int(
     "PULSEBOARD_SECOND_ROLLUP_RETENTION_SECONDS", 7 * 86400, minimum=0

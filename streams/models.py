@@ -139,6 +139,33 @@ class Sample(models.Model):
         return f"{self.stream_id}#{self.seq}"
 
 
+class SampleBlock(models.Model):
+    """A run of a stream's older samples, compressed in one block (`streams/history/codec.py`).
+
+    Compaction moves rows into a block and deletes them in one transaction, so a
+    seq is stored once, as a row or in a block; rows always hold a stream's
+    newest sample, so the highest stored seq is the rows' (the write fence).
+    """
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="blocks")
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    first_t = models.BigIntegerField(help_text="the lowest t in the block, UTC milliseconds")
+    last_t = models.BigIntegerField(help_text="the highest t in the block, UTC milliseconds")
+    count = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(help_text="bytes of data")
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "first_seq"], name="block_stream_first_seq")
+        ]
+        indexes = [models.Index(fields=["stream", "last_t"], name="block_stream_last_t")]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id}#{self.first_seq}–{self.last_seq}"
+
+
 class StreamLease(models.Model):
     """Which producer owns a stream until when; only the owner publishes it."""
 

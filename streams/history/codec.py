@@ -63,6 +63,13 @@ def json_value(text: str) -> Any:
     return json.loads(text)
 
 
+def json_column(value: object) -> Any:
+    """Return a JSON column's value as the database gave it (text, bytes, or already decoded)."""
+    if isinstance(value, bytes | memoryview):
+        value = bytes(value).decode()
+    return json_value(value) if isinstance(value, str) else value
+
+
 def _kind(values: list[Any]) -> str:
     """Return the column kind that holds every present value of a field exactly."""
     kinds = {type(value) for value in values if value is not _ABSENT}

@@ -1,0 +1,158 @@
+"""Compaction: a stream's older samples move from rows into compressed blocks, a block at a time.
+
+Rows younger than the hot tail (`PULSEBOARD_HISTORY_HOT_SECONDS`) stay rows, so
+live resume reads stay cheap; older ones are read, encoded outside any
+transaction, then one short transaction deletes exactly those rows and inserts
+their block. A process killed half way therefore leaves every seq stored once,
+as a row or in a block, and the next pass goes on from there. A stream's newest
+sample always stays a row, so "the highest stored seq" stays one index lookup
+on rows and a stale writer's seq at or below it is refused as before.
+
+A run of rows shorter than a block is written only once its oldest sample is
+`PARTIAL_BLOCK_AFTER_MS` past the hot tail, so slow streams make blocks of
+about an hour rather than one per pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from streams.history.codec import StoredSample, block_encode, json_column
+from streams.models import SampleBlock, Stream
+
+log = logging.getLogger(__name__)
+
+BLOCK_SAMPLES = 65_536
+PARTIAL_BLOCK_AFTER_MS = 3_600_000
+# Between two blocks the compactor lets others write (SQLite has one writer).
+PAUSE_BETWEEN_BLOCKS_SECONDS = 0.01
+
+OLD_ROWS_SQL = (
+    'SELECT seq, t, "values", flags FROM streams_sample'
+    " WHERE stream_id = %s AND seq > %s AND seq < %s ORDER BY seq LIMIT %s"
+)
+NEWEST_SQL = "SELECT MAX(seq) FROM streams_sample WHERE stream_id = %s"
+DELETE_SQL = "DELETE FROM streams_sample WHERE stream_id = %s AND seq >= %s AND seq <= %s"
+
+
+class RowsChanged(Exception):
+    """The rows of a block changed between reading and moving them (retention ran); try again."""
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """Rows with t before `hot` may move; a run shorter than a block only if it began before `partial`."""
+
+    hot: int
+    partial: int
+
+    @classmethod
+    def at(cls, now_ms: int) -> Cutoffs:
+        hot = now_ms - settings.PULSEBOARD_HISTORY_HOT_SECONDS * 1000
+        return cls(hot=hot, partial=hot - PARTIAL_BLOCK_AFTER_MS)
+
+
+def _old_rows(stream_id: int, after_seq: int, cutoffs: Cutoffs, limit: int) -> list[StoredSample]:
+    """Return up to `limit` consecutive rows after a seq, up to the first in the hot tail.
+
+    Never the newest row. A run ends at the first row of the hot tail even if
+    older ones follow it (a late-stamped push), so a block's seqs are exactly
+    the rows it replaces.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(NEWEST_SQL, [stream_id])
+        newest = cursor.fetchone()[0]
+        if newest is None:
+            return []
+        cursor.execute(OLD_ROWS_SQL, [stream_id, after_seq, newest, limit])
+        rows = cursor.fetchall()
+    old = []
+    for seq, t, values, flags in rows:
+        if t >= cutoffs.hot:
+            break
+        old.append((seq, t, json_column(values), json_column(flags) or ()))
+    return old
+
+
+def block_write(stream_id: int, samples: list[StoredSample]) -> SampleBlock:
+    """Move these rows (consecutive, as read) into one block in one transaction."""
+    data = block_encode(samples)
+    first, last = samples[0][0], samples[-1][0]
+    times = [t for _, t, _, _ in samples]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(DELETE_SQL, [stream_id, first, last])
+        if cursor.rowcount != len(samples):
+            raise RowsChanged(f"{cursor.rowcount} rows of {first}–{last}, {len(samples)} read")
+        return SampleBlock.objects.create(
+            stream_id=stream_id,
+            first_seq=first,
+            last_seq=last,
+            first_t=min(times),
+            last_t=max(times),
+            count=len(samples),
+            size=len(data),
+            data=data,
+        )
+
+
+def stream_compact(
+    stream_id: int,
+    cutoffs: Cutoffs,
+    *,
+    block_samples: int = BLOCK_SAMPLES,
+    progress: Callable[[int], object] = lambda moved: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """Move a stream's rows older than the hot tail into blocks; return how many samples moved."""
+    moved = after = 0
+    while not should_stop():
+        rows = _old_rows(stream_id, after, cutoffs, block_samples)
+        if not rows or (len(rows) < block_samples and rows[0][1] >= cutoffs.partial):
+            break
+        try:
+            block_write(stream_id, rows)
+        except RowsChanged as changed:
+            log.info("compaction of stream %d read again: %s", stream_id, changed)
+            continue
+        moved += len(rows)
+        after = rows[-1][0]
+        progress(len(rows))
+        time.sleep(PAUSE_BETWEEN_BLOCKS_SECONDS)
+    return moved
+
+
+def compactable(stream_id: int, cutoffs: Cutoffs) -> int:
+    """Return about how many of a stream's rows a pass would move now (its progress bar's total)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM streams_sample WHERE stream_id = %s AND t < %s",
+            [stream_id, cutoffs.hot],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def compaction_pass(
+    now_ms: int,
+    *,
+    slugs: list[str] | None = None,
+    progress: Callable[[int], object] = lambda moved: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """Compact every stream (or those named); return how many samples moved into blocks."""
+    cutoffs = Cutoffs.at(now_ms)
+    streams = Stream.objects.order_by("pk")
+    if slugs:
+        streams = streams.filter(slug__in=slugs)
+    moved = 0
+    for stream_id, slug in streams.values_list("pk", "slug"):
+        count = stream_compact(stream_id, cutoffs, progress=progress, should_stop=should_stop)
+        if count:
+            log.info("compaction moved %d samples of %s into blocks", count, slug)
+        moved += count
+    return moved

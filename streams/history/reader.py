@@ -1,0 +1,214 @@
+"""The one reader of raw history: a stream's samples from blocks and rows, merged in seq order.
+
+Every raw path reads through `samples_read` — resume and hole-filling, the
+samples API, playback, exports, replay sources and the admin — forwards (oldest
+first) or newest first, bounded by seq and by t, with a limit. Rows are read
+first and blocks after: compaction moves rows into a block in one transaction,
+so a sample missed among the rows is found in its block, and one seen in both
+(moved in between) is kept once.
+
+Decoded blocks are kept in a small cache: a playback or an export reads many
+pages from the same block, and blocks never change (a block is only ever
+deleted).
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.db import connection
+
+from streams.history.codec import StoredSample, block_samples, block_table, json_column
+
+NO_SEQ = 2**63 - 1
+NO_T = 2**63 - 1
+CACHED_BLOCKS = 12
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What to read: after_seq < seq < before_seq and start <= t < end."""
+
+    after_seq: int = -NO_SEQ
+    before_seq: int = NO_SEQ
+    start: int = -NO_T
+    end: int = NO_T
+
+
+def samples_read(
+    stream_id: int,
+    *,
+    limit: int,
+    after_seq: int | None = None,
+    before_seq: int | None = None,
+    start: int | None = None,
+    end: int | None = None,
+    newest_first: bool = False,
+) -> list[StoredSample]:
+    """Return up to `limit` samples (seq, t, values, flags) of a stream within the bounds.
+
+    Oldest first from after `after_seq`, or with `newest_first` the newest ones
+    before `before_seq`; t, when given, within [start, end).
+    """
+    if limit <= 0:
+        return []
+    bounds = Bounds(
+        -NO_SEQ if after_seq is None else after_seq,
+        NO_SEQ if before_seq is None else before_seq,
+        -NO_T if start is None else start,
+        NO_T if end is None else end,
+    )
+    rows = _rows(stream_id, bounds, limit, newest_first)
+    # Past the limit-th row no block sample can be among the first `limit`.
+    if len(rows) == limit:
+        bounds = (
+            Bounds(rows[-1][0], bounds.before_seq, bounds.start, bounds.end)
+            if newest_first
+            else Bounds(bounds.after_seq, rows[-1][0], bounds.start, bounds.end)
+        )
+    from_blocks = _from_blocks(stream_id, bounds, limit, newest_first)
+    merged = heapq.merge(rows, from_blocks, key=lambda sample: sample[0], reverse=newest_first)
+    result: list[StoredSample] = []
+    for sample in merged:
+        if result and result[-1][0] == sample[0]:
+            continue
+        result.append(sample)
+        if len(result) == limit:
+            break
+    return result
+
+
+ROWS_SQL = (
+    'SELECT seq, t, "values", flags FROM streams_sample WHERE stream_id = %s'
+    " AND seq > %s AND seq < %s{times} ORDER BY seq{direction} LIMIT %s"
+)
+
+
+def _rows(stream_id: int, bounds: Bounds, limit: int, newest_first: bool) -> list[StoredSample]:
+    after, before = bounds.after_seq, bounds.before_seq
+    times = ""
+    parameters: list[int] = [stream_id]
+    if bounds.start != -NO_T or bounds.end != NO_T:
+        seqs = _row_seq_bounds(stream_id, bounds)
+        if seqs is None:
+            return []
+        after, before = max(after, seqs[0] - 1), min(before, seqs[1] + 1)
+        times = " AND t >= %s AND t < %s"
+    parameters += [after, before]
+    if times:
+        parameters += [bounds.start, bounds.end]
+    parameters.append(limit)
+    sql = ROWS_SQL.format(times=times, direction=" DESC" if newest_first else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        rows = cursor.fetchall()
+    return [
+        (seq, t, json_column(values), json_column(flags) or ()) for seq, t, values, flags in rows
+    ]
+
+
+def _row_seq_bounds(stream_id: int, bounds: Bounds) -> tuple[int, int] | None:
+    """Return the first and last row seq in [start, end): the t index found once, then seq's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq FROM streams_sample WHERE stream_id = %s AND t >= %s"
+            " ORDER BY t, seq LIMIT 1",
+            [stream_id, bounds.start],
+        )
+        first = cursor.fetchone()
+        cursor.execute(
+            "SELECT seq FROM streams_sample WHERE stream_id = %s AND t < %s"
+            " ORDER BY t DESC, seq DESC LIMIT 1",
+            [stream_id, bounds.end],
+        )
+        last = cursor.fetchone()
+    if first is None or last is None or first[0] > last[0]:
+        return None
+    return first[0], last[0]
+
+
+BLOCKS_SQL = (
+    "SELECT id, first_seq, last_seq, size FROM streams_sampleblock WHERE stream_id = %s"
+    " AND last_seq > %s AND first_seq < %s AND last_t >= %s AND first_t < %s"
+    " ORDER BY first_seq{direction}"
+)
+
+
+def _from_blocks(
+    stream_id: int, bounds: Bounds, limit: int, newest_first: bool
+) -> Iterator[StoredSample]:
+    """Yield up to `limit` samples from the stream's blocks within the bounds, in order."""
+    sql = BLOCKS_SQL.format(direction=" DESC" if newest_first else "")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [stream_id, bounds.after_seq, bounds.before_seq, bounds.start, bounds.end]
+        )
+        blocks = cursor.fetchall()
+    left = limit
+    for key in blocks:
+        table = _block(tuple(key))
+        if table is None:  # deleted since (retention)
+            continue
+        table = table.filter(_within(table, bounds))
+        if newest_first:
+            table = table.take(pa.array(range(table.num_rows - 1, -1, -1)))
+        table = table.slice(0, left)
+        samples = block_samples(table)
+        yield from samples
+        left -= len(samples)
+        if left <= 0:
+            return
+
+
+def _within(table: pa.Table, bounds: Bounds) -> pa.Array:
+    seq, t = table.column("seq"), table.column("t")
+    return pc.and_(
+        pc.and_(pc.greater(seq, bounds.after_seq), pc.less(seq, bounds.before_seq)),
+        pc.and_(pc.greater_equal(t, bounds.start), pc.less(t, bounds.end)),
+    )
+
+
+class BlockCache:
+    """The last few decoded blocks, by id and shape (SQLite may reuse an id after a delete)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.tables: OrderedDict[tuple[int, ...], pa.Table] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[int, ...]) -> pa.Table | None:
+        with self.lock:
+            table = self.tables.get(key)
+            if table is not None:
+                self.tables.move_to_end(key)
+            return table
+
+    def put(self, key: tuple[int, ...], table: pa.Table) -> None:
+        with self.lock:
+            self.tables[key] = table
+            while len(self.tables) > self.size:
+                self.tables.popitem(last=False)
+
+
+_cache = BlockCache(CACHED_BLOCKS)
+
+
+def _block(key: tuple[int, ...]) -> pa.Table | None:
+    """Return a block's decoded table, None if it is gone."""
+    table = _cache.get(key)
+    if table is not None:
+        return table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data FROM streams_sampleblock WHERE id = %s", [key[0]])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    table = block_table(bytes(row[0]))
+    _cache.put(key, table)
+    return table
