@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Max
 
 from dashboards.kinds import KINDS
 from dashboards.models import Dashboard, DashboardShare, Widget
@@ -83,6 +83,26 @@ def dashboard_reorder(*, owner: Any, dashboard_ids: list[int]) -> None:
     Dashboard.objects.bulk_update(owned.values(), ["position"])
 
 
+def first_free_place(
+    taken: list[tuple[int, int, int, int]], width: int, height: int
+) -> tuple[int, int]:
+    """Return the first (x, y), in reading order, where a `width` × `height` tile fits.
+
+    `taken` holds the board's tiles as (x, y, w, h): a new widget fills the room
+    beside the last row before it starts a new one under everything.
+    """
+    width = max(1, min(GRID_COLUMNS, width))
+    bottom = max((y + h for _, y, _, h in taken), default=0)
+    for y in range(bottom + 1):
+        for x in range(GRID_COLUMNS - width + 1):
+            if not any(
+                x < tx + tw and tx < x + width and y < ty + th and ty < y + height
+                for tx, ty, tw, th in taken
+            ):
+                return x, y
+    return 0, bottom
+
+
 def widget_save(
     *,
     dashboard: Dashboard,
@@ -109,9 +129,10 @@ def widget_save(
         raise ValidationError(errors)
     series_check(kind=kind, series=series or [], user=user)
     if widget is None:
-        bottom = dashboard.widgets.aggregate(bottom=Max(F("y") + F("h")))["bottom"] or 0
         width, height = size or KINDS[kind].size
-        widget = Widget(dashboard=dashboard, x=0, y=bottom, w=width, h=height)
+        taken = list(dashboard.widgets.values_list("x", "y", "w", "h"))
+        x, y = first_free_place(taken, width, height)
+        widget = Widget(dashboard=dashboard, x=x, y=y, w=width, h=height)
     widget.kind, widget.stream, widget.title, widget.config = (
         kind,
         stream,

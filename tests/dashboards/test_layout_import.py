@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from dashboards import services
 from dashboards.models import Dashboard, Widget
-from tests.dashboards.conftest import logged_in
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +148,20 @@ def test_an_import_may_not_use_streams_the_user_cannot_read(
     assert response.status_code == 400
     assert "is not yours to show" in response.content.decode()
     assert Dashboard.objects.count() == before
+
+
+def test_a_new_widget_fills_the_room_beside_the_last_ones_before_starting_a_row(
+    owner: Any, dashboard: Dashboard, private_stream: Any
+) -> None:
+    def added(kind: str, size: tuple[int, int]) -> tuple[int, int]:
+        widget = services.widget_save(
+            dashboard=dashboard, user=owner, kind=kind, stream=private_stream, size=size
+        )
+        return widget.x, widget.y
+
+    assert [(w.x, w.y, w.w, w.h) for w in dashboard.widgets.all()] == [(0, 0, 6, 4)]
+    assert added("stat", (3, 3)) == (6, 0)
+    assert added("stat", (3, 3)) == (9, 0)
+    # Under the two stats, beside the chart, before a new row under everything.
+    assert added("stat", (6, 2)) == (6, 3)
+    assert added("stat", (12, 2)) == (0, 5)

@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import Page, ViewportSize, expect
 
 from tests.e2e.browser import Tabs, tile, wait_connected
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.servers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -161,4 +161,91 @@ async def test_the_dashboard_export_lists_every_stream_on_screen(
     links = page.locator('#export-list a[data-export="csv"]')
     streams = await links.evaluate_all("(all) => all.map((link) => link.dataset.stream)")
     assert sorted(streams) == ["business.kpi", "sensors.lab-1", "sensors.lab-2"]
+    tabs.assert_clean()
+
+
+# In the page: each tile's title, whether it is cut, and its header's height.
+TITLES = """
+() => [...document.querySelectorAll(".grid-stack-item")].map((item) => {
+  const title = item.querySelector(".widget-title");
+  return {
+    title: title.textContent,
+    cut: title.scrollWidth > title.clientWidth,
+    header: Math.round(item.querySelector(".widget-header").getBoundingClientRect().height),
+  };
+})
+"""
+
+# In the page: the vertical middles of the toolbar's visible controls (one value: one row).
+TOOLBAR_ROWS = """
+() => {
+  const toolbar = document.getElementById("board-toolbar");
+  const controls = [...toolbar.querySelectorAll("button, select, input, .badge, output, dl")]
+    .filter((el) => el.checkVisibility() && !el.closest("[popover]"));
+  return [...new Set(controls.map((el) => {
+    const box = el.getBoundingClientRect();
+    return Math.round(box.top + box.height / 2);
+  }))];
+}
+"""
+
+
+async def test_titles_fit_at_the_default_widget_sizes_and_headers_never_jump(
+    tabs: Tabs, world: dict[str, Any]
+) -> None:
+    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['overview']}/", viewport=WIDE)
+    page = demo.page
+    await wait_connected(page)
+    titles = await page.evaluate(TITLES)
+    assert len(titles) >= 12
+    assert [t["title"] for t in titles if t["cut"]] == []
+    assert {t["header"] for t in titles} == {32}
+    # Hovering or focusing a tile shows its actions over the header, which keeps its height.
+    narrow = tile(page, title="Temperature now")
+    await narrow.hover()
+    await expect(narrow.locator("[data-widget-export]")).to_be_visible()
+    await narrow.locator(".widget").focus()
+    after = {t["title"]: t for t in await page.evaluate(TITLES)}
+    assert after["Temperature now"] == {"title": "Temperature now", "cut": False, "header": 32}
+    tabs.assert_clean()
+
+
+async def test_the_toolbar_stays_one_row_at_1400_px_in_every_mode(
+    tabs: Tabs, world: dict[str, Any]
+) -> None:
+    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['overview']}/", viewport=WIDE)
+    page = demo.page
+    await wait_connected(page)
+    assert len(await page.evaluate(TOOLBAR_ROWS)) == 1, "live"
+    select = page.locator("#range-select")
+    await select.select_option("1h")
+    await expect(page.locator("#range-note")).to_contain_text("History from")
+    assert len(await page.evaluate(TOOLBAR_ROWS)) == 1, "last hour"
+    # A custom range over two days, chosen in its menu with 24-hour times.
+    await select.select_option("custom")
+    menu = page.locator("#custom-range")
+    await expect(menu).to_be_visible()
+    now = await page.evaluate("() => Date.now()")
+    start, end = await page.evaluate(
+        "([a, b]) => [a, b].map((ms) => { const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);"
+        " return d.toISOString().slice(0, 19).replace('T', ' '); })",
+        [now - 30 * 3600_000, now - 60_000],
+    )
+    await page.locator("#range-from").fill(start)
+    await page.locator("#range-to").fill(end)
+    await menu.get_by_role("button", name="Apply").click()
+    await expect(menu).to_be_hidden()
+    button = page.locator("#custom-range-button")
+    await expect(button).to_be_visible()
+    assert "AM" not in (await button.text_content() or "")
+    await expect(page.locator("#range-note")).to_contain_text("History from")
+    assert len(await page.evaluate(TOOLBAR_ROWS)) == 1, "custom range"
+    # During a replay: one Pause (the replay's), and still one row.
+    await page.locator("#playback-toggle").click()
+    await expect(page.locator("#playback-toggle")).to_have_text("Pause replay")
+    await expect(page.locator("#view-pause")).to_be_hidden()
+    assert len(await page.evaluate(TOOLBAR_ROWS)) == 1, "playback"
+    await select.select_option("live")
+    await expect(page.locator("#view-pause")).to_be_visible()
+    await expect(button).to_be_hidden()
     tabs.assert_clean()

@@ -5,7 +5,7 @@
 import { fetchAllSamples, fetchBuckets, fetchSamples } from "../data/history.js";
 import { Player } from "../data/playback.js";
 import { fromLocalInput, pointsFor, rangeFromQuery, rangeToQuery, resolveRange, toLocalInput } from "../data/range.js";
-import { formatDateTime } from "../format.js";
+import { formatDateTime, formatTime } from "../format.js";
 
 // A range with at most this many samples per stream is shown raw (every
 // sample, every field); a longer one as buckets from the coarsest tier that fits.
@@ -27,6 +27,25 @@ async function loadRange(slug, range, points, share) {
 }
 
 /**
+ * Return a range in words for its button, short enough for the toolbar's one
+ * row: "Dec 7, 04:23:55 – 04:43:55" within a day, "Dec 6, 04:23 – Dec 7, 04:43"
+ * across days (the menu's inputs have the seconds).
+ */
+export function rangeLabel({ from, to }) {
+  if (sameDay(from, to)) return `${formatDateTime(from)} – ${formatTime(to, "seconds")}`;
+  return `${formatDayMinute(from)} – ${formatDayMinute(to)}`;
+}
+
+// "Dec 6, 04:23": a date and time to the minute.
+function formatDayMinute(ms) {
+  return formatDateTime(ms).replace(/:\d{2}$/, "");
+}
+
+function sameDay(a, b) {
+  return new Date(a).toDateString() === new Date(b).toDateString();
+}
+
+/**
  * Wire the range and playback controls to `host` (a WidgetHost). `onRange(range | null)`
  * is told the range shown, null for live. `share` is a secret link's token.
  * Return {range()} for exports.
@@ -34,6 +53,7 @@ async function loadRange(slug, range, points, share) {
 export function setupTimeControls({ host, note, onRange, onError, share = null }) {
   const select = document.getElementById("range-select");
   const custom = document.getElementById("custom-range");
+  const customButton = document.getElementById("custom-range-button");
   const fromInput = document.getElementById("range-from");
   const toInput = document.getElementById("range-to");
   const playbackBox = document.getElementById("playback");
@@ -42,6 +62,8 @@ export function setupTimeControls({ host, note, onRange, onError, share = null }
   const scrub = document.getElementById("playback-scrub");
   const clock = document.getElementById("playback-time");
   let range = null;
+  // The choice of the range shown ("live", "1h", "custom"…).
+  let shown = "live";
   let player = null;
   let frame = null;
   let loading = 0;
@@ -73,6 +95,9 @@ export function setupTimeControls({ host, note, onRange, onError, share = null }
     playbackBox.hidden = range === null;
     onRange(range);
     coarse.clear();
+    shown = choice;
+    customButton.hidden = choice !== "custom";
+    if (choice === "custom") customButton.textContent = rangeLabel(range);
     if (range === null) {
       showNote("");
       host.setMode({ mode: "live" });
@@ -105,12 +130,15 @@ export function setupTimeControls({ host, note, onRange, onError, share = null }
     showNote(`History from ${formatDateTime(range.from)} to ${formatDateTime(range.to)}: ${shape}.${missing} Play replays the stored samples.`);
   }
 
+  // The custom range is chosen in a small menu under its button, so the
+  // toolbar keeps one row; the button then says which range is shown.
   select.addEventListener("change", () => {
-    custom.hidden = select.value !== "custom";
     if (select.value === "custom") {
       const now = Date.now();
-      fromInput.value ||= toLocalInput(now - 3_600_000);
-      toInput.value ||= toLocalInput(now);
+      fromInput.value ||= toLocalInput(range?.from ?? now - 3_600_000);
+      toInput.value ||= toLocalInput(range?.to ?? now);
+      customButton.hidden = false;
+      if (!custom.matches(":popover-open")) customButton.click();
       fromInput.focus();
       return;
     }
@@ -127,7 +155,15 @@ export function setupTimeControls({ host, note, onRange, onError, share = null }
       return;
     }
     toInput.setCustomValidity("");
+    custom.hidePopover();
     apply("custom", { from, to });
+  });
+  // Closed without applying: the select goes back to what is shown.
+  custom.addEventListener("toggle", (event) => {
+    if (event.newState === "closed" && shown !== "custom") {
+      select.value = shown;
+      customButton.hidden = true;
+    }
   });
 
   // -- playback -----------------------------------------------------------------
@@ -157,7 +193,7 @@ export function setupTimeControls({ host, note, onRange, onError, share = null }
 
   function updateClock() {
     if (!player) return;
-    clock.textContent = formatDateTime(player.position);
+    clock.textContent = range && sameDay(range.from, range.to) ? formatTime(player.position, "seconds") : formatDayMinute(player.position);
     if (document.activeElement !== scrub) scrub.value = String(Math.round(player.fraction * 1000));
     const started = host.mode.mode === "playback";
     toggle.textContent = player.playing ? "Pause replay" : started && player.done ? "Replay" : started ? "Resume" : "Play";
@@ -199,7 +235,6 @@ export function setupTimeControls({ host, note, onRange, onError, share = null }
   const initial = rangeFromQuery(location.search);
   select.value = initial.choice;
   if (initial.choice === "custom") {
-    custom.hidden = false;
     fromInput.value = toLocalInput(initial.from);
     toInput.value = toLocalInput(initial.to);
     apply("custom", initial);

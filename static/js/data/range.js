@@ -54,13 +54,24 @@ export function pointsFor(widthPx) {
   return Math.max(100, Math.min(2000, Math.round((widthPx || 800) / 2)));
 }
 
-/** Return a `datetime-local` input value for `ms`, in local time. */
+/**
+ * Return the range inputs' text for `ms`: "2026-12-07 18:30:05", local time,
+ * 24-hour whatever the browser's locale (its own date inputs follow that).
+ */
 export function toLocalInput(ms) {
   const date = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
-  return date.toISOString().slice(0, 19);
+  return date.toISOString().slice(0, 19).replace("T", " ");
 }
 
-/** Return ms for a `datetime-local` input value (local time), or NaN. */
+const LOCAL_INPUT = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*$/;
+
+/** Return ms for a range input's text (local time; seconds optional), or NaN when it names no such moment. */
 export function fromLocalInput(value) {
-  return value ? new Date(value).getTime() : Number.NaN;
+  const parts = LOCAL_INPUT.exec(value ?? "");
+  if (!parts) return Number.NaN;
+  const [year, month, day, hours, minutes, seconds = 0] = parts.slice(1).map((part) => Number(part ?? 0));
+  const date = new Date(year, month - 1, day, hours, minutes, seconds);
+  // Date rolls 2026-02-31 over into March; a moment that does not exist is refused.
+  const same = date.getFullYear() === year && date.getMonth() === month - 1 && date.getDate() === day && date.getHours() === hours && date.getMinutes() === minutes;
+  return same && seconds < 60 ? date.getTime() : Number.NaN;
 }
