@@ -141,9 +141,17 @@ class WidgetForm(forms.Form):
         names = [field["name"] for field in stream.fields]
         chosen = self.data.getlist("fields") if self.is_bound else self.initial.get("fields", [])
         kept = [name for name in chosen if name in names]
-        # After a change of stream nothing chosen may exist there: start from its defaults.
-        if not kept and self.is_bound and "_refresh" in self.data:
-            kept = widget_default_config(self.chosen_kind, stream).get("fields", [])
+        if self.is_bound and "_refresh" in self.data:
+            defaults = widget_default_config(self.chosen_kind, stream).get("fields", [])
+            # After a change of stream nothing chosen may exist there: start from its defaults.
+            if not kept:
+                return defaults
+            # After a change of kind, fields left as the kind before chose them take the new
+            # kind's defaults (a feed shows its labels beside the numbers a chart drew).
+            before = str(self.data.get("shown_kind", ""))
+            changed = before in KINDS and before != self.chosen_kind
+            if changed and kept == widget_default_config(before, stream).get("fields", []):
+                return defaults
         return kept
 
     def series_rows(self) -> list[dict[str, Any]]:

@@ -35,8 +35,21 @@ export function formatNumber(value) {
   return withFractionDigits(size >= 1 || size === 0 ? 2 : 3).format(value);
 }
 
-/** Return `value` and its unit as one label, "21.5 °C" or "42 %". */
+// Units that take SI prefixes: a large value is written "6.71 MB/s", never "6.71M B/s".
+const PREFIXED_UNIT = /^(B|b|bit|Hz|W|Wh|V)(\/|$)/;
+const PREFIXES = ["", "k", "M", "G", "T", "P"];
+
+/** Return `value` and its unit as one label, "21.5 °C", "42 %" or "6.71 MB/s". */
 export function formatWithUnit(value, unit) {
+  if (unit && PREFIXED_UNIT.test(unit) && typeof value === "number" && Number.isFinite(value)) {
+    let step = 0;
+    let scaled = value;
+    while (Math.abs(scaled) >= 1000 && step < PREFIXES.length - 1) {
+      scaled /= 1000;
+      step += 1;
+    }
+    return `${formatNumber(scaled)} ${PREFIXES[step]}${unit}`;
+  }
   const number = formatNumber(value);
   return unit ? `${number} ${unit}` : number;
 }
@@ -88,4 +101,20 @@ const dateTimes = new Intl.DateTimeFormat(undefined, {
 /** Return a UTC millisecond timestamp as a short local date and time, "Mar 4, 14:05:09". */
 export function formatDateTime(milliseconds) {
   return dateTimes.format(new Date(milliseconds));
+}
+
+/**
+ * Return the words of a stream's state and of its control, {state, action, hint}:
+ * a generated source runs or stops; a push stream takes what its scripts push,
+ * or refuses it (they are answered 409 stream_stopped).
+ */
+export function runningWords(stream, running) {
+  if (stream?.source_kind === "push") {
+    return running
+      ? { state: "Taking pushes", action: "Refuse pushes", hint: "Refuse what scripts push to this stream (they get 409 stream_stopped)" }
+      : { state: "Refusing pushes", action: "Take pushes", hint: "Take what scripts push to this stream again" };
+  }
+  return running
+    ? { state: "Running", action: "Stop", hint: "Stop the source: no new samples until started again" }
+    : { state: "Stopped", action: "Start", hint: "Start the source again" };
 }

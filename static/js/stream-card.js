@@ -1,7 +1,7 @@
 // One card of the overview: a stream's name, state, latest values, chart,
 // viewers and, for those allowed, its start/stop control.
 
-import { describeValue, formatTime } from "./format.js";
+import { describeValue, formatTime, runningWords } from "./format.js";
 import { create as createTimeseries } from "./widgets/timeseries.js";
 
 const DEFAULT_WINDOW = 600;
@@ -115,12 +115,14 @@ export function createStreamCard(stream, { sendCommand }) {
   }
 
   function showRunning() {
-    badge.textContent = running ? "Running" : "Stopped";
+    const words = runningWords(stream, running);
+    badge.textContent = words.state;
     badge.dataset.running = String(running);
     card.dataset.running = String(running);
     if (control) {
-      control.textContent = running ? "Stop" : "Start";
-      control.setAttribute("aria-label", `${running ? "Stop" : "Start"} ${stream.title || stream.slug}`);
+      control.textContent = words.action;
+      control.title = words.hint;
+      control.setAttribute("aria-label", `${words.action}: ${stream.title || stream.slug}`);
     }
   }
 

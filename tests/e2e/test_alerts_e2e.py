@@ -160,7 +160,7 @@ async def test_a_hidden_dashboard_shows_a_browser_notification(
     assert "met “above the threshold” at once" in notes[0]["body"]
     push(server, slug, 10)
     # The page as people see it, with contact points and the delivery log filled in.
-    await page.get_by_role("button", name="Send a test to This browser").click()
+    await page.get_by_role("button", name="Send test to This browser").click()
     await expect(page.locator("#deliveries-table [data-status=sent]").first).to_be_visible()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for width in (1400, 390):

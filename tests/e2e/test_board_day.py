@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, ViewportSize, expect
 
-from tests.e2e.browser import Tabs, tile, wait_connected
+from tests.e2e.browser import PHONE, Tabs, tile, wait_connected
 from tests.e2e.servers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -43,6 +43,14 @@ if board is None:
                          title="Sales only", size=(6, 5),
                          config={"fields": ["label", "value"], "window_points": 30, "filter": {"text": "Sales"}})
 overview = Dashboard.objects.get(owner=demo, title="Live overview").pk
+if not board.link_token:
+    services.link_create(dashboard=board)
+from alerts.models import AlertRule
+from alerts.services import alert_rule_save
+if not AlertRule.objects.filter(owner=demo, name="Lab 1 warm, told at length").exists():
+    alert_rule_save(rule=AlertRule(owner=demo, name="Lab 1 warm, told at length",
+                                   stream=Stream.objects.get(slug="sensors.lab-1"), field="temperature",
+                                   condition="above", threshold=1000.0, duration_seconds=30))
 print(json.dumps({"board": board.pk, "overview": overview}))
 """
 
@@ -248,4 +256,75 @@ async def test_the_toolbar_stays_one_row_at_1400_px_in_every_mode(
     await select.select_option("live")
     await expect(page.locator("#view-pause")).to_be_visible()
     await expect(button).to_be_hidden()
+    tabs.assert_clean()
+
+
+async def test_a_past_range_shows_live_only_widgets_as_a_note_and_table_rows_to_the_second(
+    tabs: Tabs, world: dict[str, Any]
+) -> None:
+    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['overview']}/", viewport=WIDE)
+    page = demo.page
+    await wait_connected(page)
+    readings = tile(page, title="Lab 2 readings")
+    # Units keep their case in a column's head.
+    await expect(readings.locator("th").filter(has_text="pressure")).to_have_text("pressure hPa")
+    assert "hPa" in await readings.locator("th").filter(has_text="pressure").inner_text()
+    await page.locator("#range-select").select_option("1h")
+    await expect(page.locator("#range-note")).to_contain_text("History from")
+    viewers = page.locator('.grid-stack-item[data-kind="viewers"]').first
+    await expect(viewers.locator(".widget-note")).to_be_visible()
+    await expect(viewers.locator(".viewers-value")).to_be_hidden()
+    await expect(viewers.locator(".viewers-caption")).to_be_hidden()
+    times = await readings.locator("tbody tr td:first-child").all_text_contents()
+    assert len(times) >= 5 and all(len(t.split(":")) == 3 for t in times), times
+    assert len(set(times)) > 1, times
+    tabs.assert_clean()
+
+
+async def test_on_a_phone_axes_clear_legends_and_the_alert_state_shows(
+    tabs: Tabs, world: dict[str, Any]
+) -> None:
+    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['overview']}/", viewport=PHONE)
+    page = demo.page
+    await wait_connected(page)
+    await page.wait_for_timeout(2500)  # legends fill in with values, and may wrap
+    overlaps = await page.evaluate(
+        """() => [...document.querySelectorAll(".grid-stack-item .timeseries")].flatMap((chart) => {
+          const plot = chart.querySelector(".uplot")?.getBoundingClientRect();
+          const legend = chart.querySelector(".timeseries-legend")?.getBoundingClientRect();
+          if (!plot || !legend || !legend.height) return [];
+          return plot.bottom > legend.top + 0.5 ? [chart.getAttribute("aria-label")] : [];
+        })"""
+    )
+    assert overlaps == []
+    await page.goto("/alerts/")
+    row = page.locator("#rules-table tbody tr").first
+    state = row.locator(".pill")
+    await expect(state).to_be_visible()
+    box = await state.bounding_box()
+    wrap = await page.locator("#alert-rules").bounding_box()
+    assert box and wrap and box["x"] + box["width"] <= wrap["x"] + wrap["width"]
+    tabs.assert_clean()
+
+
+async def test_the_streams_page_is_named_for_itself(tabs: Tabs, world: dict[str, Any]) -> None:
+    demo = await tabs.login("demo", "demo", next_path="/streams/", viewport=WIDE)
+    page = demo.page
+    await expect(page.locator("h1")).to_have_text("Streams")
+    await expect(page).to_have_title("Streams · Pulseboard")
+    tabs.assert_clean()
+
+
+async def test_revoking_the_link_asks_with_a_revoke_button(
+    tabs: Tabs, world: dict[str, Any]
+) -> None:
+    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['board']}/", viewport=WIDE)
+    page = demo.page
+    await page.locator("#share-button").click()
+    await page.locator("#link-revoke").click()
+    dialog = page.locator("#confirm-dialog")
+    await expect(dialog).to_be_visible()
+    await expect(dialog.locator("[data-confirm-ok]")).to_have_text("Revoke")
+    await dialog.locator("[data-confirm-ok]").click()
+    await expect(page.locator("#link-revoke")).to_have_count(0)
     tabs.assert_clean()

@@ -22,6 +22,16 @@ test("a unit follows its number", () => {
   assert.equal(formatWithUnit(3, ""), "3");
 });
 
+test("bytes and other SI units take a prefix, never a compact number's letter", () => {
+  assert.equal(formatWithUnit(6_710_000, "B/s"), local("6.71 MB/s"));
+  assert.equal(formatWithUnit(512_000, "B"), "512 kB");
+  assert.equal(formatWithUnit(-2_000_000_000, "bit/s"), "-2 Gbit/s");
+  assert.equal(formatWithUnit(999, "B/s"), "999 B/s");
+  assert.equal(describeValue(6_710_000, "B/s"), local("6.71 MB/s"));
+  // Other units keep their number as it is.
+  assert.equal(formatWithUnit(1500, "hPa"), local("1,500 hPa").replace(",", (1000).toLocaleString().charAt(1)));
+});
+
 test("an order book reads as its best bid and ask, either level shape", () => {
   assert.equal(describeValue({ bids: [[99.5, 2]], asks: [[100.25, 1]] }), local("bid 99.5 · ask 100.25"));
   assert.equal(

@@ -1,6 +1,7 @@
 // The Sources menu: each stream on the dashboard with its state, and start/stop
 // for those who may run its source (its owner or staff, generated sources only).
 
+import { runningWords } from "../format.js";
 import { element } from "../widgets/common.js";
 
 // A status frame normally answers within milliseconds; past this the button gives up waiting.
@@ -31,11 +32,13 @@ export function setupSources({ client, host, list }) {
       list.append(row.item);
     }
     const running = Boolean(stream.running);
-    row.badge.textContent = running ? "Running" : "Stopped";
+    const words = runningWords(stream, running);
+    row.badge.textContent = words.state;
     row.badge.dataset.running = String(running);
     if (row.button) {
-      row.button.textContent = running ? "Stop" : "Start";
-      row.button.setAttribute("aria-label", `${running ? "Stop" : "Start"} ${stream.title || slug}`);
+      row.button.textContent = words.action;
+      row.button.title = words.hint;
+      row.button.setAttribute("aria-label", `${words.action}: ${stream.title || slug}`);
     }
   }
 

@@ -50,7 +50,9 @@ drawer?.addEventListener("close", () => drawerBody.replaceChildren());
 document.body.addEventListener("htmx:confirm", (event) => {
   if (!event.detail.question || !confirmDialog) return;
   event.preventDefault();
-  askToConfirm(event.detail.question, event.target.dataset.confirmLabel).then((confirmed) => {
+  // The dialog's button says what the button that asked says ("Revoke", "New link"), unless told otherwise.
+  const label = event.target.dataset.confirmLabel || event.target.textContent.trim() || undefined;
+  askToConfirm(event.detail.question, label).then((confirmed) => {
     if (confirmed) event.detail.issueRequest(true);
   });
 });

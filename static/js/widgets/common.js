@@ -239,9 +239,10 @@ export function filtered(root, config) {
   return sampleTest(config.filter);
 }
 
-/** Add a "live only" note to a widget that cannot show a past range. */
+/** Put a "live only" note in the place of what a widget that cannot show a past range holds. */
 export function liveOnlyNote(root, config) {
   if (!config.range) return false;
+  for (const child of root.children) child.hidden = true;
   root.append(element("p", "widget-note", "Shows live data only. Switch the range to Live to see it."));
   return true;
 }

@@ -23,7 +23,8 @@ export function create(el, config = {}) {
   function rowOf(sample) {
     const row = element("tr");
     if (Array.isArray(sample.flags) && sample.flags.includes("anomaly")) row.classList.add("is-anomaly");
-    row.append(element("td", "muted", formatTime(sample.t, config.range ? "minutes" : "seconds")));
+    // A past range shows raw samples too: seconds tell its rows apart, as live.
+    row.append(element("td", "muted", formatTime(sample.t, "seconds")));
     for (const field of fields) {
       const value = sample.values?.[field.name];
       row.append(element("td", typeof value === "number" ? "numeric" : "", describeValue(value, "")));

@@ -137,7 +137,7 @@ export function create(el, config = {}) {
     });
   }
 
-  return mountWidget(el, root, {
+  const widget = mountWidget(el, root, {
     render,
     // The chart is drawn by the chart host; the page draws the widget's text
     // (legend, "waiting") as often as the text widgets: a legend whose numbers
@@ -151,7 +151,10 @@ export function create(el, config = {}) {
         chart.theme(palette);
       },
     },
-    onDestroy: () => chart.destroy(),
+    onDestroy: () => {
+      plotWatch.disconnect();
+      chart.destroy();
+    },
     push(batch, stream) {
       if (samples.push(batch, stream)) rebuild = true;
       chart.push(batch, stream);
@@ -167,4 +170,9 @@ export function create(el, config = {}) {
     halt: () => chart.halt(),
     span: () => (config.range ? { ...config.range, buckets: samples.hasExtents } : samples.span()),
   });
+  // The legend's lines change with its values (a narrow tile wraps them): the
+  // plot's own box is watched, so the time axis never runs under the legend.
+  const plotWatch = new ResizeObserver(() => widget.resize());
+  plotWatch.observe(plotBox);
+  return widget;
 }
