@@ -17,6 +17,7 @@ from streams.access import (
     kind_reads,
     streams_by_slug,
 )
+from streams.history.reader import samples_read
 from streams.models import ApiToken, Sample, Stream, StreamLease
 from streams.producer.control import stream_set_running
 from streams.publishing import send_stream_status
@@ -169,31 +170,34 @@ class SampleKeysetChangeList(ChangeList):
         self.paginator = self.model_admin.get_paginator(request, self.queryset, self.list_per_page)
 
     def _page(self, after: tuple[int, int] | None, since: int | None) -> list[Sample]:
-        """Return one page and one more row: each stream in turn, newest first.
+        """Return one page and one more sample: each stream in turn, newest first.
 
-        Every read is one stream's (stream, seq) index range with a LIMIT, so
-        neither the table's size nor the page's depth changes its cost.
+        Samples come from the one reader (blocks and rows), a stream's newest
+        before the page's position with a LIMIT, so neither the history's size
+        nor the page's depth changes its cost.
         """
         wanted = self.list_per_page + 1
         page: list[Sample] = []
-        stream_ids = Stream.objects.order_by("-pk").values_list("pk", flat=True)
-        for stream_id in stream_ids:
-            if after is not None and stream_id > after[0]:
+        streams = Stream.objects.order_by("-pk")
+        chosen = self.params.get("stream__id__exact")
+        if chosen is not None:
+            chosen_id = chosen[-1] if isinstance(chosen, list) else chosen
+            streams = streams.filter(pk=int(chosen_id) if str(chosen_id).isdigit() else 0)
+        for stream in streams:
+            if after is not None and stream.pk > after[0]:
                 continue
-            rows = self.queryset.filter(stream_id=stream_id)
-            if after is not None and stream_id == after[0]:
-                rows = rows.filter(seq__lt=after[1])
-            if since is not None:
-                first = (
-                    Sample.objects.filter(stream_id=stream_id, t__gte=since)
-                    .order_by("t")
-                    .values_list("seq", flat=True)
-                    .first()
-                )
-                if first is None:
-                    continue
-                rows = rows.filter(seq__gte=first)
-            page += rows[: wanted - len(page)]
+            before = after[1] if after is not None and stream.pk == after[0] else None
+            newest = samples_read(
+                stream.pk,
+                before_seq=before,
+                start=since,
+                limit=wanted - len(page),
+                newest_first=True,
+            )
+            page += [
+                Sample(stream=stream, seq=seq, t=t, values=values, flags=list(flags))
+                for seq, t, values, flags in newest
+            ]
             if len(page) >= wanted:
                 break
         return page

@@ -9,8 +9,12 @@ class StreamsConfig(AppConfig):
 
     def ready(self) -> None:
         from streams import signals  # noqa: F401
+        from streams.history.compaction import compactor
         from streams.history.stored import stored_listener_add
         from streams.live.census import census_note_stored
+        from streams.producer.timers import timer_listener_add
 
         # Each stream's last seq and rate for /api/stats, noted as batches are stored.
         stored_listener_add(census_note_stored)
+        # Older samples move into blocks in the background of every producer process.
+        timer_listener_add(compactor.nudge)

@@ -8,6 +8,11 @@ as a row or in a block, and the next pass goes on from there. A stream's newest
 sample always stays a row, so "the highest stored seq" stays one index lookup
 on rows and a stale writer's seq at or below it is refused as before.
 
+Producers compact in the background: each second's timer nudges a `Compactor`,
+which every `PULSEBOARD_COMPACT_EVERY_SECONDS` runs a pass in a thread of its
+own (its own database connection, off the event loop and off the producer's
+database thread), one block at a time with a pause between blocks.
+
 A run of rows shorter than a block is written only once its oldest sample is
 `PARTIAL_BLOCK_AFTER_MS` past the hot tail, so slow streams make blocks of
 about an hour rather than one per pass.
@@ -16,6 +21,7 @@ about an hour rather than one per pass.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +29,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
+from streams.clock import now_ms
 from streams.history.codec import StoredSample, block_encode, json_column
+from streams.messages import Outgoing
 from streams.models import SampleBlock, Stream
 
 log = logging.getLogger(__name__)
@@ -138,14 +146,14 @@ def compactable(stream_id: int, cutoffs: Cutoffs) -> int:
 
 
 def compaction_pass(
-    now_ms: int,
+    now: int,
     *,
     slugs: list[str] | None = None,
     progress: Callable[[int], object] = lambda moved: None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> int:
     """Compact every stream (or those named); return how many samples moved into blocks."""
-    cutoffs = Cutoffs.at(now_ms)
+    cutoffs = Cutoffs.at(now)
     streams = Stream.objects.order_by("pk")
     if slugs:
         streams = streams.filter(slug__in=slugs)
@@ -156,3 +164,39 @@ def compaction_pass(
             log.info("compaction moved %d samples of %s into blocks", count, slug)
         moved += count
     return moved
+
+
+class Compactor:
+    """Compaction passes in a thread of their own, one at a time, at most every interval."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.next_pass: float | None = None
+
+    def nudge(self, now: int) -> list[Outgoing]:
+        """Start a pass if one is due and none runs (a timer listener: it sends nothing)."""
+        every = settings.PULSEBOARD_COMPACT_EVERY_SECONDS
+        if every <= 0:
+            return []
+        with self.lock:
+            moment = time.monotonic()
+            if self.next_pass is None:  # the first pass an interval after the start
+                self.next_pass = moment + every
+            if moment < self.next_pass or (self.thread is not None and self.thread.is_alive()):
+                return []
+            self.next_pass = moment + every
+            self.thread = threading.Thread(target=self.run_pass, name="compaction", daemon=True)
+            self.thread.start()
+        return []
+
+    def run_pass(self) -> None:
+        try:
+            compaction_pass(now_ms())
+        except Exception:
+            log.exception("compaction failed; it runs again at the next interval")
+        finally:
+            connection.close()
+
+
+compactor = Compactor()

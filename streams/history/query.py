@@ -7,15 +7,12 @@ many buckets in the range, so its cost depends on `points`, not on the range.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from django.conf import settings
-from django.db import connection
 
+from streams.history.reader import samples_pages
 from streams.history.rollups import (
     FLAGS,
     MINUTE,
@@ -90,9 +87,7 @@ def history_buckets(stream_id: int, start: int, end: int, points: int) -> Histor
     width = bucket_width(end - start, points, tier)
     buckets: dict[int, Stats] = {}
     if tier == RAW:
-        buckets = _raw_buckets(stream_id, start, end, width, orjson.loads)
-        if _beyond_int64(buckets):  # orjson reads such ints as floats; json keeps them exact
-            buckets = _raw_buckets(stream_id, start, end, width, json.loads)
+        buckets = _raw_buckets(stream_id, start, end, width)
     else:
         rows = Rollup.objects.filter(
             stream_id=stream_id, tier=tier, start__gte=start, start__lt=end
@@ -103,56 +98,25 @@ def history_buckets(stream_id: int, start: int, end: int, points: int) -> Histor
     return _answer(buckets, tier, width, start)
 
 
-RAW_SQL = (
-    'SELECT t, "values", flags FROM streams_sample WHERE stream_id = %s AND t >= %s AND t < %s'
-    " ORDER BY t"  # the (stream, t) index's own order: no sort
-)
-NO_FLAGS: tuple[Any, ...] = ("[]", b"[]", [], None)
-FETCH_ROWS = 5000
+RAW_PAGE = 5000
 
 
-def _raw_buckets(
-    stream_id: int, start: int, end: int, width: int, loads: Callable[[Any], Any]
-) -> dict[int, Stats]:
+def _raw_buckets(stream_id: int, start: int, end: int, width: int) -> dict[int, Stats]:
     """Return each bucket's statistics over the raw samples in [start, end), keyed by offset.
 
-    The hot path of short ranges (up to a million rows): plain cursor rows, `loads`,
-    and the statistics updated in place, as `rollup_partials` computes them.
+    The hot path of short ranges (up to a million samples): pages of the one
+    reader, and the statistics updated in place, as `rollup_partials` computes them.
     """
     buckets: dict[int, Stats] = {}
-    # A server-side cursor on PostgreSQL (as the ORM's iterator() uses), so memory stays bounded.
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(RAW_SQL, [stream_id, start, end])
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            for t, text, flags in rows:
-                try:
-                    values = loads(text)
-                except orjson.JSONDecodeError:  # NaN or Infinity (json.dumps writes them)
-                    values = json.loads(text)
-                offset = t - start
-                offset -= offset % width
-                stats = buckets.get(offset)
-                if stats is None:
-                    stats = buckets[offset] = {}
-                stats_add(stats, values, None if flags in NO_FLAGS else _flag_list(flags))
+    for page in samples_pages(stream_id, start=start, end=end, page=RAW_PAGE):
+        for _, t, values, flags in page:
+            offset = t - start
+            offset -= offset % width
+            stats = buckets.get(offset)
+            if stats is None:
+                stats = buckets[offset] = {}
+            stats_add(stats, values, flags)
     return buckets
-
-
-def _flag_list(flags: Any) -> list[str]:
-    return flags if isinstance(flags, list) else orjson.loads(flags)
-
-
-INT64 = 2**63
-
-
-def _beyond_int64(buckets: dict[int, Stats]) -> bool:
-    """Return whether a bucket's extreme is a float of 2**63 or more (orjson's big ints)."""
-    return any(
-        (type(low) is float and not -INT64 < low < INT64)
-        or (type(high) is float and not -INT64 < high < INT64)
-        for stats in buckets.values()
-        for low, high, *_ in (entry for _, entry in field_stats(stats))
-    )
 
 
 def _answer(buckets: dict[int, Stats], tier: int, width: int, start: int) -> History:

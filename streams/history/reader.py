@@ -59,10 +59,10 @@ def samples_read(
     if limit <= 0:
         return []
     bounds = Bounds(
-        -NO_SEQ if after_seq is None else after_seq,
-        NO_SEQ if before_seq is None else before_seq,
-        -NO_T if start is None else start,
-        NO_T if end is None else end,
+        -NO_SEQ if after_seq is None else max(after_seq, -NO_SEQ),
+        NO_SEQ if before_seq is None else min(before_seq, NO_SEQ),
+        -NO_T if start is None else max(start, -NO_T),
+        NO_T if end is None else min(end, NO_T),
     )
     rows = _rows(stream_id, bounds, limit, newest_first)
     # Past the limit-th row no block sample can be among the first `limit`.
@@ -82,6 +82,29 @@ def samples_read(
         if len(result) == limit:
             break
     return result
+
+
+def samples_pages(
+    stream_id: int,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    after_seq: int | None = None,
+    until_seq: int | None = None,
+    page: int = 5000,
+) -> Iterator[list[StoredSample]]:
+    """Yield a stream's samples oldest first, a page at a time (memory stays flat)."""
+    before = None if until_seq is None else until_seq + 1
+    while True:
+        samples = samples_read(
+            stream_id, start=start, end=end, after_seq=after_seq, before_seq=before, limit=page
+        )
+        if not samples:
+            return
+        yield samples
+        if len(samples) < page:
+            return
+        after_seq = samples[-1][0]
 
 
 ROWS_SQL = (
@@ -172,6 +195,30 @@ def _within(table: pa.Table, bounds: Bounds) -> pa.Array:
         pc.and_(pc.greater(seq, bounds.after_seq), pc.less(seq, bounds.before_seq)),
         pc.and_(pc.greater_equal(t, bounds.start), pc.less(t, bounds.end)),
     )
+
+
+def samples_count(
+    stream_id: int, *, start: int | None = None, end: int | None = None, after_seq: int = -NO_SEQ
+) -> int:
+    """Return how many samples a stream stores after a seq and within [start, end)."""
+    bounds = Bounds(
+        after_seq, NO_SEQ, -NO_T if start is None else start, NO_T if end is None else end
+    )
+    where = [stream_id, bounds.after_seq, bounds.start, bounds.end]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM streams_sample WHERE stream_id = %s AND seq > %s"
+            " AND t >= %s AND t < %s",
+            where,
+        )
+        count = int(cursor.fetchone()[0])
+        cursor.execute(BLOCKS_SQL.format(direction=""), [*where[:2], NO_SEQ, *where[2:]])
+        blocks = cursor.fetchall()
+    for key in blocks:
+        table = _block(tuple(key))
+        if table is not None:
+            count += int(pc.sum(_within(table, bounds).cast(pa.int64())).as_py() or 0)
+    return count
 
 
 class BlockCache:

@@ -13,11 +13,12 @@ from channels.db import database_sync_to_async
 from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from streams.history.samples import seq_bounds
+from streams.history.codec import StoredSample
+from streams.history.reader import samples_read
 from streams.http.common import api_error
 from streams.http.params import TIME_RANGE, BadParameter, IntQuery, time_range
 from streams.http.viewer import viewer_required_json, viewer_stream
-from streams.models import Sample, Stream
+from streams.models import Stream
 
 EXPORT_PAGE = 5_000
 MAX_SEQ = 2**63 - 1
@@ -34,29 +35,29 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 async def export_pages(
     stream_id: int, start: int, end: int, seqs: SeqRange | None = None
-) -> AsyncIterator[list[tuple[Any, ...]]]:
+) -> AsyncIterator[list[StoredSample]]:
     """Yield the raw range a page at a time, so memory stays flat whatever its length.
 
-    Pages walk the (stream, seq) index between the range's first and last seq,
-    so each page costs the same however deep into a long range it is. `seqs`
-    narrows it to [first, last] seq: exactly the samples a widget holds.
+    Pages come from the one reader (blocks and rows), each from where the last
+    one stopped by seq, so each page costs the same however deep into a long
+    range it is. `seqs` narrows it to [first, last] seq: exactly the samples a
+    widget holds.
     """
-    bounds = await database_sync_to_async(seq_bounds)(stream_id, start, end)
-    if bounds is None:
-        return
-    after, last = bounds[0] - 1, bounds[1]
-    if seqs is not None:
-        after, last = max(after, seqs[0] - 1), min(last, seqs[1])
+    after, last = (seqs[0] - 1, seqs[1]) if seqs is not None else (None, None)
 
-    def page() -> list[tuple[Any, ...]]:
-        rows = Sample.objects.filter(stream_id=stream_id, seq__gt=after, seq__lte=last)
-        return list(rows.order_by("seq").values_list("seq", "t", "values", "flags")[:EXPORT_PAGE])
+    def page(after: int | None) -> list[StoredSample]:
+        before = None if last is None else last + 1
+        return samples_read(
+            stream_id, start=start, end=end, after_seq=after, before_seq=before, limit=EXPORT_PAGE
+        )
 
-    while after < last:
-        rows = await database_sync_to_async(page)()
+    while True:
+        rows = await database_sync_to_async(page)(after)
         if not rows:
             return
         yield rows
+        if len(rows) < EXPORT_PAGE:
+            return
         after = rows[-1][0]
 
 

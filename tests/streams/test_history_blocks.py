@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from streams.history.compaction import Cutoffs, stream_compact
+from streams.history.compaction import Compactor, Cutoffs, stream_compact
 from streams.history.reader import samples_read
 from streams.history.samples import (
     history_after,
@@ -197,3 +198,21 @@ def test_a_compaction_killed_half_way_loses_and_doubles_nothing(tmp_path: Path) 
     with sqlite3.connect(database) as connection:
         rows = connection.execute("SELECT seq FROM streams_sample").fetchall()
     assert rows == [(total,)], "everything but the newest sample is in blocks"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_producer_process_compacts_in_a_thread_of_its_own(
+    private_stream: Stream, settings: Any
+) -> None:
+    settings.PULSEBOARD_COMPACT_EVERY_SECONDS = 0.05
+    settings.PULSEBOARD_HISTORY_HOT_SECONDS = 60
+    history_append({private_stream.pk: samples_of(range(1, 201))})  # all from 2023
+    compactor = Compactor()
+    compactor.nudge(0)
+    assert compactor.thread is None, "the first pass waits an interval"
+    time.sleep(0.06)
+    compactor.nudge(0)
+    assert compactor.thread is not None and compactor.thread is not threading.current_thread()
+    compactor.thread.join(timeout=30)
+    assert SampleBlock.objects.filter(stream=private_stream).count() == 1
+    assert [seq for seq, *_ in samples_read(private_stream.pk, limit=500)] == list(range(1, 201))

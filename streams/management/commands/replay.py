@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Max
 from tqdm import tqdm
 
-from streams.models import Sample, SourceKind, Stream
+from streams.history.reader import samples_count
+from streams.history.samples import history_last_seq
+from streams.models import SourceKind, Stream
 from streams.sources import source_settings_errors
 
 RELATIVE = re.compile(r"^-?(\d+(?:\.\d+)?)([smhd])$")
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         errors = source_settings_errors("replay", settings)
         if errors:
             raise CommandError("; ".join(errors))
-        total = Sample.objects.filter(stream=source, t__gte=start, t__lt=end).count()
+        total = samples_count(source.pk, start=start, end=end)
         if total == 0:
             raise CommandError(f"{source.slug} has no samples between {start} and {end}.")
         target = self.replay_stream(
@@ -107,9 +108,7 @@ class Command(BaseCommand):
         target.source_settings = settings
         target.running = True
         target.save(update_fields=["fields", "source_settings", "running"])
-        self.first_seq = (
-            Sample.objects.filter(stream=target).aggregate(last=Max("seq"))["last"] or 0
-        ) + 1
+        self.first_seq = history_last_seq(target.pk) + 1
         return target
 
     def follow(self, target: Stream, total: int) -> None:
@@ -119,7 +118,7 @@ class Command(BaseCommand):
         with tqdm(total=total, unit=" samples", desc=f"Replaying into {target.slug}") as progress:
             while done < total:
                 time.sleep(0.5)
-                now_done = Sample.objects.filter(stream=target, seq__gte=self.first_seq).count()
+                now_done = samples_count(target.pk, after_seq=self.first_seq - 1)
                 progress.update(now_done - done)
                 if now_done > done:
                     quiet_since = time.monotonic()
