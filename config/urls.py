@@ -21,6 +21,7 @@ account_urls = [
 urlpatterns = [
     path("", include("dashboards.urls")),
     path("alerts/", include("alerts.urls")),
+    path("devices/", include("devices.urls")),
     path("", include("streams.http.urls")),
     path("accounts/", include(account_urls)),
     path("admin/", admin.site.urls),
