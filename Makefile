@@ -32,10 +32,12 @@ $(STAMPS)/npm: package.json package-lock.json scripts/vendor.mjs
 
 setup-dev: setup $(STAMPS)/python-dev system-packages
 
-## system-packages: redis-server and Debian's Chromium for the tests, when missing
+## system-packages: redis-server, mosquitto and Debian's Chromium for the tests, when missing
 system-packages:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	test -x /usr/sbin/mosquitto || missing="$$missing mosquitto"; \
+	command -v mosquitto_pub >/dev/null || missing="$$missing mosquitto-clients"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing$$missing with apt-get"; \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Redis, two web processes (Daphne and uvicorn), a producer worker and the alerts
-# worker on this machine: the processes and commands of docker-compose.yml without Docker.
+# Redis, two web processes (Daphne and uvicorn), a producer worker (with the MQTT
+# bridges), the alerts worker and mosquitto on this machine: the processes and
+# commands of docker-compose.yml without Docker.
 # Ctrl-C stops everything. SEED_ARGS=--no-history skips generating history.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,18 @@ if [ -z "${REDIS_URL:-}" ]; then
 fi
 export DATABASE_URL=${DATABASE_URL:-"sqlite:///$RUN_DIR/cluster.sqlite3"}
 
+# An MQTT broker for devices, kept on disk, with no cap on what waits for a bridge
+# that is away (docs/ingest.md); MQTT_PORT=0 starts none.
+MQTT_PORT=${MQTT_PORT:-1884}
+if [ "$MQTT_PORT" != 0 ] && [ -x /usr/sbin/mosquitto ]; then
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nmax_queued_messages 0\n' \
+    "$MQTT_PORT" "$RUN_DIR" >"$RUN_DIR/mosquitto.conf"
+  /usr/sbin/mosquitto -c "$RUN_DIR/mosquitto.conf" >"$RUN_DIR/mosquitto.log" 2>&1 &
+  pids+=($!)
+  echo "MQTT broker (mosquitto) on mqtt://127.0.0.1:$MQTT_PORT (log: $RUN_DIR/mosquitto.log);" \
+    "connect it from the Devices page with PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS=127.0.0.1/32"
+fi
+
 "$PY" manage.py migrate --noinput -v 0
 "$PY" manage.py seed --new-passwords ${SEED_ARGS:-}
 # The first web process is Daphne, the others uvicorn, as in docker-compose.yml.
@@ -59,7 +72,8 @@ for port in $WEB_PORTS; do
   server=uvicorn
 done
 # Alert notices are sent by the alerts worker alone, as in docker-compose.yml.
-PULSEBOARD_ALERT_SENDER=0 "$PY" manage.py produce >"$RUN_DIR/worker.log" 2>&1 &
+# The worker runs the MQTT bridges too.
+PULSEBOARD_MQTT_BRIDGES=1 PULSEBOARD_ALERT_SENDER=0 "$PY" manage.py produce >"$RUN_DIR/worker.log" 2>&1 &
 pids+=($!)
 echo "worker: manage.py produce (log: $RUN_DIR/worker.log); fan-out through $REDIS_URL"
 "$PY" manage.py sendalerts >"$RUN_DIR/alerts.log" 2>&1 &

@@ -10,8 +10,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices.models import Broker, PayloadFormat, Route
+from devices.models import Broker, BrokerLease, PayloadFormat, Route
 from streams.models import Sample, Stream
+from streams.producer.loop import Producer
 from tests.devices.conftest import broker_row, connected, eventually, in_db, values_of
 from tests.devices.mosquitto import Mosquitto
 
@@ -126,3 +127,21 @@ async def test_a_broker_on_a_private_address_is_not_reached(
     bridges()
     row = await eventually(lambda: "refused" in broker_row(broker).status and broker_row(broker))
     assert "private_address" in row.status
+
+
+async def test_a_producer_runs_the_bridges_when_told(
+    broker: Broker, push_stream: Stream, mosquitto: Mosquitto, settings: Any
+) -> None:
+    settings.PULSEBOARD_MQTT_BRIDGES = True
+    stop = asyncio.Event()
+    producer = asyncio.ensure_future(Producer().run(stop))
+    try:
+        await connected(broker)
+        mosquitto.publish("home/kitchen/value", "7")
+        await eventually(lambda: values_of(push_stream) == [{"value": 7}])
+    finally:
+        stop.set()
+        await asyncio.wait_for(producer, timeout=15)
+    # Stopping the producer stopped its bridges and gave the broker back.
+    lease = await in_db(lambda: BrokerLease.objects.get(broker=broker))
+    assert lease.holder == ""
