@@ -1,7 +1,8 @@
 """Every page a person sees passes html-validate (npm), as a real server renders it.
 
 Pages come from a seeded server, logged in as the demo user: login, dashboards,
-the widget editor, sharing, alerts, streams, the API docs and a secret link.
+the widget editor, sharing, alerts, streams, a push stream's page (with a token made
+for its examples), API tokens, the API docs and a secret link.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def pages(session: Browserless) -> dict[str, str]:
     link = re.search(r"/share/[^/\"'<\s]+/", with_link)
     assert link, "no secret link in the sharing panel"
     fetched["shared-link"] = anonymous.get(link.group(0))
+    fetched["stream"] = session.get("/streams/push.demo/")
+    fetched["stream-token"] = (200, post(session, "/streams/push.demo/"))
+    fetched["tokens"] = session.get("/account/tokens/")
     for name, (status, _) in fetched.items():
         assert status == 200, f"{name} answered {status}"
     return {name: html for name, (_, html) in fetched.items()}

@@ -7,14 +7,16 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from streams.access import streams_readable_by
+from streams.access import stream_by_slug, stream_can_control, stream_can_read, streams_readable_by
 from streams.catalog import SlugTaken, StreamRequest, stream_create
 from streams.describe import stream_page_json
-from streams.models import SourceKind
+from streams.http.push_examples import push_examples
+from streams.http.tokens import token_issue
+from streams.models import ApiToken, SourceKind
 
 DAY = 86_400
 # The word after a field's name that makes it a text field on the New stream form.
@@ -79,7 +81,7 @@ def stream_new(request: HttpRequest) -> HttpResponse:
             errors = {"slug": f"There is a stream {wanted.slug!r} already."}
         else:
             messages.success(request, f"{stream.slug} is yours; it is private until you share it.")
-            return redirect("overview")
+            return redirect("stream-page", slug=stream.slug)
     errors = {("retention_days" if k == "retention_seconds" else k): v for k, v in errors.items()}
     inputs = [
         ("title", "Title", "text", post.get("title", ""), "What people see, e.g. Greenhouse 2."),
@@ -92,3 +94,36 @@ def stream_new(request: HttpRequest) -> HttpResponse:
     choices = [(k, label) for k, label in SourceKind.choices if k not in ("system", "replay")]
     context = {"inputs": inputs, "errors": errors, "kinds": choices}
     return render(request, "streams/new.html", context, status=400 if errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def stream_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """One stream: what it is and, for its owner, how to push to it (a POST makes a token).
+
+    Stored tokens are digests: the examples carry a token only in the answer
+    that made it, and a placeholder otherwise.
+    """
+    stream = stream_by_slug(slug)
+    if stream is None or not stream_can_read(stream, request.user):
+        raise Http404("No such stream.")
+    pushable = stream.source_kind == SourceKind.PUSH and stream_can_control(stream, request.user)
+    token = None
+    if request.method == "POST":
+        if not pushable:
+            raise Http404("Only the owner of a push stream makes tokens here.")
+        token = token_issue(user=request.user, name=f"{slug} push"[:100])[1]
+    site = f"{request.scheme}://{request.get_host()}"
+    context = {
+        "stream": stream,
+        "pushable": pushable,
+        "token": token,
+        "has_tokens": ApiToken.objects.filter(user=request.user).exists(),
+        "push_url": f"{site}/api/streams/{slug}/samples",
+        "examples": push_examples(site=site, slug=slug, fields=stream.fields, token=token)
+        if pushable
+        else [],
+    }
+    response = render(request, "streams/stream.html", context)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -5,11 +5,25 @@ from __future__ import annotations
 from django.urls import path
 
 from streams.auth import csrf_unless_token
-from streams.http import docs, export, health, history, influx, pages, raw, stats, streams
+from streams.http import (
+    docs,
+    export,
+    health,
+    history,
+    influx,
+    pages,
+    raw,
+    stats,
+    streams,
+    tokens,
+)
 
 urlpatterns = [
     path("streams/", pages.overview, name="overview"),
     path("streams/new/", pages.stream_new, name="stream-new"),
+    path("streams/<str:slug>/", pages.stream_page, name="stream-page"),
+    path("account/tokens/", tokens.tokens_page, name="tokens"),
+    path("account/tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token-revoke"),
     # Scripts POST here with an API token: no CSRF token for them.
     path("api/streams/", csrf_unless_token(streams.streams_list), name="api-streams"),
     path("api/streams/<str:slug>/samples", csrf_unless_token(raw.samples), name="api-samples"),

@@ -78,7 +78,12 @@ async def pages_of(page: Page, world: dict[str, Any]) -> list[str]:
     await page.locator("#share-button").click()
     await expect(page.locator("#drawer-title")).to_be_visible()
     problems += await audit(page, "sharing")
-    for name, path in (("alerts", "/alerts/"), ("streams", "/streams/")):
+    for name, path in (
+        ("alerts", "/alerts/"),
+        ("streams", "/streams/"),
+        ("push stream", "/streams/push.demo/"),
+        ("tokens", "/account/tokens/"),
+    ):
         await page.goto(path)
         problems += await audit(page, name)
     await page.goto(f"{board}?from=1&to=600000")
