@@ -15,6 +15,12 @@ class WidgetAdminForm(forms.ModelForm):
     class Meta:
         model = Widget
         fields = ["kind", "title", "stream", "config", "x", "y", "w", "h"]
+        # A row of the inline fits the admin's page: a short config box, small numbers.
+        widgets = {
+            "title": forms.TextInput(attrs={"size": 18}),
+            "config": forms.Textarea(attrs={"rows": 3, "cols": 34}),
+            **{name: forms.NumberInput(attrs={"class": "vIntegerField"}) for name in "xywh"},
+        }
 
 
 class WidgetInline(admin.TabularInline):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -9,6 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from streams.access import (
     derived_not_public,
@@ -39,8 +41,21 @@ def announce_running(request: HttpRequest, streams: QuerySet[Stream], running: b
     return refused
 
 
+DAY_SECONDS = 24 * 3600
+
+
 class StreamForm(forms.ModelForm):
-    """The stream form of the admin: source settings are checked by their source."""
+    """The stream form of the admin: source settings are checked by their source.
+
+    Retention is asked in days, as the New stream page asks it.
+    """
+
+    retention_days = forms.FloatField(
+        label="Keep history for (days)",
+        min_value=1 / 24,
+        initial=7,
+        help_text="Older samples are deleted. 0.5 is twelve hours.",
+    )
 
     class Meta:
         model = Stream
@@ -53,11 +68,17 @@ class StreamForm(forms.ModelForm):
             "source_kind",
             "source_settings",
             "running",
-            "retention_seconds",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["retention_days"] = round(self.instance.retention_seconds / DAY_SECONDS, 4)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if cleaned.get("retention_days") is not None:
+            self.instance.retention_seconds = round(cleaned["retention_days"] * DAY_SECONDS)
         errors = source_settings_errors(
             cleaned.get("source_kind", ""), cleaned.get("source_settings") or {}
         )
@@ -100,11 +121,18 @@ class StreamAdmin(admin.ModelAdmin):
         "owner",
         "is_public",
         "running",
-        "retention_seconds",
+        "retention",
     ]
     list_filter = ["source_kind", "running", "is_public"]
     search_fields = ["slug", "title"]
     actions = ["start_sources", "stop_sources"]
+
+    @admin.display(description="retention", ordering="retention_seconds")
+    def retention(self, stream: Stream) -> str:
+        days = stream.retention_seconds / DAY_SECONDS
+        if days >= 1:
+            return f"{days:g} day{'' if days == 1 else 's'}"
+        return f"{stream.retention_seconds / 3600:g} h"
 
     @admin.action(description="Start the selected streams' sources")
     def start_sources(self, request: HttpRequest, queryset: QuerySet[Stream]) -> None:
@@ -222,7 +250,7 @@ def parse_after(text: str) -> tuple[int, int] | None:
 
 @admin.register(Sample)
 class SampleAdmin(admin.ModelAdmin):
-    list_display = ["stream", "seq", "t", "values", "flags"]
+    list_display = ["stream", "seq", "sample_time", "values", "flags"]
     list_filter = ["stream", RecentFilter]
     list_select_related = ["stream"]
     # Newest first, stream by stream: the (stream, seq) unique index, walked backwards.
@@ -230,6 +258,17 @@ class SampleAdmin(admin.ModelAdmin):
     sortable_by: list[str] = []  # another order would need OFFSET or a sort of the table
     show_full_result_count = False
     change_list_template = "admin/streams/sample/change_list.html"
+
+    @admin.display(description="time (UTC)")
+    def sample_time(self, sample: Sample) -> str:
+        """Return the sample's time as people read it; `t` (epoch ms) is in its title."""
+        moment = datetime.fromtimestamp(sample.t / 1000, tz=UTC)
+        return format_html(
+            '<time datetime="{}" title="t = {}">{}</time>',
+            moment.isoformat(timespec="milliseconds"),
+            sample.t,
+            moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}",
+        )
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return SampleKeysetChangeList
