@@ -328,3 +328,16 @@ async def test_revoking_the_link_asks_with_a_revoke_button(
     await dialog.locator("[data-confirm-ok]").click()
     await expect(page.locator("#link-revoke")).to_have_count(0)
     tabs.assert_clean()
+
+
+async def test_htmx_swaps_never_write_an_inline_style(tabs: Tabs, world: dict[str, Any]) -> None:
+    demo = await tabs.login("demo", "demo", next_path="/alerts/", viewport=WIDE)
+    page = demo.page
+    deliveries = page.locator("#deliveries")
+    await expect(deliveries).to_be_visible()
+    # A style set from a script (the CSSOM, which the policy allows) on a region htmx
+    # swaps every 5 s: the swap must not copy it back as an attribute.
+    await deliveries.evaluate("(el) => { el.style.opacity = '0.99'; el.dataset.replaced = 'no'; }")
+    await expect(page.locator("#deliveries:not([data-replaced])")).to_have_count(1, timeout=12_000)
+    await page.wait_for_timeout(300)
+    tabs.assert_clean()
