@@ -37,6 +37,9 @@ MAX_SLUG = 80
 # InfluxDB's codes for the answers a client acts on.
 INVALID = "invalid"
 UNPROCESSABLE = "unprocessable entity"
+CODES = {400: INVALID, 403: "forbidden", 503: "unavailable"}
+# A busy database (503): clients such as Telegraf send the batch again after this.
+RETRY_AFTER_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -276,26 +279,29 @@ def target_write(target: Target, user: Any, precision: str, failures: list[Failu
 def target_failure(points: list[Point], error: IngestError) -> Failure:
     """Return the failure of a whole group of points, named by its first line."""
     first = min(point.line for point in points)
-    status = 403 if error.status == 403 else 422
+    status = error.status if error.status in (403, 503) else 422
     return Failure(first, f"line {first}: {error.message}", status, len(points))
 
 
 def write_answer(written: int, failures: list[Failure]) -> HttpResponse:
-    """Return 204, or the first failure (by line) with the partial write's count."""
+    """Return 204, or the first failure (by line) with the partial write's count.
+
+    A busy database comes first whatever its line: its 503 is what makes a client
+    send the batch again (the lines already stored are then stored twice).
+    """
     if not failures:
         return HttpResponse(status=204)
-    failures.sort(key=lambda failure: failure.line)
+    failures.sort(key=lambda failure: (failure.status != 503, failure.line))
     first = failures[0]
     others = sum(failure.lines for failure in failures) - 1
     more = f"; {others} more lines refused" if others else ""
     message = f"partial write error ({written} written): {first.message}{more}"
-    if first.status == 400:
-        code = INVALID
-    elif first.status == 403:
-        code = "forbidden"
-    else:
-        code = UNPROCESSABLE
-    return influx_error(first.status, code, message, first.line)
+    response = influx_error(
+        first.status, CODES.get(first.status, UNPROCESSABLE), message, first.line
+    )
+    if first.status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def influx_write(request: HttpRequest) -> HttpResponse:

@@ -52,6 +52,7 @@ ERRORS = {
     415: "A `Content-Encoding` the endpoint does not read (gzip or none).",
     422: "Lines that parse but were not stored (a value its field does not take, a stream "
     "not made); the other lines were stored.",
+    503: "The database is busy: send the same request again after `Retry-After` seconds.",
 }
 # What /api/v2/write answers on failure, as InfluxDB does (a token the middleware
 # refuses, or a refused CSRF check, answers in the API's own shape).
@@ -167,7 +168,7 @@ OPERATIONS = [
         "Write InfluxDB line protocol (Telegraf, influxdb-client); gzip bodies too",
         {"description": "Every line was stored"},
         status=204,
-        errors=(400, 401, 403, 405, 413, 415, 422),
+        errors=(400, 401, 403, 405, 413, 415, 422, 503),
         parameters=influx.PARAMETERS,
         body={"type": "string", "description": "Lines of `measurement,tags fields time`."},
         body_media="text/plain",

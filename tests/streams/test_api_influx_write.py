@@ -13,6 +13,7 @@ from channels.layers import get_channel_layer
 from django.test import Client
 
 from streams.clock import now_ms
+from streams.http.influx import Failure, write_answer
 from streams.metrics import metric_value
 from streams.models import ApiToken, SourceKind, Stream
 from tests.streams.conftest import logged_in, stored_samples, token_client
@@ -264,3 +265,14 @@ def test_answers_are_the_ones_the_openapi_document_declares(owner: Any, owner_to
             answer.json(), {**schema, "components": document["components"]},
             cls=jsonschema.Draft202012Validator,
         )  # fmt: skip
+
+
+def test_a_busy_database_answers_503_with_retry_after_whatever_failed_first() -> None:
+    failures = [Failure(2, "line 2: bad", 400), Failure(5, "line 5: the database is busy", 503, 3)]
+    response = write_answer(4, failures)
+    assert (response.status_code, response["Retry-After"]) == (503, "1")
+    answer = orjson.loads(response.content)
+    assert (answer["code"], answer["line"]) == ("unavailable", 5)
+    assert answer["message"] == (
+        "partial write error (4 written): line 5: the database is busy; 3 more lines refused"
+    )
