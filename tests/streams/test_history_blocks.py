@@ -216,3 +216,51 @@ def test_a_producer_process_compacts_in_a_thread_of_its_own(
     compactor.thread.join(timeout=30)
     assert SampleBlock.objects.filter(stream=private_stream).count() == 1
     assert [seq for seq, *_ in samples_read(private_stream.pk, limit=500)] == list(range(1, 201))
+
+
+def test_retention_drops_whole_blocks_and_trims_rows(private_stream: Stream) -> None:
+    from streams.history.retention import blocks_trim, history_trim
+
+    history_append({private_stream.pk: samples_of(range(1, 201))})
+    stream_compact(private_stream.pk, EVERYTHING, block_samples=50)  # 1–50, 51–100, …, 151–199
+    cutoff = EPOCH_MS + 1000 * 120  # samples 1–119 have expired
+
+    dropped = blocks_trim(private_stream.pk, cutoff) + history_trim(private_stream.pk, cutoff)
+
+    assert dropped == 100, "the two blocks wholly past the cutoff, no sample of the one it cuts"
+    seqs = [seq for seq, *_ in samples_read(private_stream.pk, limit=500)]
+    assert seqs == list(range(101, 201))
+
+
+def test_deleting_a_stream_never_reads_its_blocks(private_stream: Stream) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    history_append({private_stream.pk: samples_of(range(1, 201))})
+    stream_compact(private_stream.pk, EVERYTHING, block_samples=50)
+    with CaptureQueriesContext(connection) as queries:
+        private_stream.delete()
+    block_queries = [q["sql"] for q in queries.captured_queries if "sampleblock" in q["sql"]]
+    assert block_queries and all(sql.startswith("DELETE") for sql in block_queries)
+    assert not SampleBlock.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_moves_old_rows_into_blocks_and_back(private_stream: Stream) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("streams.migrations.0007_rows_into_blocks")
+    history_append({private_stream.pk: samples_of(range(1, 301))})
+    before = every_read(private_stream)
+    rows_before = list(Sample.objects.order_by("seq").values_list("seq", "t", "values", "flags"))
+
+    migration.rows_into_blocks(apps, None)
+    assert Sample.objects.count() == 1 and SampleBlock.objects.count() == 1
+    assert every_read(private_stream) == before
+
+    migration.blocks_into_rows(apps, None)
+    assert not SampleBlock.objects.exists()
+    rows = list(Sample.objects.order_by("seq").values_list("seq", "t", "values", "flags"))
+    assert rows == rows_before
