@@ -1,4 +1,4 @@
-"""Fixtures every test may use: named actors, streams, and a private redis-server."""
+"""Fixtures every test may use: named actors, their streams, dashboard and rule, a private redis-server."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import pytest
 from channels.layers import channel_layers
 from django.conf import settings
 
+from alerts.models import AlertRule
 from config.settings import channel_layers_for
-from streams.models import ApiToken, SourceKind, Stream
+from dashboards import services
+from dashboards.models import Dashboard
+from streams.models import SourceKind, Stream
 from tests.processes import RedisServer
+from tests.support.factories import make_rule, make_stream, make_token, make_user
 
 # Tests reach the database from several threads; a connection kept open there
 # would outlive the test database and stop its teardown on PostgreSQL.
@@ -46,31 +50,39 @@ def fresh_channel_layer() -> Iterator[None]:
     channel_layers.backends.clear()
 
 
-@pytest.fixture
-def owner(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user("alice", "alice@example.com", "alice-password")
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Hash the actors' passwords cheaply: the default hasher costs ~0.3 s a user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
-def outsider(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(
-        "mallory", "mallory@example.com", "mallory-password"
-    )
+def owner(db: None) -> Any:
+    return make_user("alice")
 
 
 @pytest.fixture
-def staff(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user(
-        "olivia", "olivia@example.com", "olivia-password", is_staff=True
-    )
+def outsider(db: None) -> Any:
+    return make_user("mallory")
+
+
+@pytest.fixture
+def staff(db: None) -> Any:
+    return make_user("olivia", is_staff=True)
+
+
+@pytest.fixture
+def shared_user(db: None) -> Any:
+    """The user the owner's dashboard is shared with."""
+    return make_user("bob")
 
 
 @pytest.fixture
 def private_stream(owner: Any) -> Stream:
-    return Stream.objects.create(
-        slug="sensors.alice",
+    return make_stream(
+        "sensors.alice",
         title="Alice's sensor",
-        source_kind=SourceKind.SENSOR,
+        kind=SourceKind.SENSOR,
         fields=[{"name": "temperature", "unit": "°C"}],
         owner=owner,
         running=False,
@@ -79,10 +91,9 @@ def private_stream(owner: Any) -> Stream:
 
 @pytest.fixture
 def push_stream(owner: Any) -> Stream:
-    return Stream.objects.create(
-        slug="push.alice",
+    return make_stream(
+        "push.alice",
         title="Alice's script",
-        source_kind=SourceKind.PUSH,
         fields=[{"name": "value", "unit": ""}, {"name": "label", "unit": "", "type": "text"}],
         owner=owner,
         is_public=True,
@@ -91,4 +102,27 @@ def push_stream(owner: Any) -> Stream:
 
 @pytest.fixture
 def owner_token(owner: Any) -> str:
-    return ApiToken.objects.issue(user=owner)[1]
+    return make_token(owner)
+
+
+@pytest.fixture
+def dashboard(owner: Any, private_stream: Stream, shared_user: Any) -> Dashboard:
+    """Alice's "Plant floor": a chart of her sensor, shared with bob, with a secret link."""
+    board = services.dashboard_create(owner=owner, title="Plant floor")
+    services.widget_save(
+        dashboard=board,
+        user=owner,
+        kind="timeseries",
+        stream=private_stream,
+        title="Temperature",
+        config={"fields": ["temperature"], "window_seconds": 60},
+    )
+    services.share_add(dashboard=board, user=shared_user)
+    services.link_create(dashboard=board)
+    return board
+
+
+@pytest.fixture
+def rule(owner: Any, private_stream: Stream) -> AlertRule:
+    """Alice's "Too warm": her sensor's temperature above 30 for 5 s."""
+    return make_rule(owner, private_stream)

@@ -34,11 +34,6 @@ ADMIN_LOGIN = re.compile(r"^Admin login: admin / (\S+)", re.MULTILINE)
 OTHER_ADDRESS = "127.0.0.2"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def seed(*args: str) -> str:
     out = io.StringIO()
     call_command("seed", "--no-history", *args, stdout=out)

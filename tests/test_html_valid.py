@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Browserless, ServerProcess, demo_session, server  # noqa: F401
+from tests.e2e.conftest import demo_session, server  # noqa: F401
+from tests.e2e.servers import Browserless
 from tests.processes import ROOT
 
 pytestmark = pytest.mark.e2e

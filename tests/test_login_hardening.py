@@ -23,11 +23,6 @@ ALICE_ADDRESS = "203.0.113.7"
 OTHER_ADDRESS = "203.0.113.99"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def log_in(username: str, password: str, *, address: str = ALICE_ADDRESS) -> Any:
     return Client(REMOTE_ADDR=address).post(
         "/accounts/login/", {"username": username, "password": password}

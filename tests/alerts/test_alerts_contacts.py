@@ -8,7 +8,7 @@ import pytest
 
 from alerts.models import AlertRule, ContactPoint, Delivery
 from alerts.services import contact_save
-from tests.dashboards.conftest import logged_in
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -18,7 +18,7 @@ from alerts.services import contact_save
 from streams.clock import now_ms
 from streams.models import Stream
 from tests.alerts.alert_helpers import T0, rule_save, temperature
-from tests.dashboards.conftest import logged_in
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

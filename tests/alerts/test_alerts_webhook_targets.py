@@ -26,7 +26,7 @@ from alerts.models import ContactPoint, Delivery
 from alerts.services import contact_save
 from streams.clock import now_ms
 from tests.alerts.alert_helpers import Received, Receiver
-from tests.dashboards.conftest import logged_in
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 
 from alerts.models import AlertEvent, AlertRule
 from dashboards.models import Dashboard, DashboardShare
-from tests.dashboards.conftest import logged_in
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from dashboards.models import Dashboard, Widget
 from streams.models import Stream
-from tests.dashboards.conftest import logged_in, snapshot
+from tests.support.boards import snapshot
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from dashboards.models import Dashboard, Widget
-from tests.dashboards.conftest import logged_in, snapshot
+from tests.support.boards import snapshot
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ import pytest
 from dashboards.kinds import KINDS
 from dashboards.models import Dashboard, Widget
 from streams.models import SourceKind, Stream
-from tests.dashboards.conftest import logged_in
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -10,7 +10,7 @@ from django.test import Client
 
 from alerts.models import AlertRule
 from dashboards.models import Dashboard, Widget
-from tests.dashboards.conftest import snapshot
+from tests.support.boards import snapshot
 
 pytestmark = pytest.mark.django_db
 

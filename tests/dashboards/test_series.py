@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from dashboards.models import Dashboard, Widget, WidgetSeries
 from dashboards.series import MAX_SERIES
 from streams.models import SourceKind, Stream
-from tests.dashboards.conftest import logged_in
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
 
 from devices.models import Broker, Route
 from devices.supervisor import Supervisor
-from streams.models import Sample, Stream
+from streams.models import Stream
 from tests.devices.mosquitto import Mosquitto
 
 
@@ -59,32 +57,3 @@ async def bridges() -> AsyncIterator[Callable[[], asyncio.Task[None]]]:
         stop.set()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, timeout=10)
-
-
-async def in_db(function: Callable[[], Any]) -> Any:
-    """Run `function` in a thread that may use the database; return its answer."""
-    return await sync_to_async(function)()
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    """Return check()'s first truthy answer (run in a database thread); fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    answer = None
-    while time.monotonic() < deadline:
-        answer = await sync_to_async(check)()
-        if answer:
-            return answer
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s; last answer {answer!r}")
-
-
-def values_of(stream: Stream) -> list[dict[str, Any]]:
-    return [sample.values for sample in Sample.objects.filter(stream=stream).order_by("seq")]
-
-
-def broker_row(broker: Broker) -> Broker:
-    return Broker.objects.get(pk=broker.pk)
-
-
-async def connected(broker: Broker) -> None:
-    await eventually(lambda: broker_row(broker).status == "connected")

@@ -13,8 +13,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.models import Broker, BrokerLease, PayloadFormat, Route
 from streams.models import Sample, Stream
 from streams.producer.loop import Producer
-from tests.devices.conftest import broker_row, connected, eventually, in_db, values_of
+from tests.devices.bridges import broker_row, connected
 from tests.devices.mosquitto import Mosquitto
+from tests.support.samples import stored_values
+from tests.support.waiting import eventually, in_db
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +41,9 @@ async def test_a_bare_number_and_a_json_object_become_samples(
     await connected(broker)
     mosquitto.publish("home/kitchen/value", "21.5")
     mosquitto.publish("home/kitchen/value", '{"value": 22, "label": "warm"}')
-    values = await eventually(lambda: len(values_of(push_stream)) == 2 and values_of(push_stream))
+    values = await eventually(
+        lambda: len(stored_values(push_stream)) == 2 and stored_values(push_stream)
+    )
     assert values == [{"value": 21.5}, {"value": 22, "label": "warm"}]
 
 
@@ -90,7 +94,7 @@ async def test_bad_payloads_are_counted_with_the_last_reason_and_the_bridge_goes
     mosquitto.publish("home/kitchen/value", '{"humidity": 40}')
     mosquitto.publish("home/kitchen/value", "{not json")
     mosquitto.publish("home/kitchen/value", "19")
-    await eventually(lambda: values_of(push_stream) == [{"value": 19}])
+    await eventually(lambda: stored_values(push_stream) == [{"value": 19}])
     row = await eventually(lambda: broker_row(broker).bad_payloads == 3 and broker_row(broker))
     assert row.messages == 4
     # "{not json" is text, which the number field refuses, naming it.
@@ -105,7 +109,7 @@ async def test_a_topic_no_route_takes_is_counted_not_stored(
     bridges()
     await connected(broker)
     mosquitto.publish("garden/pond/level", "3")
-    await eventually(lambda: values_of(push_stream) == [{"value": 3}])
+    await eventually(lambda: stored_values(push_stream) == [{"value": 3}])
 
 
 async def test_a_stopped_stream_takes_nothing_and_says_so(
@@ -117,7 +121,7 @@ async def test_a_stopped_stream_takes_nothing_and_says_so(
     mosquitto.publish("home/kitchen/value", "5")
     row = await eventually(lambda: broker_row(broker).bad_payloads == 1 and broker_row(broker))
     assert "stopped" in row.last_error
-    assert await in_db(lambda: values_of(push_stream)) == []
+    assert await in_db(lambda: stored_values(push_stream)) == []
 
 
 async def test_a_broker_on_a_private_address_is_not_reached(
@@ -138,7 +142,7 @@ async def test_a_producer_runs_the_bridges_when_told(
     try:
         await connected(broker)
         mosquitto.publish("home/kitchen/value", "7")
-        await eventually(lambda: values_of(push_stream) == [{"value": 7}])
+        await eventually(lambda: stored_values(push_stream) == [{"value": 7}])
     finally:
         stop.set()
         await asyncio.wait_for(producer, timeout=15)

@@ -31,7 +31,7 @@ from playwright.async_api import (
 )
 
 if TYPE_CHECKING:
-    from tests.e2e.conftest import ServerProcess
+    from tests.e2e.servers import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

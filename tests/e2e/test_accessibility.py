@@ -15,7 +15,7 @@ import pytest
 from playwright.async_api import Page, ViewportSize, expect
 
 from tests.e2e.browser import PHONE, WAIT_MS, Tab, Tabs, fill_login_form, wait_connected
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.servers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -20,7 +20,7 @@ from playwright.async_api import expect
 
 from tests.alerts.alert_helpers import Receiver
 from tests.e2e.browser import ARTIFACTS, Tabs
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.servers import ServerProcess
 
 pytestmark = [pytest.mark.e2e]
 

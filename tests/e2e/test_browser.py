@@ -34,7 +34,7 @@ from tests.e2e.browser import (
     wait_drawn,
     wait_messages_grow,
 )
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.servers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

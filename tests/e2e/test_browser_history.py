@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.browser import Tabs, wait_connected, wait_drawn
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.servers import ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

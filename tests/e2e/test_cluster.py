@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.e2e.conftest import drop_database, e2e_database
+from tests.e2e.servers import drop_database, e2e_database
 from tests.processes import (
     PYTHON,
     DaphneWebServer,

@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from tests.e2e.conftest import ServerProcess, e2e_database, served
+from tests.e2e.servers import ServerProcess, e2e_database, served
 from tests.processes import LOOPBACK, PYTHON, DaphneWebServer, server_env
 
 pytestmark = pytest.mark.e2e

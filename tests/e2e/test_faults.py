@@ -11,7 +11,7 @@ import time
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.servers import ServerProcess
 from tests.e2e.test_history import http_json
 from tests.e2e.test_server import assert_contiguous, collect_seqs, next_of
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection, connect
 
 from streams.live.protocol import ERROR_CODES
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.servers import ServerProcess
 from tests.frame_contract import frame_check
 from tests.processes import PYTHON, server_env
 from tests.schema_strategies import from_schema

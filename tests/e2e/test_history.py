@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.servers import ServerProcess
 from tests.e2e.test_server import collect_seqs, next_of
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.servers import ServerProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.browser import Tabs, canvases_changed, wait_connected, wait_drawn
-from tests.e2e.conftest import METRICS_TOKEN, ServerProcess, e2e_database, served
+from tests.e2e.servers import METRICS_TOKEN, ServerProcess, e2e_database, served
 from tests.processes import server_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.chaos]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.e2e.conftest import ServerProcess, e2e_database, served
+from tests.e2e.servers import ServerProcess, e2e_database, served
 from tests.e2e.test_server import assert_contiguous, collect_seqs, next_of
 from tests.processes import server_env
 

@@ -14,7 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Origin
 
-from tests.e2e.conftest import METRICS_TOKEN, Browserless, ServerProcess
+from tests.e2e.servers import METRICS_TOKEN, Browserless, ServerProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -1,104 +1,47 @@
-"""Helpers for the streams tests: live sockets for named actors, stored samples, frames, producers."""
+"""Fixtures of the streams tests: sockets for named actors, streams with history, producers."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import orjson
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connections
-from django.test import Client
 
 from config.asgi import application
 from streams.history.store import history_append
 from streams.live.presence import announcer, presence
-from streams.messages import SampleFrame, sample_frame
-from streams.models import Sample, SourceKind, Stream, StreamLease
+from streams.messages import sample_frame
+from streams.models import SourceKind, Stream
 from streams.producer.loop import Producer
-from streams.publishing import send_stream_frame
-from streams.sources.sine import SineSource
 from tests.streams.live_client import TIMEOUT, Live
-
-ORIGIN = (b"origin", b"http://127.0.0.1")
-# Every browser and WebSocket client sends Host; the page's origin is checked against it.
-HOST = (b"host", b"127.0.0.1")
-# Every sample the tests store is one second after the one before, from here.
-EPOCH_MS = 1_700_000_000_000
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """Hash the actors' passwords cheaply: the default hasher costs ~0.3 s a user."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def session_cookie(user: Any) -> tuple[bytes, bytes]:
-    """Return the Cookie header of a browser that `user` logged in with."""
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
-def samples_make(seqs: range | list[int]) -> list[SampleFrame]:
-    """Return samples with the given seqs, as the producer stamps them."""
-    return [
-        sample_frame(seq, EPOCH_MS + 1000 * seq, {"temperature": 20 + seq / 100}) for seq in seqs
-    ]
-
-
-def samples_store(stream: Stream, seqs: range | list[int]) -> list[SampleFrame]:
-    """Store samples with the given seqs in the stream's history and return them."""
-    samples = samples_make(seqs)
-    history_append({stream.pk: samples})
-    return samples
-
-
-async def frame_publish(slug: str, samples: list[SampleFrame]) -> None:
-    """Publish a batch to the stream's watchers the way the producer does."""
-    await send_stream_frame(slug=slug, batch=samples)
-
-
-class StorageWitnessLayer(InMemoryChannelLayer):
-    """The in-memory layer, noting for every data frame how much of it was stored when sent."""
-
-    def __init__(self, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.published: list[tuple[int, int, int]] = []  # first, last, how many were stored
-
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        if message.get("type") == "stream.frame":
-            stored = await database_sync_to_async(
-                Sample.objects.filter(
-                    stream__slug=message["stream"],
-                    seq__gte=message["first"],
-                    seq__lte=message["last"],
-                ).count
-            )()
-            self.published.append((message["first"], message["last"], stored))
-        await super().group_send(group, message)
+from tests.support.factories import make_stream
+from tests.support.producers import (
+    LEASE_SECONDS,
+    Clock,
+    MakeProducer,
+    StorageWitnessLayer,
+    sine_stream,
+)
+from tests.support.samples import EPOCH_MS
+from tests.support.sockets import Connect
+from tests.support.web import HOST, ORIGIN, session_cookie
 
 
 @pytest.fixture
 def witness_layer(settings: Any) -> StorageWitnessLayer:
     """Switch the channel layer to a StorageWitnessLayer for one test."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.streams.conftest.StorageWitnessLayer"}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "tests.support.producers.StorageWitnessLayer"}
+    }
     channel_layers.backends.clear()
     layer = get_channel_layer()
     assert isinstance(layer, StorageWitnessLayer)
     return layer
-
-
-def seqs_of(frames: list[dict[str, Any]]) -> list[int]:
-    """Return the seqs of every sample in the `data` frames among `frames`, in order."""
-    return [s["seq"] for f in frames if f["type"] == "data" for s in f["samples"]]
-
-
-Connect = Callable[..., Awaitable[Live]]
 
 
 @pytest.fixture
@@ -139,26 +82,13 @@ async def connect() -> AsyncIterator[Connect]:
     announcer.reset()
 
 
-store = database_sync_to_async(samples_store)
-
-
-@database_sync_to_async
-def running_in_database(stream: Stream) -> bool:
-    return Stream.objects.get(pk=stream.pk).running
-
-
-@database_sync_to_async
-def stored_seqs(stream: Stream) -> list[int]:
-    return list(Sample.objects.filter(stream=stream).order_by("seq").values_list("seq", flat=True))
-
-
 @pytest.fixture
 def public_stream(owner: Any) -> Stream:
     """A sensor stream of alice's that every logged-in user may watch; stopped."""
-    return Stream.objects.create(
-        slug="sensors.lab-1",
+    return make_stream(
+        "sensors.lab-1",
         title="Lab 1",
-        source_kind=SourceKind.SENSOR,
+        kind=SourceKind.SENSOR,
         fields=[{"name": "temperature", "unit": "°C"}],
         owner=owner,
         is_public=True,
@@ -166,60 +96,14 @@ def public_stream(owner: Any) -> Stream:
     )
 
 
-async def subscribe(live: Live, stream: str, **options: Any) -> list[dict[str, Any]]:
-    """Subscribe; return what came up to the presence news that ends a subscription."""
-    await live.send({"type": "subscribe", "stream": stream, **options})
-    return await live.receive_until("presence")
-
-
-async def next_data(live: Live) -> dict[str, Any]:
-    """Return the next `data` frame, passing over presence news."""
-    return (await live.receive_until("data"))[-1]
-
-
-async def error_for(live: Live, message: dict[str, Any]) -> dict[str, Any]:
-    return await live.command(message, "error")
-
-
-# -- HTTP -------------------------------------------------------------------------
-
-INGEST = "/api/streams/push.alice/samples"
-
-
-def logged_in(user: Any) -> Client:
-    """Return a browser that `user` logged in with."""
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def token_client(token: str) -> Client:
-    """Return a script that sends `Authorization: Token <token>`."""
-    return Client(HTTP_AUTHORIZATION=f"Token {token}")
-
-
-def post_json(client: Client, url: str, body: Any) -> Any:
-    """POST `body` as JSON (bytes as they are); return the response."""
-    raw = body if isinstance(body, bytes) else orjson.dumps(body)
-    return client.post(url, data=raw, content_type="application/json")
-
-
-def stored_samples(stream: Stream) -> list[tuple[int, int, dict[str, Any], list[str]]]:
-    """Return the stream's stored (seq, t, values, flags), oldest first."""
-    return list(
-        Sample.objects.filter(stream=stream)
-        .order_by("seq")
-        .values_list("seq", "t", "values", "flags")
-    )
-
-
 @pytest.fixture
 def mallory_private(outsider: Any) -> Stream:
     """A sensor stream of mallory's that only mallory may read."""
-    return Stream.objects.create(
-        slug="sensors.mallory",
+    return make_stream(
+        "sensors.mallory",
         title="Mallory's sensor",
-        source_kind=SourceKind.SENSOR,
+        kind=SourceKind.SENSOR,
+        fields=[],
         owner=outsider,
     )
 
@@ -227,10 +111,10 @@ def mallory_private(outsider: Any) -> Stream:
 @pytest.fixture
 def public_sine(staff: Any) -> Stream:
     """A sine that belongs to nobody and everyone may read."""
-    return Stream.objects.create(
-        slug="sine.public",
+    return make_stream(
+        "sine.public",
         title="Everyone's sine",
-        source_kind=SourceKind.SINE,
+        kind=SourceKind.SINE,
         is_public=True,
         fields=[{"name": "value", "unit": ""}],
     )
@@ -242,10 +126,9 @@ def lab_stream(owner: Any) -> Stream:
 
     Temperatures cycle through 21..26 and 20; sample 5 is flagged as an anomaly.
     """
-    stream = Stream.objects.create(
-        slug="lab.private",
+    stream = make_stream(
+        "lab.private",
         title="Lab",
-        source_kind=SourceKind.PUSH,
         owner=owner,
         fields=[
             {"name": "temperature", "unit": "°C"},
@@ -263,27 +146,6 @@ def lab_stream(owner: Any) -> Stream:
     ]
     history_append({stream.pk: frames})
     return stream
-
-
-# -- producers ---------------------------------------------------------------
-
-LEASE_SECONDS = 10
-
-
-class Clock:
-    """A clock the test moves by hand, in UTC milliseconds."""
-
-    def __init__(self, now: int = EPOCH_MS + 1_000_000):
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
-
-
-MakeProducer = Callable[..., Producer]
 
 
 @pytest.fixture
@@ -309,48 +171,7 @@ async def make_producer() -> AsyncIterator[MakeProducer]:
         producer.executor.shutdown(wait=True)
 
 
-def sine_stream(slug: str, *, running: bool = True, **source_settings: Any) -> Stream:
-    return Stream.objects.create(
-        slug=slug,
-        title=slug,
-        source_kind=SourceKind.SINE,
-        source_settings={"rate": 100, **source_settings},
-        fields=SineSource.fields,
-        running=running,
-        is_public=True,
-    )
-
-
 @pytest.fixture
 def sine(owner: Any) -> Stream:
     """A running sine of 100 samples a second: one every 10 ms."""
     return sine_stream("sine.fast")
-
-
-@database_sync_to_async
-def stored(stream: Stream) -> list[tuple[int, int]]:
-    """Return the stream's stored (seq, t), oldest first."""
-    return list(Sample.objects.filter(stream=stream).order_by("seq").values_list("seq", "t"))
-
-
-@database_sync_to_async
-def stored_values(stream: Stream, field: str = "value") -> list[float]:
-    return [
-        values[field]
-        for values in Sample.objects.filter(stream=stream)
-        .order_by("seq")
-        .values_list("values", flat=True)
-    ]
-
-
-@database_sync_to_async
-def lease_of(stream: Stream) -> tuple[str, int]:
-    lease = StreamLease.objects.get(stream=stream)
-    return lease.holder, lease.expires_ms
-
-
-def assert_contiguous(rows: list[tuple[int, int]], first: int = 1) -> None:
-    seqs = [seq for seq, _ in rows]
-    assert seqs == list(range(first, first + len(rows)))
-    times = [t for _, t in rows]
-    assert times == sorted(times)

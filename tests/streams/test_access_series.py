@@ -18,7 +18,6 @@ from dashboards.models import WidgetSeries
 from streams.access import stream_can_read, stream_for_viewer, streams_readable_by
 from streams.models import SourceKind, Stream
 from tests.streams.access_world import PRIVATE, PUBLIC, World, world_make
-from tests.streams.conftest import Connect, frame_publish, store
 from tests.streams.test_access_sockets import (
     READS,
     SUBSCRIBE,
@@ -30,6 +29,8 @@ from tests.streams.test_access_sockets import (
     socket_of,
     widget_deleted,
 )
+from tests.support.samples import store
+from tests.support.sockets import Connect, frame_publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,9 @@ from streams.models import ApiToken, SourceKind, Stream
 from streams.producer.ingest import ingest_samples
 from tests.frame_contract import frame_check
 from tests.streams.access_world import PRIVATE, World, world_make
-from tests.streams.conftest import HOST, ORIGIN, Connect, Live
+from tests.streams.live_client import Live
+from tests.support.sockets import Connect
+from tests.support.web import HOST, ORIGIN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -28,8 +28,8 @@ from streams.live.access_sweep import access_sweep
 from streams.live.protocol import CLOSE_ACCESS_REVOKED, CLOSE_SESSION_ENDED
 from streams.models import AccessVersion, Stream
 from tests.streams.access_world import PRIVATE, World, world_make
-from tests.streams.conftest import Connect
 from tests.streams.test_access_sockets import SUBSCRIBE, answer, sees_nothing_more, socket_of
+from tests.support.sockets import Connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

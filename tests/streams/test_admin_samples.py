@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from streams.history.store import history_append
 from streams.messages import sample_frame
 from streams.models import Stream
-from tests.streams.conftest import EPOCH_MS, logged_in
+from tests.support.samples import EPOCH_MS
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,8 @@ from asgiref.sync import async_to_sync
 from django.test import Client
 
 from streams.models import SourceKind, Stream
-from tests.streams.conftest import EPOCH_MS, logged_in, post_json, token_client
+from tests.support.samples import EPOCH_MS
+from tests.support.web import logged_in, post_json, token_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 
 from streams.models import Stream
-from tests.streams.conftest import EPOCH_MS, logged_in
+from tests.support.samples import EPOCH_MS
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,8 @@ from streams.clock import now_ms
 from streams.http.influx import Failure, write_answer
 from streams.metrics import metric_value
 from streams.models import ApiToken, SourceKind, Stream
-from tests.streams.conftest import logged_in, stored_samples, token_client
+from tests.support.samples import stored_samples
+from tests.support.web import logged_in, token_client
 
 # Stored batches go through database_sync_to_async, which closes a test
 # transaction's connection: these tests commit for real.

@@ -13,8 +13,9 @@ from streams.history.store import history_append
 from streams.messages import sample_frame
 from streams.models import SourceKind, Stream
 from tests.streams.access_world import World, world_make
-from tests.streams.conftest import EPOCH_MS, logged_in
 from tests.streams.test_api_export import read_streaming
+from tests.support.samples import EPOCH_MS
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,8 @@ from streams.clock import now_ms
 from streams.history.store import history_append
 from streams.messages import sample_frame
 from streams.models import ApiToken, Stream
-from tests.streams.conftest import INGEST, logged_in, post_json, stored_samples, token_client
+from tests.support.samples import stored_samples
+from tests.support.web import INGEST, logged_in, post_json, token_client
 
 pytestmark = pytest.mark.django_db
 # A batch that gets as far as being stored goes through database_sync_to_async, which

@@ -14,7 +14,7 @@ from streams.history.stored import samples_stored
 from streams.live.census import stream_activity_reset
 from streams.messages import sample_frame
 from streams.models import Stream
-from tests.streams.conftest import logged_in
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 

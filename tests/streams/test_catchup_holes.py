@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from streams.models import Stream
-from tests.streams.conftest import Connect, Live, frame_publish, samples_make, store, subscribe
+from tests.streams.live_client import Live
+from tests.support.samples import samples_make, store
+from tests.support.sockets import Connect, frame_publish, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

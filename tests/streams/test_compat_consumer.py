@@ -21,7 +21,9 @@ from streams.live.compat import DataConsumer
 from streams.live.protocol import CLOSE_SESSION_ENDED, CLOSE_TOO_MANY_CONNECTIONS
 from streams.messages import user_group
 from streams.models import ApiToken
-from tests.streams.conftest import HOST, ORIGIN, Connect, Live
+from tests.streams.live_client import Live
+from tests.support.sockets import Connect
+from tests.support.web import HOST, ORIGIN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -27,19 +27,11 @@ from streams.clock import now_ms
 from streams.models import AccessVersion, ApiToken, Sample, SourceKind, Stream
 from streams.sources import SOURCES, Reading, Source
 from streams.sources.base import Text
-from tests.streams.conftest import (
-    EPOCH_MS,
-    Clock,
-    Connect,
-    MakeProducer,
-    error_for,
-    post_json,
-    running_in_database,
-    store,
-    subscribe,
-    token_client,
-)
 from tests.streams.test_producer import locked_retry
+from tests.support.producers import Clock, MakeProducer, running_in_database
+from tests.support.samples import EPOCH_MS, store
+from tests.support.sockets import Connect, error_for, subscribe
+from tests.support.web import post_json, token_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -446,7 +438,7 @@ def test_the_admin_form_refuses_to_run_such_a_replay(
 def test_manage_py_replay_plays_a_private_stream_for_its_owner_but_not_into_anothers(
     private_stream: Stream, outsider: Any
 ) -> None:
-    from tests.streams.conftest import samples_store
+    from tests.support.samples import samples_store
 
     samples_store(private_stream, range(1, 4))
     window = ["--from", str(EPOCH_MS), "--to", str(EPOCH_MS + 10_000), "--no-wait"]
@@ -481,7 +473,7 @@ def test_a_derived_reader_reads_exactly_what_its_owner_reads_directly(
 ) -> None:
     from streams.access import derived_unread, streams_by_slug
     from streams.producer.derived import DerivedReader
-    from tests.streams.conftest import samples_store
+    from tests.support.samples import samples_store
 
     users = get_user_model().objects
     alice = users.create_user("alice", "alice@example.com", "a")

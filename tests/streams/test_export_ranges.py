@@ -19,8 +19,9 @@ from asgiref.sync import async_to_sync
 from streams.history.store import history_append
 from streams.messages import sample_frame
 from streams.models import SourceKind, Stream
-from tests.streams.conftest import EPOCH_MS, logged_in
 from tests.streams.test_api_export import read_streaming
+from tests.support.samples import EPOCH_MS
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,15 +16,9 @@ from streams.models import SourceKind, Stream
 from streams.producer.values import IngestError, field_types, value_problem, values_check
 from streams.sources import SOURCES, source_create
 from streams.sources.base import ClockedSource
-from tests.streams.conftest import (
-    INGEST,
-    Connect,
-    error_for,
-    post_json,
-    stored_seqs,
-    subscribe,
-    token_client,
-)
+from tests.support.samples import stored_samples_async
+from tests.support.sockets import Connect, error_for, subscribe
+from tests.support.web import INGEST, post_json, token_client
 
 GENERATED = [kind for kind in SOURCES if kind != "replay"]
 MIGRATION = importlib.import_module("streams.migrations.0004_field_types")
@@ -162,12 +156,14 @@ async def test_publish_refuses_a_value_of_the_wrong_type(
     )
     assert (error["code"], error["ref"]) == ("invalid_field", "p")
     assert error["message"].startswith(named)
-    assert await stored_seqs(push_stream) == []
+    assert [row.seq for row in await stored_samples_async(push_stream)] == []
     # The socket carries on: a batch of the right types is stored.
     reply = await alice.command(
         {"type": "publish", "stream": "push.alice", "samples": samples[:1]}, "published"
     )
-    assert reply["count"] == 1 and await stored_seqs(push_stream) == [1]
+    assert reply["count"] == 1 and [row.seq for row in await stored_samples_async(push_stream)] == [
+        1
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,7 +11,9 @@ from channels.db import database_sync_to_async
 
 from streams.live.shared_reads import SnapshotReads, Wanted
 from streams.models import SourceKind, Stream
-from tests.streams.conftest import Connect, Live, samples_store
+from tests.streams.live_client import Live
+from tests.support.samples import samples_store
+from tests.support.sockets import Connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -27,7 +27,7 @@ from streams.history.store import history_append
 from streams.messages import SampleFrame, sample_frame
 from streams.models import Sample, SampleBlock, Stream
 from tests.processes import PYTHON, ROOT, database_prepare, kill_process, server_env
-from tests.streams.conftest import EPOCH_MS
+from tests.support.samples import EPOCH_MS
 
 pytestmark = pytest.mark.django_db
 EVERYTHING = Cutoffs(hot=2**62, partial=2**62)

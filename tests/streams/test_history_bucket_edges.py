@@ -16,7 +16,8 @@ from streams.history.rollups import MINUTE, SECOND
 from streams.history.store import history_append
 from streams.messages import sample_frame
 from streams.models import SourceKind, Stream
-from tests.streams.conftest import EPOCH_MS, logged_in
+from tests.support.samples import EPOCH_MS
+from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ import pytest
 
 from streams.models import Stream
 from streams.producer.values import IngestError, field_types, values_check
-from tests.streams.conftest import INGEST, post_json, token_client
+from tests.support.web import INGEST, post_json, token_client
 
 NUMBER = {"v": "number"}
 

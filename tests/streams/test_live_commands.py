@@ -10,17 +10,10 @@ from channels.db import database_sync_to_async
 
 from streams.messages import data_frame
 from streams.models import Stream
-from tests.streams.conftest import (
-    Connect,
-    Live,
-    error_for,
-    frame_publish,
-    next_data,
-    running_in_database,
-    store,
-    stored_seqs,
-    subscribe,
-)
+from tests.streams.live_client import Live
+from tests.support.producers import running_in_database
+from tests.support.samples import store, stored_samples_async
+from tests.support.sockets import Connect, error_for, frame_publish, next_data, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -324,7 +317,7 @@ async def test_publish_to_a_push_stream_stores_and_fans_out(
         "last": 2,
         "ref": "p",
     }
-    assert await stored_seqs(push_stream) == [1, 2]
+    assert [row.seq for row in await stored_samples_async(push_stream)] == [1, 2]
     data = await next_data(mallory)
     assert data == {
         "type": "data",
@@ -366,7 +359,7 @@ async def test_publish_to_a_stream_with_a_source_is_refused(
         {"type": "publish", "stream": "sensors.alice", "samples": [{"values": {"temperature": 1}}]},
     )
     assert error["code"] == "not_push_stream"
-    assert await stored_seqs(private_stream) == []
+    assert [row.seq for row in await stored_samples_async(private_stream)] == []
 
 
 async def test_it_rejects_publishing_to_other_users_push_stream(
@@ -377,7 +370,7 @@ async def test_it_rejects_publishing_to_other_users_push_stream(
         mallory, {"type": "publish", "stream": "push.alice", "samples": [{"values": {"value": 6}}]}
     )
     assert error["code"] == "forbidden"
-    assert await stored_seqs(push_stream) == []
+    assert [row.seq for row in await stored_samples_async(push_stream)] == []
 
 
 @pytest.mark.parametrize(
@@ -395,7 +388,7 @@ async def test_a_bad_batch_is_refused_whole(
     alice = await connect(owner)
     error = await error_for(alice, {"type": "publish", "stream": "push.alice", "samples": samples})
     assert error["code"] == code
-    assert await stored_seqs(push_stream) == []
+    assert [row.seq for row in await stored_samples_async(push_stream)] == []
 
 
 async def test_a_batch_over_the_limit_is_too_large(
@@ -406,7 +399,7 @@ async def test_a_batch_over_the_limit_is_too_large(
     samples = [{"values": {"value": i}} for i in range(4)]
     error = await error_for(alice, {"type": "publish", "stream": "push.alice", "samples": samples})
     assert error["code"] == "too_large"
-    assert await stored_seqs(push_stream) == []
+    assert [row.seq for row in await stored_samples_async(push_stream)] == []
 
 
 async def test_data_frames_are_sent_as_encoded_once(

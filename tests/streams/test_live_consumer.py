@@ -11,17 +11,8 @@ from channels.db import database_sync_to_async
 from streams.history.retention import history_trim
 from streams.live.shared_reads import SharedReads
 from streams.models import ApiToken, Stream
-from tests.streams.conftest import (
-    EPOCH_MS,
-    Connect,
-    error_for,
-    frame_publish,
-    next_data,
-    samples_make,
-    seqs_of,
-    store,
-    subscribe,
-)
+from tests.support.samples import EPOCH_MS, samples_make, store
+from tests.support.sockets import Connect, error_for, frame_publish, next_data, seqs_of, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

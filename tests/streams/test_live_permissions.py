@@ -11,7 +11,8 @@ from dashboards.models import Dashboard, Widget
 from dashboards.services import link_create, link_revoke, share_add, share_remove
 from streams.live.protocol import CLOSE_ACCESS_REVOKED
 from streams.models import SourceKind, Stream
-from tests.streams.conftest import Connect, Live
+from tests.streams.live_client import Live
+from tests.support.sockets import Connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from streams.models import Stream
-from tests.streams.conftest import INGEST, logged_in, post_json, token_client
+from tests.support.web import INGEST, logged_in, post_json, token_client
 
 pytestmark = pytest.mark.django_db
 # Ingested samples go through database_sync_to_async, which closes the connection of

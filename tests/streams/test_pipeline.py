@@ -14,7 +14,7 @@ from streams.history.stored import _stored
 from streams.messages import Outgoing, SampleFrame, StreamStatusMessage, stream_group
 from streams.models import Sample, Stream
 from streams.producer.ingest import ingest_samples
-from tests.streams.conftest import Clock, MakeProducer, sine_stream
+from tests.support.producers import Clock, MakeProducer, sine_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,20 +17,16 @@ from streams.messages import data_frame, sample_frame
 from streams.models import SourceKind, Stream
 from streams.producer.control import stream_set_running
 from streams.publishing import send_stream_status
-from tests.streams.conftest import (
-    EPOCH_MS,
+from tests.support.producers import (
     Clock,
-    Connect,
     MakeProducer,
     StorageWitnessLayer,
     assert_contiguous,
     lease_of,
-    samples_store,
-    seqs_of,
     sine_stream,
-    stored,
-    stored_values,
 )
+from tests.support.samples import EPOCH_MS, samples_store, stored_samples_async
+from tests.support.sockets import Connect, seqs_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +41,7 @@ async def test_it_stores_every_reading_with_contiguous_seq(
     for _ in range(5):
         clock.advance(50)
         await producer.tick()
-    rows = await stored(sine)
+    rows = await stored_samples_async(sine)
     assert len(rows) == 26  # at 0, then every 10 ms for 250 ms
     assert_contiguous(rows)
     assert rows[0][1] == clock.now - 250 and rows[-1][1] == clock.now
@@ -61,8 +57,8 @@ async def test_seq_continues_from_stored_history_without_a_hole(
     await producer.tick()
     clock.advance(30)
     await producer.tick()
-    rows = await stored(sine)
-    assert [seq for seq, _ in rows] == list(range(1, 45))
+    rows = await stored_samples_async(sine)
+    assert [row.seq for row in rows] == list(range(1, 45))
 
 
 async def test_samples_are_stored_before_they_are_published(
@@ -83,12 +79,8 @@ async def test_samples_are_stored_before_they_are_published(
     assert (second["first"], second["last"]) == (2, 11)
     assert witness_layer.published == [(1, 1, 1), (2, 11, 10)]
 
-    rows = await stored(sine)
-    values = await stored_values(sine)
-    expected = [
-        sample_frame(seq, t, {"value": value})
-        for (seq, t), value in zip(rows[1:], values[1:], strict=True)
-    ]
+    rows = await stored_samples_async(sine)
+    expected = [sample_frame(row.seq, row.t, row.values) for row in rows[1:]]
     assert second["text"] == data_frame("sine.fast", expected)
 
 
@@ -101,7 +93,7 @@ async def test_a_stopped_stream_stops_at_the_next_reconcile_and_resumes_its_seq(
     await producer.tick()
     clock.advance(40)
     await producer.tick()
-    assert len(await stored(sine)) == 5
+    assert len(await stored_samples_async(sine)) == 5
 
     await database_sync_to_async(stream_set_running)(
         stream_id=sine.pk, slug=sine.slug, running=False
@@ -109,7 +101,7 @@ async def test_a_stopped_stream_stops_at_the_next_reconcile_and_resumes_its_seq(
     await producer.reconcile()
     clock.advance(1000)
     await producer.tick()
-    assert len(await stored(sine)) == 5
+    assert len(await stored_samples_async(sine)) == 5
     assert await lease_of(sine) == ("", 0)
 
     await database_sync_to_async(stream_set_running)(
@@ -119,7 +111,7 @@ async def test_a_stopped_stream_stops_at_the_next_reconcile_and_resumes_its_seq(
     await producer.tick()
     clock.advance(20)
     await producer.tick()
-    rows = await stored(sine)
+    rows = await stored_samples_async(sine)
     assert_contiguous(rows)
     assert len(rows) == 8
 
@@ -133,7 +125,9 @@ async def test_changed_settings_apply_at_the_next_reconcile_and_seq_goes_on(
     await producer.tick()
     clock.advance(1000)
     await producer.tick()
-    assert max(abs(v) for v in await stored_values(sine)) <= 1
+    assert (
+        max(abs(v) for v in [row.values["value"] for row in await stored_samples_async(sine)]) <= 1
+    )
 
     await database_sync_to_async(Stream.objects.filter(pk=sine.pk).update)(
         source_settings={"rate": 100, "amplitude": 50}
@@ -142,10 +136,10 @@ async def test_changed_settings_apply_at_the_next_reconcile_and_seq_goes_on(
     await producer.tick()
     clock.advance(1000)
     await producer.tick()
-    values = await stored_values(sine)
+    values = [row.values["value"] for row in await stored_samples_async(sine)]
     assert len(values) == 202
     assert max(abs(v) for v in values[101:]) > 40
-    assert_contiguous(await stored(sine))
+    assert_contiguous(await stored_samples_async(sine))
 
 
 async def test_a_stream_with_settings_its_source_refuses_is_skipped(
@@ -162,8 +156,8 @@ async def test_a_stream_with_settings_its_source_refuses_is_skipped(
     await producer.tick()
     clock.advance(20)
     await producer.tick()
-    assert len(await stored(sine)) == 3
-    assert await stored(broken) == []
+    assert len(await stored_samples_async(sine)) == 3
+    assert await stored_samples_async(broken) == []
 
 
 async def test_a_stream_whose_settings_are_not_an_object_is_skipped(
@@ -194,7 +188,7 @@ async def test_a_source_that_fails_to_read_does_not_stop_the_others(
     for _ in range(3):
         await producer.guarded(producer.tick)
         clock.advance(100)
-    rows = await stored(sine)
+    rows = await stored_samples_async(sine)
     assert len(rows) == 21
     assert_contiguous(rows)
 
@@ -206,7 +200,7 @@ async def test_retention_deletes_samples_older_than_the_stream_keeps(
     await database_sync_to_async(samples_store)(sine, range(1, 101))  # t = EPOCH + seq s
     producer = make_producer(clock=Clock(EPOCH_MS + 100_000))
     await producer.reconcile()
-    seqs = [seq for seq, _ in await stored(sine)]
+    seqs = [row.seq for row in await stored_samples_async(sine)]
     assert seqs == list(range(40, 101))
 
 
@@ -221,8 +215,8 @@ async def test_retention_also_trims_push_and_stopped_streams(
         await database_sync_to_async(samples_store)(stream, range(1, 101))
     producer = make_producer(clock=Clock(EPOCH_MS + 100_000))
     await producer.reconcile()
-    assert [seq for seq, _ in await stored(push_stream)] == list(range(40, 101))
-    assert [seq for seq, _ in await stored(stopped)] == list(range(40, 101))
+    assert [row.seq for row in await stored_samples_async(push_stream)] == list(range(40, 101))
+    assert [row.seq for row in await stored_samples_async(stopped)] == list(range(40, 101))
 
 
 async def locked_retry(function: Callable[[], Any]) -> Any:
@@ -278,8 +272,8 @@ async def test_run_produces_until_stopped_and_gives_its_leases_back(
         await asyncio.wait_for(task, 5)
 
     for stream in (running, later):
-        assert_contiguous(await stored(stream))
-        assert len(await stored(stream)) >= 10
+        assert_contiguous(await stored_samples_async(stream))
+        assert len(await stored_samples_async(stream)) >= 10
         assert await lease_of(stream) == ("", 0)
 
 
@@ -328,10 +322,12 @@ async def test_a_replay_stops_itself_at_the_end_and_says_so(
     for _ in range(5):
         await producer.tick()
         clock.advance(20)
-    rows = await stored(replay)
+    rows = await stored_samples_async(replay)
     assert_contiguous(rows)
     assert len(rows) == 5
-    assert await stored_values(replay, "temperature") == [20 + seq / 100 for seq in range(1, 6)]
+    assert [row.values["temperature"] for row in await stored_samples_async(replay)] == [
+        20 + seq / 100 for seq in range(1, 6)
+    ]
     assert not (await database_sync_to_async(Stream.objects.get)(pk=replay.pk)).running
     assert replay.pk not in producer.runners
     messages: list[dict[str, Any]] = []

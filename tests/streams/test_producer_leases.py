@@ -12,15 +12,8 @@ from channels.layers import get_channel_layer
 from streams.history.store import history_append
 from streams.messages import sample_frame
 from streams.models import Sample, SourceKind, Stream
-from tests.streams.conftest import (
-    EPOCH_MS,
-    LEASE_SECONDS,
-    Clock,
-    MakeProducer,
-    assert_contiguous,
-    lease_of,
-    stored,
-)
+from tests.support.producers import LEASE_SECONDS, Clock, MakeProducer, assert_contiguous, lease_of
+from tests.support.samples import EPOCH_MS, stored_samples_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,7 +33,7 @@ async def test_two_producers_never_both_own_a_stream(
     assert set(first.runners) == {sine.pk}
     assert second.runners == {}
     assert (await lease_of(sine))[0] == "worker-a"
-    assert_contiguous(await stored(sine))
+    assert_contiguous(await stored_samples_async(sine))
 
 
 async def test_an_expired_lease_is_taken_over_and_seq_continues(
@@ -52,7 +45,7 @@ async def test_an_expired_lease_is_taken_over_and_seq_continues(
     await crashed.tick()
     clock.advance(100)
     await crashed.tick()
-    assert len(await stored(sine)) == 11
+    assert len(await stored_samples_async(sine)) == 11
 
     # worker-a stops renewing; worker-b waits out the lease.
     successor = make_producer("worker-b", clock)
@@ -70,7 +63,7 @@ async def test_an_expired_lease_is_taken_over_and_seq_continues(
     # worker-a comes back, finds it lost the lease, and stops producing.
     await crashed.reconcile()
     assert crashed.runners == {}
-    rows = await stored(sine)
+    rows = await stored_samples_async(sine)
     assert_contiguous(rows)
     assert len(rows) == 17
 
@@ -97,7 +90,7 @@ async def test_a_new_owner_carries_on_the_walks_from_the_stored_values(
     await producer.reconcile()
     await producer.tick()
 
-    assert [seq for seq, _ in await stored(sensor)] == [7, 8]
+    assert [row.seq for row in await stored_samples_async(sensor)] == [7, 8]
     reading = await database_sync_to_async(
         lambda: Sample.objects.get(stream=sensor, seq=8).values
     )()

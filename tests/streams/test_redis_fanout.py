@@ -16,7 +16,7 @@ from config.asgi import application
 from config.settings import channel_layers_for
 from streams.metrics import metric_value
 from tests.processes import RedisServer
-from tests.streams.conftest import HOST, ORIGIN, session_cookie
+from tests.support.web import HOST, ORIGIN, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

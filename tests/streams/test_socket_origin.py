@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 from config.asgi import application
 from streams.live.compat import DataConsumer
 from streams.live.presence import presence
-from tests.streams.conftest import session_cookie
+from tests.support.web import session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

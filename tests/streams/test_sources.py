@@ -17,7 +17,7 @@ from streams.models import Stream
 from streams.sources import SOURCES, Reading, Source, source_create, source_settings_errors
 from streams.sources.base import ClockedSource, bounded_walk
 from streams.sources.business import LABELS
-from tests.streams.conftest import EPOCH_MS, samples_make
+from tests.support.samples import EPOCH_MS, samples_make
 
 SEEDS = [1, 2, 3]
 GENERATED = ["anomaly", "business", "market", "sensor", "sine", "system"]

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from streams.models import Sample, Stream
-from tests.streams.conftest import INGEST, logged_in, post_json, token_client
+from tests.support.web import INGEST, logged_in, post_json, token_client
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,8 @@ from django.test import Client
 
 from streams.http.push_examples import TOKEN_PLACEHOLDER, push_examples
 from streams.models import ApiToken, SourceKind, Stream
-from tests.streams.conftest import logged_in, stored_samples, token_client
+from tests.support.samples import stored_samples
+from tests.support.web import logged_in, token_client
 
 pytestmark = pytest.mark.django_db
 SITE = "http://testserver"

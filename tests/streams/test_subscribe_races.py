@@ -9,7 +9,8 @@ from channels.db import database_sync_to_async
 
 from streams.live import shared_reads
 from streams.models import SourceKind, Stream
-from tests.streams.conftest import frame_publish, samples_make, samples_store
+from tests.support.samples import samples_make, samples_store
+from tests.support.sockets import frame_publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from streams.models import ApiToken
-from tests.streams.conftest import logged_in, token_client
+from tests.support.web import logged_in, token_client
 
 pytestmark = pytest.mark.django_db
 TOKENS = "/account/tokens/"

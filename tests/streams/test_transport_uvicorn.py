@@ -30,7 +30,8 @@ from streams.fanout.transport_uvicorn import contract, contract_missing, socket_
 from streams.live.presence import announcer, presence
 from streams.models import ApiToken, Stream
 from tests.processes import LOOPBACK, free_port
-from tests.streams.conftest import frame_publish, samples_make, store
+from tests.support.samples import samples_make, store
+from tests.support.sockets import frame_publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
