@@ -9,7 +9,7 @@ import pytest
 
 from dashboards.models import Dashboard
 from streams.models import SourceKind, Stream
-from tests.dashboards.conftest import logged_in
+from tests.support.web import logged_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

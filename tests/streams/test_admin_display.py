@@ -9,7 +9,7 @@ from django.test import Client
 
 from dashboards import services
 from streams.models import Stream
-from tests.streams.conftest import EPOCH_MS
+from tests.support.samples import EPOCH_MS
 
 pytestmark = pytest.mark.django_db
 
