@@ -125,8 +125,8 @@ export class MergedWindow {
   }
 }
 
-function stripWanted({ data, anomalies, anomalyValues }) {
-  return { data, anomalies, anomalyValues };
+function stripWanted({ data, anomalies, anomalyValues, anomalyCounts }) {
+  return { data, anomalies, anomalyValues, anomalyCounts };
 }
 
 // Join each stream's columns on x. `wanted[i]` is the local field of the
@@ -137,6 +137,7 @@ function join(parts, count, extents) {
   const blocks = extents ? 3 : 1;
   const columns = Array.from({ length: count * blocks }, () => new Array(xs.length).fill(undefined));
   const anomalyAt = new Map();
+  const countAt = new Map();
   for (const part of parts) {
     const positions = part.data[0].map((x) => at.get(x));
     const localCount = part.wanted.filter((local) => local >= 0).length;
@@ -154,10 +155,16 @@ function join(parts, count, extents) {
         const position = positions[row];
         if (!anomalyAt.has(position)) anomalyAt.set(position, new Array(count).fill(null));
         anomalyAt.get(position)[requested] = part.anomalyValues[ring][column];
+        if (column === 0) countAt.set(position, (countAt.get(position) ?? 0) + (part.anomalyCounts?.[ring] ?? 1));
       });
       column += 1;
     });
   }
   const anomalies = [...anomalyAt.keys()].sort((a, b) => a - b);
-  return { data: [xs, ...columns], anomalies, anomalyValues: anomalies.map((position) => anomalyAt.get(position)) };
+  return {
+    data: [xs, ...columns],
+    anomalies,
+    anomalyValues: anomalies.map((position) => anomalyAt.get(position)),
+    anomalyCounts: anomalies.map((position) => countAt.get(position) ?? 1),
+  };
 }

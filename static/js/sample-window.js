@@ -98,6 +98,8 @@ export class SampleWindow {
       t: sample.t,
       values,
       anomaly: Array.isArray(sample.flags) && sample.flags.includes("anomaly"),
+      // A bucket's flagged samples; a raw sample is one.
+      anomalyCount: sample.flagCounts?.anomaly ?? 1,
       low: null,
       high: null,
     };
@@ -153,7 +155,8 @@ export class SampleWindow {
    * Return uPlot columns for `fieldIndexes`: [x seconds, ...y] and, with
    * `extents`, [...lows, ...highs] after them (a plain sample's value stands for
    * both); the column indexes of anomalous samples, and for each the value per
-   * field to ring (a bucket's extreme furthest from its mean). A null point between two neighbours breaks
+   * field to ring (a bucket's extreme furthest from its mean) and how many
+   * flagged samples it stands for. A null point between two neighbours breaks
    * the line rather than drawing across data that does not exist: a seq jump
    * nobody could fill, or a pause (the source was stopped) far longer than the
    * stream's usual pace.
@@ -165,6 +168,7 @@ export class SampleWindow {
     const highs = extents ? fieldIndexes.map(() => []) : [];
     const anomalies = [];
     const anomalyValues = [];
+    const anomalyCounts = [];
     const pause = this.#pauseThreshold();
     let previous = null;
     for (const row of this.#rows) {
@@ -176,6 +180,7 @@ export class SampleWindow {
       if (row.anomaly) {
         anomalies.push(xs.length);
         anomalyValues.push(fieldIndexes.map((fieldIndex) => ringValue(row, fieldIndex)));
+        anomalyCounts.push(row.anomalyCount);
       }
       xs.push(row.t / 1000);
       fieldIndexes.forEach((fieldIndex, column) => {
@@ -187,7 +192,7 @@ export class SampleWindow {
       });
       previous = row;
     }
-    return { data: [xs, ...ys, ...lows, ...highs], anomalies, anomalyValues };
+    return { data: [xs, ...ys, ...lows, ...highs], anomalies, anomalyValues, anomalyCounts };
   }
 
   #insert(row) {

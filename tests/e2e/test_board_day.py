@@ -341,3 +341,26 @@ async def test_htmx_swaps_never_write_an_inline_style(tabs: Tabs, world: dict[st
     await expect(page.locator("#deliveries:not([data-replaced])")).to_have_count(1, timeout=12_000)
     await page.wait_for_timeout(300)
     tabs.assert_clean()
+
+
+async def test_back_to_live_a_counter_goes_on_and_a_sparkline_stays_full(
+    tabs: Tabs, world: dict[str, Any]
+) -> None:
+    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['overview']}/", viewport=WIDE)
+    page = demo.page
+    await wait_connected(page)
+    counter = tile(page, title="Business events").locator(".counter-value")
+    spark = tile(page, title="Temperature now").locator(".stat-spark path")
+    await page.wait_for_function(
+        "(el) => Number(el.textContent.replace(/\\D/g, '')) >= 3",
+        arg=await counter.element_handle(),
+    )
+    counted = int(((await counter.text_content()) or "0").replace(",", ""))
+    drawn = len((await spark.get_attribute("d") or "").split("L"))
+    await page.locator("#range-select").select_option("5m")
+    await expect(page.locator("#range-note")).to_contain_text("History from")
+    await page.locator("#range-select").select_option("live")
+    await expect(page.locator("#range-note")).to_be_hidden()
+    assert int(((await counter.text_content()) or "0").replace(",", "")) >= counted
+    assert len((await spark.get_attribute("d") or "").split("L")) >= drawn
+    tabs.assert_clean()

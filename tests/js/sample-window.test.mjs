@@ -105,3 +105,12 @@ test("buckets bring their extent as columns, and a flagged one is ringed at its 
   assert.deepEqual(anomalyValues, [[75], [25]]);
   assert.deepEqual(window.span(), { from: 1000, to: 3000, firstSeq: null, lastSeq: null, buckets: true });
 });
+
+test("a bucket of flagged samples is one anomaly that counts them", () => {
+  const window = new SampleWindow([{ name: "value", unit: "" }], 10);
+  const bucket = (t, flagged) => ({ t, values: { value: 1 }, min: { value: 0 }, max: { value: 2 }, count: 10, flags: flagged ? ["anomaly"] : undefined, flagCounts: flagged ? { anomaly: flagged } : undefined });
+  window.push([bucket(1000, 3), bucket(2000, 0), bucket(3000, 1)]);
+  const { anomalies, anomalyCounts } = window.columns([0], { extents: true });
+  assert.equal(anomalies.length, 2);
+  assert.deepEqual(anomalyCounts, [3, 1]);
+});

@@ -97,10 +97,10 @@ test("history answers become samples with their bucket's extent, edges, count an
     t: [T0, T0 + 1000, T0 + 2000],
     count: [2, 0, 1],
     fields: { value: { min: [1, null, 5], max: [3, null, 5], mean: [2, null, 5], first: [3, null, 5], last: [1, null, 5] } },
-    flags: { anomaly: [1, 0, 0] },
+    flags: { anomaly: [2, 0, 0] },
   });
   assert.deepEqual(samples, [
-    { t: T0, values: { value: 2 }, min: { value: 1 }, max: { value: 3 }, first: { value: 3 }, last: { value: 1 }, count: 2, bucketMs: 1000, flags: ["anomaly"] },
+    { t: T0, values: { value: 2 }, min: { value: 1 }, max: { value: 3 }, first: { value: 3 }, last: { value: 1 }, count: 2, bucketMs: 1000, flags: ["anomaly"], flagCounts: { anomaly: 2 } },
     { t: T0 + 2000, values: { value: 5 }, min: { value: 5 }, max: { value: 5 }, first: { value: 5 }, last: { value: 5 }, count: 1, bucketMs: 1000 },
   ]);
   assert.equal(historyUrl("a.b", { from: 1.5, to: 10.2, points: 5 }), "/api/streams/a.b/history?from=1&to=11&points=5");

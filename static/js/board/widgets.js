@@ -47,7 +47,8 @@ export class WidgetHost {
   #streams;
   #maxBackfill;
   #kinds;
-  // id → {widget (saved data), config (what its module got), instance, detach, body}
+  // id → {widget (saved data), config (what its module got), instance, detach, body,
+  //       live: the live widget kept while a past range shows, or null}
   #mounted = new Map();
   #mode = { mode: "live" };
 
@@ -93,6 +94,7 @@ export class WidgetHost {
     if (!entry) return this.add(widget, stream, streams);
     for (const item of [stream, ...streams]) if (item) this.#streams.set(item.slug, item);
     const previousStreams = widgetStreams(entry.widget);
+    this.#dropLive(entry);
     this.#stop(entry);
     entry.widget = widget;
     entry.body = this.#grid.updateTile(widget, this.#streams.get(widget.stream)) ?? entry.body;
@@ -104,6 +106,7 @@ export class WidgetHost {
   remove(id) {
     const entry = this.#mounted.get(id);
     if (!entry) return;
+    this.#dropLive(entry);
     this.#stop(entry);
     this.#mounted.delete(id);
     this.#grid.removeTile(id);
@@ -118,11 +121,38 @@ export class WidgetHost {
    * samples of the range, every field).
    */
   setMode(mode) {
+    const wasLive = this.#mode.mode === "live";
     this.#mode = mode;
     for (const entry of this.#mounted.values()) {
-      this.#stop(entry);
-      this.#start(entry);
+      if (wasLive && mode.mode !== "live") this.#keepLive(entry);
+      else this.#stop(entry);
+      if (mode.mode === "live" && entry.live) this.#resumeLive(entry);
+      else this.#start(entry);
     }
+  }
+
+  // Leaving live: the live widget stays fed, out of the page (a counter goes on
+  // counting, a sparkline stays full), and the past range is drawn in its place.
+  #keepLive(entry) {
+    entry.live = { instance: entry.instance, detach: entry.detach, body: entry.body, config: entry.config };
+    const body = entry.body.cloneNode(false);
+    entry.body.replaceWith(body);
+    Object.assign(entry, { instance: null, detach: null, body });
+  }
+
+  // Back to live: the kept live widget takes its place again.
+  #resumeLive(entry) {
+    entry.body.replaceWith(entry.live.body);
+    Object.assign(entry, entry.live);
+    entry.live = null;
+    entry.instance?.resize();
+  }
+
+  #dropLive(entry) {
+    if (!entry.live) return;
+    entry.live.detach?.();
+    entry.live.instance?.destroy();
+    entry.live = null;
   }
 
   /** Give the widgets of `slug` samples (playback). */

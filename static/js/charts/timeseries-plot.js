@@ -251,6 +251,11 @@ export class TimeSeriesPlot extends Plot {
     ctx.lineWidth = 2 * ratio;
     ctx.strokeStyle = this.palette.anomaly;
     ctx.fillStyle = this.palette.anomalyFill;
+    if (this.#chartedExtents) {
+      this.#markBuckets(u, ratio);
+      ctx.restore();
+      return;
+    }
     this.#anomalyIndices.forEach((index, ring) => {
       const x = u.valToPos(u.data[0][index], "x", true);
       for (let series = 1; series <= this.#chartedFields.length; series += 1) {
@@ -263,5 +268,27 @@ export class TimeSeriesPlot extends Plot {
       }
     });
     ctx.restore();
+  }
+
+  // A reduced range marks each bucket holding flagged samples once, as a small
+  // triangle on the plot's floor (an annotation), never a ring per value: a
+  // marker closer than its own width to the last one drawn is left out.
+  #markBuckets(u, ratio) {
+    const { ctx } = u;
+    const size = 5 * ratio;
+    const floor = u.bbox.top + u.bbox.height;
+    ctx.fillStyle = this.palette.anomaly;
+    let last = -Infinity;
+    ctx.beginPath();
+    for (const index of this.#anomalyIndices) {
+      const x = u.valToPos(u.data[0][index], "x", true);
+      if (x - last < size * 2) continue;
+      last = x;
+      ctx.moveTo(x, floor - size * 1.6);
+      ctx.lineTo(x - size, floor);
+      ctx.lineTo(x + size, floor);
+      ctx.closePath();
+    }
+    ctx.fill();
   }
 }

@@ -60,8 +60,12 @@ export function historySamples(answer) {
       last[name] = series.last?.[index] ?? mean;
     }
     const sample = { t: times[index], values, min, max, first, last, count, bucketMs: answer.bucket_ms };
-    const flags = flagCounts.filter(([, counts]) => counts[index] > 0).map(([flag]) => flag);
-    if (flags.length) sample.flags = flags;
+    const flagged = flagCounts.filter(([, counts]) => counts[index] > 0);
+    if (flagged.length) {
+      sample.flags = flagged.map(([flag]) => flag);
+      // How many of its samples carried each flag (a reduced chart's tooltip says so).
+      sample.flagCounts = Object.fromEntries(flagged.map(([flag, counts]) => [flag, counts[index]]));
+    }
     samples.push(sample);
   }
   return samples;

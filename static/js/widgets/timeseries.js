@@ -85,7 +85,7 @@ export function create(el, config = {}) {
 
   function readoutAt(seconds) {
     if (!chartedFields.length) return null;
-    const { data, anomalies } = samples.columns(chartedFields, { extents: chartedExtents });
+    const { data, anomalies, anomalyCounts } = samples.columns(chartedFields, { extents: chartedExtents });
     const index = nearestIndex(data[0], seconds);
     if (index < 0 || data.slice(1).every((column) => column[index] == null)) return null;
     const lines = [formatTime(data[0][index] * 1000)];
@@ -100,8 +100,11 @@ export function create(el, config = {}) {
       }
       lines.push(line);
     });
-    const anomaly = anomalies.includes(index);
-    if (anomaly) lines.push("⚠ anomaly");
+    const ring = anomalies.indexOf(index);
+    const anomaly = ring >= 0;
+    const flagged = anomalyCounts?.[ring] ?? 1;
+    // A bucket stands for many samples: say how many of them were flagged.
+    if (anomaly) lines.push(chartedExtents ? `⚠ ${flagged} flagged sample${flagged === 1 ? "" : "s"}` : "⚠ anomaly");
     return { x: data[0][index], text: lines.join("\n"), anomaly };
   }
 
