@@ -2,7 +2,7 @@
 // the counters in the toolbar and the notice when the session has ended.
 
 import { frames } from "./frames.js";
-import { Probe, State } from "./live.js";
+import { State } from "./live.js";
 
 const STATS_EVERY_MS = 1000;
 const STATS_WAIT_MS = 100;
@@ -19,20 +19,6 @@ export function liveUrl(share = null) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const query = share ? `?share=${encodeURIComponent(share)}` : "";
   return `${scheme}//${location.host}/ws/live/${query}`;
-}
-
-/**
- * Ask the server whether it is ready for sockets again (GET /healthz: its
- * database and channel layer answer). The socket client calls this while it
- * waits to reconnect, so a page knows the server is back within a second.
- */
-export async function healthProbe(fetchFn = globalThis.fetch) {
-  try {
-    const response = await fetchFn("/healthz", { cache: "no-store", credentials: "omit" });
-    return response.ok ? Probe.OK : Probe.UNHEALTHY;
-  } catch {
-    return Probe.UNREACHABLE;
-  }
 }
 
 export function showState(badge, { state, delay }) {

@@ -2,7 +2,7 @@
 // per-stream sequence bookkeeping, so widgets only ever see each sample once.
 // No DOM here: node --test runs this module as it is.
 
-import { backoffDelay, DEFAULT_BACKOFF, DEFAULT_PROBE, probeDelay } from "./live/backoff.js";
+import { backoffDelay, DEFAULT_BACKOFF, unreachableDelay } from "./live/backoff.js";
 import { Emitter } from "./live/emitter.js";
 import { Outbox, pacing } from "./live/outbox.js";
 import { SentCommands } from "./live/sent-commands.js";
@@ -23,9 +23,6 @@ const CLOSE_UNAUTHENTICATED = 4001;
 // Silence for this many ping intervals means a half-open TCP connection, which
 // browsers may never report as closed on their own.
 const DEAD_AFTER_INTERVALS = 3;
-// What a health probe may answer: the server is ready, it answered but is not
-// ready (its database or channel layer is down), or it did not answer at all.
-export const Probe = Object.freeze({ OK: "ok", UNHEALTHY: "unhealthy", UNREACHABLE: "unreachable" });
 // Errors that mean the server will never accept this subscription.
 const FATAL_SUBSCRIBE_ERRORS = new Set(["unknown_stream", "forbidden", "too_many", "invalid_field"]);
 
@@ -38,8 +35,6 @@ export class LiveClient {
   #random;
   #pingInterval;
   #backoff;
-  #probe;
-  #probeBackoff;
   #debug;
 
   #state = State.DISCONNECTED;
@@ -50,10 +45,6 @@ export class LiveClient {
   #sent = new SentCommands();
   #attempt = 0;
   #reconnectTimer = null;
-  #probeTimer = null;
-  #probeInFlight = false;
-  #unhealthyProbes = 0;
-  #lastProbe = null;
   // Whether a connection of this client was ever welcomed: the next welcome is a reconnection.
   #welcomed = false;
   #heartbeatTimer = null;
@@ -84,8 +75,6 @@ export class LiveClient {
     random = () => Math.random(),
     pingInterval = 10000,
     backoff = {},
-    probe = null,
-    probeBackoff = {},
     debug = false,
   } = {}) {
     if (!url) throw new TypeError("LiveClient needs a url");
@@ -98,8 +87,6 @@ export class LiveClient {
     this.#random = random;
     this.#pingInterval = pingInterval;
     this.#backoff = { ...DEFAULT_BACKOFF, ...backoff };
-    this.#probe = probe;
-    this.#probeBackoff = { ...DEFAULT_PROBE, ...probeBackoff };
     this.#debug = debug;
   }
 
@@ -128,7 +115,11 @@ export class LiveClient {
     if (this.#state === State.CONNECTING || this.#state === State.CONNECTED) return;
     if (this.#state === State.RECONNECTING) {
       // Called again while waiting (the browser came back online): try now.
-      this.#retryNow();
+      if (this.#reconnectTimer !== null) {
+        this.#clearTimeout(this.#reconnectTimer);
+        this.#reconnectTimer = null;
+        this.#openSocket();
+      }
       return;
     }
     this.#attempt = 0;
@@ -138,7 +129,6 @@ export class LiveClient {
 
   close() {
     this.#stopTimers();
-    this.#stopProbing();
     if (this.#reconnectTimer !== null) this.#clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = null;
     this.#abandonSocket();
@@ -216,7 +206,6 @@ export class LiveClient {
     this.#bucket.fill(now);
     this.#sent.clear();
     this.#streams.resetForNewConnection();
-    this.#stopProbing();
     this.#setState(State.CONNECTED);
     // Ping at once and ahead of the queued commands: the server answers in order,
     // and a ping behind a dozen backfills would measure them, not the round trip.
@@ -231,76 +220,27 @@ export class LiveClient {
     this.hello = null;
     const detail = { code: event?.code, reason: event?.reason, opened };
     if (detail.code === CLOSE_UNAUTHENTICATED) {
-      this.#stopProbing();
       this.#setState(State.DISCONNECTED, detail);
       return;
     }
     this.#scheduleReconnect(detail);
   }
 
+  // An attempt that never opened found no server (or was refused at the handshake,
+  // which the page checks on its own): try again within a second, which costs a
+  // server that is away nothing. One that opened and then closed met a server that
+  // is there but not ready: back off.
   #scheduleReconnect(detail = {}) {
-    const delay = backoffDelay(this.#attempt, this.#backoff, this.#random);
+    const delay =
+      detail.opened === false
+        ? unreachableDelay(this.#backoff, this.#random)
+        : backoffDelay(this.#attempt, this.#backoff, this.#random);
     this.#attempt += 1;
     this.#setState(State.RECONNECTING, { ...detail, delay });
     this.#reconnectTimer = this.#setTimeout(() => {
       this.#reconnectTimer = null;
       this.#openSocket();
     }, delay);
-    if (this.#probe && this.#probeTimer === null && !this.#probeInFlight) this.#scheduleProbe();
-  }
-
-  // While waiting for the next attempt: skip the wait (the server is back, or
-  // the browser came back online). An attempt already under way is left alone.
-  #retryNow() {
-    if (this.#state !== State.RECONNECTING || this.#reconnectTimer === null) return;
-    this.#clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = null;
-    this.#openSocket();
-  }
-
-  // --- health probe (while reconnecting) ----------------------------------
-
-  #scheduleProbe() {
-    const delay = probeDelay(this.#unhealthyProbes, this.#probeBackoff, this.#random);
-    this.#probeTimer = this.#setTimeout(() => {
-      this.#probeTimer = null;
-      this.#runProbe();
-    }, delay);
-  }
-
-  async #runProbe() {
-    if (this.#state !== State.RECONNECTING) return;
-    this.#probeInFlight = true;
-    let answer;
-    try {
-      answer = await this.#probe();
-    } catch {
-      answer = Probe.UNREACHABLE;
-    }
-    this.#probeInFlight = false;
-    if (this.#state !== State.RECONNECTING) return;
-    const previous = this.#lastProbe;
-    if (answer === Probe.OK) {
-      this.#unhealthyProbes = 0;
-      // Once per return: when the attempt it starts fails all the same (refused
-      // at the handshake), the socket's own backoff paces the next ones.
-      if (previous !== Probe.OK) {
-        this.#log("the server is back: connecting now");
-        this.#retryNow();
-      }
-    } else {
-      this.#unhealthyProbes = answer === Probe.UNHEALTHY ? this.#unhealthyProbes + 1 : 0;
-    }
-    this.#lastProbe = answer;
-    // An attempt is waiting or under way; keep probing until one opens.
-    if (this.#state === State.RECONNECTING && this.#probeTimer === null) this.#scheduleProbe();
-  }
-
-  #stopProbing() {
-    if (this.#probeTimer !== null) this.#clearTimeout(this.#probeTimer);
-    this.#probeTimer = null;
-    this.#unhealthyProbes = 0;
-    this.#lastProbe = null;
   }
 
   #scheduleHeartbeat() {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { LiveClient, Probe, State } from "../../static/js/live.js";
+import { LiveClient, State } from "../../static/js/live.js";
 import { FakeClock, fakeWebSocketClass, samples } from "./fakes.mjs";
 
 const HELLO = {
@@ -267,13 +267,14 @@ test("a reconnect restores every subscription with since, or its backfill if it 
   assert.equal(events.gap.length, 0);
 });
 
-/** Return the delays of `count` reconnect attempts that all fail before opening. */
+/** Return the delays of `count` reconnect attempts that each open and are closed at once (a server not ready). */
 function failingDelays(count, options) {
   const { client, clock, sockets } = setup(options);
   client.connect();
   const delays = [];
   for (let attempt = 0; attempt < count; attempt += 1) {
-    sockets.at(-1).drop(1006);
+    sockets.at(-1).open();
+    sockets.at(-1).drop(1013);
     delays.push(...clock.pendingDelays());
     clock.advance(delays.at(-1));
   }
@@ -304,7 +305,8 @@ test("a welcomed connection starts the backoff over", () => {
   const { client, clock, sockets } = setup();
   client.connect();
   for (let attempt = 0; attempt < 4; attempt += 1) {
-    sockets.at(-1).drop(1006);
+    sockets.at(-1).open();
+    sockets.at(-1).drop(1013);
     clock.advance(clock.pendingDelays()[0]);
   }
   sockets.at(-1).open();
@@ -525,125 +527,51 @@ test("the debug flag logs frames both ways", (t) => {
   assert.ok(lines.some((line) => line.includes("→") && line.includes('"start"')));
 });
 
-// --- the health probe while reconnecting -------------------------------------
+// --- a server that does not answer ------------------------------------------
 
-const settle = () => new Promise((resolve) => setImmediate(resolve));
-
-/** A client whose probe answers what `server.answer` says, counting the probes. */
-function probed(options = {}) {
-  const server = { answer: Probe.UNREACHABLE, probes: 0 };
-  const probe = async () => {
-    server.probes += 1;
-    return server.answer;
-  };
-  return { server, ...connected({ probe, ...options }) };
-}
-
-test("a probe that finds the server back opens the socket at once, not at the next attempt", async () => {
-  const { client, clock, sockets, server } = probed();
-  sockets[0].drop(1006);
-  // The first attempt (after 500 ms) fails, and the next waits 1 s: probes come every 0.8 s here.
-  clock.advance(500);
-  sockets[1].drop(1006);
-  assert.equal(client.state, State.RECONNECTING);
-  assert.equal(sockets.length, 2);
-  clock.advance(300);
-  await settle();
-  assert.equal(server.probes, 1, "the first probe, 800 ms after the drop");
-  assert.equal(sockets.length, 2, "an unreachable server: no attempt before the backoff's");
-
-  server.answer = Probe.OK;
-  clock.advance(800);
-  await settle();
-  assert.equal(server.probes, 2);
-  assert.equal(sockets.length, 3, "the probe that saw the server back started an attempt");
-  sockets[2].open();
-  sockets[2].receive(HELLO);
-  assert.equal(client.state, State.CONNECTED);
-  assert.equal(client.stats.reconnects, 1);
-  // (Not past three silent ping intervals: that would count as a lost connection.)
-  clock.advance(20_000);
-  await settle();
-  assert.equal(server.probes, 2, "no probe while connected");
-});
-
-test("probes of a server that refuses connections come every 0.6 to 1 s, spread at random", async () => {
-  for (const [random, every] of [[() => 0, 600], [() => 0.999999, 1000]]) {
-    const { clock, sockets, server } = probed({ random });
-    sockets[0].drop(1006);
-    for (let probe = 1; probe <= 10; probe += 1) {
-      clock.advance(every - 1);
-      await settle();
-      assert.equal(server.probes, probe - 1);
-      clock.advance(1);
-      await settle();
-      assert.equal(server.probes, probe);
-      // Keep every socket attempt failing.
-      for (const socket of sockets) if (socket.readyState === 0) socket.drop(1006);
+test("a server that does not answer is tried again every 0.6 to 1 s, however long it is away", () => {
+  for (const [random, every] of [[() => 0, 600], [() => 0.5, 800], [() => 0.999999, 1000]]) {
+    const { client, clock, sockets } = connected({ random });
+    // The server closes as it stops (1012), then refuses connections for ten minutes.
+    sockets[0].drop(1012);
+    clock.advance(clock.pendingDelays()[0]);
+    for (let attempt = 0; attempt < 600; attempt += 1) {
+      sockets.at(-1).drop(1006);
+      assert.deepEqual(clock.pendingDelays(), [every]);
+      clock.advance(every);
     }
+    // Back: the attempt under way opens, and the page is live.
+    sockets.at(-1).open();
+    sockets.at(-1).receive(HELLO);
+    assert.equal(client.state, State.CONNECTED);
+    assert.equal(client.stats.reconnects, 1, "one reconnection, not 601");
   }
 });
 
-test("probes back off while the server answers but is not ready, and quicken when it stops answering", async () => {
-  const { clock, sockets, server } = probed();
-  server.answer = Probe.UNHEALTHY;
-  sockets[0].drop(1006);
-  const probeTimes = [];
-  const start = clock.now;
-  for (let step = 0; step < 400; step += 1) {
-    clock.advance(100);
-    await settle();
-    for (const socket of sockets) if (socket.readyState === 0) socket.drop(1013);
-    if (server.probes > probeTimes.length) probeTimes.push(clock.now - start);
+test("spread at random, the pages of a server that comes back return within one second, not at once", () => {
+  const returns = [];
+  for (let page = 0; page < 200; page += 1) {
+    const { clock, sockets } = connected({ random: Math.random });
+    sockets[0].drop(1012);
+    clock.advance(clock.pendingDelays()[0]);
+    const backAt = clock.now + 30_000;
+    // Every attempt before the server is back is refused; the first one after it opens.
+    while (clock.now < backAt) {
+      sockets.at(-1).drop(1006);
+      clock.advance(clock.pendingDelays()[0]);
+    }
+    returns.push(clock.now - backAt);
   }
-  const gaps = probeTimes.slice(1).map((at, index) => at - probeTimes[index]);
-  assert.deepEqual(gaps.slice(0, 5), [2000, 4000, 8000, 8000, 8000]);
-
-  server.answer = Probe.UNREACHABLE;
-  clock.advance(8000);
-  await settle();
-  const before = server.probes;
-  clock.advance(800);
-  await settle();
-  assert.equal(server.probes, before + 1, "back to 0.8 s once nothing answers");
+  assert.ok(Math.max(...returns) <= 1000, `the last page came back ${Math.max(...returns)} ms after the server`);
+  const firstHalf = returns.filter((ms) => ms < 500).length;
+  assert.ok(firstHalf > 40 && firstHalf < 160, `${firstHalf} of 200 in the first half second: spread, not bunched`);
 });
 
-test("a probe starts one attempt per return of the server; the socket's backoff paces the rest", async () => {
-  const { clock, sockets, server } = probed();
-  sockets[0].drop(1006);
-  server.answer = Probe.OK;
-  clock.advance(800);
-  await settle();
-  assert.equal(sockets.length, 2, "an attempt at once");
-  // Refused at the handshake all the same (a session that ended, a full server).
-  sockets[1].drop(1006);
-  const attempts = sockets.length;
-  clock.advance(800);
-  await settle();
-  assert.equal(server.probes, 2);
-  assert.equal(sockets.length, attempts, "the next probe says ok again but starts nothing");
-});
-
-test("close() and a 4001 stop the probes", async () => {
-  const { client, clock, sockets, server } = probed();
-  sockets[0].drop(1006);
-  client.close();
-  clock.advance(10_000);
-  await settle();
-  assert.equal(server.probes, 0);
-
-  const other = probed();
-  other.sockets[0].drop(1006);
-  other.clock.advance(500);
-  other.sockets[1].drop(4001, "unauthenticated");
-  other.clock.advance(10_000);
-  await settle();
-  assert.equal(other.server.probes, 0);
-  assert.equal(other.client.state, State.DISCONNECTED);
-});
-
-test("without a probe nothing is probed and the socket's backoff alone paces attempts", () => {
+test("a server that answers but closes at once (not ready) is backed off from, up to 4 s", () => {
   const { clock, sockets } = connected();
   sockets[0].drop(1006);
-  assert.deepEqual(clock.pendingDelays(), [500]);
+  clock.advance(500);
+  sockets[1].open();
+  sockets[1].drop(1013, "try again later");
+  assert.deepEqual(clock.pendingDelays(), [1000], "the second step of the backoff, not a quick retry");
 });

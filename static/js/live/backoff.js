@@ -1,13 +1,10 @@
-// Reconnect delays: exponential, capped low, and spread out so the pages of a
-// restarted server do not all come back in the same instant. While the socket is
-// down a cheap probe (GET /healthz) tells the page sooner that the server is back.
+// Reconnect delays. A server that answered and then closed (restarting, its channel
+// layer down) is retried with an exponential backoff capped low; a server that does
+// not answer at all is tried again every 0.6–1 s, since a refused connection costs
+// it nothing and the page is back within a second of its return. Both are spread
+// at random so the pages of a restarted server do not all come back in one instant.
 
-export const DEFAULT_BACKOFF = Object.freeze({ initial: 500, max: 4000, factor: 2, jitter: 0.3 });
-
-// Probes of a server that refuses connections cost it nothing, so they come
-// often (every 0.6–1 s, spread so pages do not probe in step); probes that a
-// server answers "unhealthy" cost it a request each, so they back off like the socket.
-export const DEFAULT_PROBE = Object.freeze({ initial: 1000, max: 8000, factor: 2, jitter: 0.2 });
+export const DEFAULT_BACKOFF = Object.freeze({ initial: 500, max: 4000, factor: 2, jitter: 0.3, unreachable: 1000 });
 
 /** Return the delay in ms before retry number `attempt` (0 for the first). */
 export function backoffDelay(attempt, { initial, max, factor, jitter }, random) {
@@ -16,12 +13,7 @@ export function backoffDelay(attempt, { initial, max, factor, jitter }, random) 
   return Math.round(Math.max(0, Math.min(max, base + spread)));
 }
 
-/**
- * Return the delay in ms before the next health probe: `unhealthy` is how many
- * probes in a row the server answered but was not ready. A server that does not
- * answer at all is probed at 60–100 % of `initial`.
- */
-export function probeDelay(unhealthy, probe, random) {
-  if (unhealthy === 0) return Math.round(probe.initial * (0.6 + 0.4 * random()));
-  return backoffDelay(unhealthy, probe, random);
+/** Return the delay in ms before trying a server that did not answer again: 60–100 % of `unreachable`. */
+export function unreachableDelay({ unreachable }, random) {
+  return Math.round(unreachable * (0.6 + 0.4 * random()));
 }

@@ -3,7 +3,7 @@
 // arrive while the page is open (tests included) show as toasts and notifications.
 
 import htmx from "../../vendor/htmx/htmx.esm.js";
-import { healthProbe, keepAlive, liveUrl } from "../connection.js";
+import { keepAlive, liveUrl } from "../connection.js";
 import { LiveClient } from "../live.js";
 import { alertTitle, askForNotifications, notificationState, notifyAlert } from "../notify.js";
 import { localiseTimes, showToast } from "../ui.js";
@@ -50,7 +50,7 @@ document.body.addEventListener("htmx:afterSettle", () => {
 showPermission();
 showKindInputs();
 
-const client = new LiveClient({ url: liveUrl(), probe: healthProbe });
+const client = new LiveClient({ url: liveUrl() });
 client.on("alert", (frame) => {
   showToast({ title: alertTitle(frame), message: frame.message, tone: frame.state === "firing" ? "danger" : "ok" });
   notifyAlert(frame);

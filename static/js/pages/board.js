@@ -8,7 +8,7 @@ import { createBoardGrid } from "../board/grid.js";
 import { setupSources } from "../board/sources.js";
 import { setupTimeControls } from "../board/time.js";
 import { WidgetHost } from "../board/widgets.js";
-import { healthProbe, keepAlive, liveUrl, startStatsTicker, watchConnection } from "../connection.js";
+import { keepAlive, liveUrl, startStatsTicker, watchConnection } from "../connection.js";
 import { fetchHistory } from "../data/history.js";
 import { StreamHub } from "../data/stream-hub.js";
 import { frames } from "../frames.js";
@@ -21,7 +21,7 @@ function main() {
   const gridElement = document.getElementById("board-grid");
   const emptyNote = document.getElementById("board-empty");
   const debug = new URLSearchParams(location.search).has("debug");
-  const client = new LiveClient({ url: liveUrl(page.share), probe: healthProbe, debug });
+  const client = new LiveClient({ url: liveUrl(page.share), debug });
 
   watchConnection(client, {
     badge: document.getElementById("connection-state"),

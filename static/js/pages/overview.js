@@ -1,7 +1,7 @@
 // The overview page: a card per stream the user may read, all fed by one
 // live connection, and the connection's health in the page header.
 
-import { healthProbe, keepAlive, liveUrl, startStatsTicker, watchConnection } from "../connection.js";
+import { keepAlive, liveUrl, startStatsTicker, watchConnection } from "../connection.js";
 import { LiveClient } from "../live.js";
 import { createStreamCard } from "../stream-card.js";
 
@@ -20,7 +20,7 @@ function main() {
   const badge = document.getElementById("connection-state");
   const note = document.getElementById("connection-note");
   const debug = new URLSearchParams(location.search).has("debug");
-  const client = new LiveClient({ url: liveUrl(), probe: healthProbe, debug });
+  const client = new LiveClient({ url: liveUrl(), debug });
 
   const cards = new Map();
   for (const stream of streams) {
