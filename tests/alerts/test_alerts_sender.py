@@ -18,6 +18,7 @@ from alerts.sender import OWNER_THREADS, Sender
 from alerts.services import contact_save
 from streams.models import SourceKind, Stream
 from tests.alerts.alert_helpers import T0, Received, Receiver, rule_save, temperature
+from tests.support.factories import make_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DEAD_HOOKS = 6
@@ -82,10 +83,9 @@ def sender() -> Iterator[Sender]:
 
 
 def running_stream(user: Any, slug: str) -> Stream:
-    return Stream.objects.create(
-        slug=slug,
-        title=slug,
-        source_kind=SourceKind.SENSOR,
+    return make_stream(
+        slug,
+        kind=SourceKind.SENSOR,
         fields=[{"name": "temperature", "unit": "°C"}],
         owner=user,
         running=True,

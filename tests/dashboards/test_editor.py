@@ -12,6 +12,7 @@ import pytest
 from dashboards.kinds import KINDS
 from dashboards.models import Dashboard, Widget
 from streams.models import SourceKind, Stream
+from tests.support.factories import make_stream
 from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -21,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def market(owner: Any) -> Stream:
-    return Stream.objects.create(
-        slug="price.test",
+    return make_stream(
+        "price.test",
+        kind=SourceKind.MARKET,
         title="Test market",
-        source_kind=SourceKind.MARKET,
         fields=[
             {"name": "price", "unit": "USD"},
             {"name": "book", "unit": "", "type": "book"},
@@ -163,10 +164,10 @@ def test_a_change_of_kind_redraws_the_form_without_saving(
 def test_the_editor_offers_only_streams_the_owner_may_read(
     owner: Any, outsider: Any, dashboard: Dashboard
 ) -> None:
-    Stream.objects.create(
-        slug="sensors.mallory",
+    make_stream(
+        "sensors.mallory",
+        kind=SourceKind.SENSOR,
         title="Mallory's",
-        source_kind=SourceKind.SENSOR,
         fields=[{"name": "temperature", "unit": "°C"}],
         owner=outsider,
     )
@@ -245,10 +246,10 @@ def test_the_editor_shows_the_defaults_of_the_chosen_kind(
 def test_a_feed_offers_fields_that_are_not_numbers_and_a_gauge_does_not(
     owner: Any, dashboard: Dashboard
 ) -> None:
-    Stream.objects.create(
-        slug="business.alice",
+    make_stream(
+        "business.alice",
+        kind=SourceKind.BUSINESS,
         title="Alice's sales",
-        source_kind=SourceKind.BUSINESS,
         fields=[{"name": "label", "unit": "", "type": "text"}, {"name": "value", "unit": ""}],
         owner=owner,
     )

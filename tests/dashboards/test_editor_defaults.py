@@ -9,6 +9,7 @@ import pytest
 
 from dashboards.models import Dashboard
 from streams.models import SourceKind, Stream
+from tests.support.factories import make_stream
 from tests.support.web import logged_in
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -16,10 +17,10 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def sales(owner: Any) -> Stream:
-    return Stream.objects.create(
-        slug="business.alice",
+    return make_stream(
+        "business.alice",
+        kind=SourceKind.BUSINESS,
         title="Alice's sales",
-        source_kind=SourceKind.BUSINESS,
         fields=[{"name": "label", "unit": "", "type": "text"}, {"name": "value", "unit": ""}],
         owner=owner,
     )

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from dashboards.models import Dashboard, Widget, WidgetSeries
 from dashboards.series import MAX_SERIES
 from streams.models import SourceKind, Stream
+from tests.support.factories import make_stream
 from tests.support.web import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -18,10 +19,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def lab_two(owner: Any) -> Stream:
-    return Stream.objects.create(
-        slug="sensors.lab-2",
+    return make_stream(
+        "sensors.lab-2",
+        kind=SourceKind.SENSOR,
         title="Lab 2",
-        source_kind=SourceKind.SENSOR,
         fields=[{"name": "temperature", "unit": "°C"}, {"name": "humidity", "unit": "%"}],
         owner=owner,
         running=False,
@@ -30,10 +31,10 @@ def lab_two(owner: Any) -> Stream:
 
 @pytest.fixture
 def someone_elses(outsider: Any) -> Stream:
-    return Stream.objects.create(
-        slug="sensors.oscar",
+    return make_stream(
+        "sensors.oscar",
+        kind=SourceKind.SENSOR,
         title="Oscar's",
-        source_kind=SourceKind.SENSOR,
         fields=[{"name": "temperature", "unit": "°C"}],
         owner=outsider,
     )
@@ -184,10 +185,13 @@ def test_an_import_leaves_out_series_of_streams_not_the_users_and_says_so(
 def test_a_copy_by_a_shared_user_leaves_out_series_that_are_not_theirs(
     shared_user: Any, dashboard: Dashboard, widget: Widget, lab_two: Stream
 ) -> None:
-    public = Stream.objects.create(
-        slug="sine.public", title="Public", source_kind=SourceKind.SINE, is_public=True,
+    public = make_stream(
+        "sine.public",
+        kind=SourceKind.SINE,
+        title="Public",
+        is_public=True,
         fields=[{"name": "value", "unit": ""}],
-    )  # fmt: skip
+    )
     chart = Widget.objects.create(
         dashboard=dashboard, kind="timeseries", stream=public, config={"fields": ["value"]}
     )

@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 
 from devices.models import Broker, Route
-from streams.models import SourceKind, Stream
+from streams.models import Stream
+from tests.support.factories import make_stream
 
 pytestmark = pytest.mark.django_db
 
@@ -134,9 +135,7 @@ def test_a_bad_route_is_refused_with_a_reason(
 def test_only_ones_own_push_streams_are_offered(
     alice: Client, home: Broker, outsider: Any, private_stream: Stream
 ) -> None:
-    Stream.objects.create(
-        slug="push.mallory", title="M", source_kind=SourceKind.PUSH, owner=outsider
-    )
+    make_stream("push.mallory", title="M", owner=outsider)
     response = alice.post(
         f"/devices/{home.pk}/routes/", {"topic": "x", "stream": "push.mallory", "field": "value"}
     )

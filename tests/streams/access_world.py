@@ -16,10 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
-
 from dashboards.models import Dashboard, DashboardShare, Widget, WidgetSeries
 from streams.models import ApiToken, SourceKind, Stream
+from tests.support.factories import make_stream, make_user
 
 PRIVATE = "push.alice"
 PUBLIC = "push.public"
@@ -45,7 +44,7 @@ class World:
 
 
 def user_make(name: str, **extra: Any) -> Any:
-    return get_user_model().objects.create_user(name, f"{name}@example.com", "pw", **extra)
+    return make_user(name, password="pw", **extra)
 
 
 def board_make(owner: Any, title: str, stream: Stream, link: str, series: bool) -> Dashboard:
@@ -72,12 +71,8 @@ def board_make(owner: Any, title: str, stream: Stream, link: str, series: bool) 
 def world_make(*, series: bool = False) -> World:
     alice, bob, mallory, carol = (user_make(n) for n in ("alice", "bob", "mallory", "carol"))
     staff, outsider = user_make("olivia", is_staff=True), user_make("oscar")
-    stream = Stream.objects.create(
-        slug=PRIVATE,
-        title="Alice's device",
-        source_kind=SourceKind.PUSH,
-        owner=alice,
-        fields=[{"name": "value", "unit": ""}],
+    stream = make_stream(
+        PRIVATE, title="Alice's device", owner=alice, fields=[{"name": "value", "unit": ""}]
     )
     alice_board = board_make(alice, "Alice's board", stream, "alice-link-secret", series)
     DashboardShare.objects.create(dashboard=alice_board, user=bob)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from dashboards.models import Dashboard, DashboardShare, Widget, WidgetSeries
 from streams.access import stream_can_read, stream_for_viewer, streams_readable_by
-from streams.models import SourceKind, Stream
+from tests.support.factories import make_stream
 
 pytestmark = pytest.mark.django_db
 
@@ -94,16 +94,12 @@ def test_the_rule_matches_its_plain_model(plan: Plan) -> None:
             for i in range(USERS)
         ]
         streams = [
-            Stream.objects.create(
-                slug=f"s{i}",
-                title=f"s{i}",
-                source_kind=SourceKind.PUSH,
-                owner=users[owner] if owner is not None else None,
-                is_public=public,
+            make_stream(
+                f"s{i}", owner=users[owner] if owner is not None else None, is_public=public
             )
             for i, (owner, public) in enumerate(plan.streams)
         ]
-        host = Stream.objects.create(slug="host", title="host", source_kind=SourceKind.PUSH)
+        host = make_stream("host")
         boards = []
         for index, (owner, shows, shared, link, series) in enumerate(plan.boards):
             board = Dashboard.objects.create(

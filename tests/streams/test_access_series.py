@@ -16,7 +16,7 @@ from django.test import Client
 
 from dashboards.models import WidgetSeries
 from streams.access import stream_can_read, stream_for_viewer, streams_readable_by
-from streams.models import SourceKind, Stream
+from streams.models import Stream
 from tests.streams.access_world import PRIVATE, PUBLIC, World, world_make
 from tests.streams.test_access_sockets import (
     READS,
@@ -29,6 +29,7 @@ from tests.streams.test_access_sockets import (
     socket_of,
     widget_deleted,
 )
+from tests.support.factories import make_stream
 from tests.support.samples import store
 from tests.support.sockets import Connect, frame_publish
 
@@ -112,9 +113,7 @@ def series_removed(world: World) -> None:
 
 
 def series_repointed(world: World) -> None:
-    other = Stream.objects.create(
-        slug="push.alice-other", title="Other", source_kind=SourceKind.PUSH, owner=world.alice
-    )
+    other = make_stream("push.alice-other", title="Other", owner=world.alice)
     for series in WidgetSeries.objects.filter(widget__dashboard=world.alice_board):
         series.stream = other
         series.save()

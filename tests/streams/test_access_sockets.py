@@ -13,11 +13,12 @@ from django.test import Client
 
 from dashboards.models import Dashboard, DashboardShare, Widget
 from streams.live.protocol import CLOSE_ACCESS_REVOKED, CLOSE_SESSION_ENDED
-from streams.models import ApiToken, SourceKind, Stream
+from streams.models import ApiToken, Stream
 from streams.producer.ingest import ingest_samples
 from tests.frame_contract import frame_check
 from tests.streams.access_world import PRIVATE, World, world_make
 from tests.streams.live_client import Live
+from tests.support.factories import make_stream
 from tests.support.sockets import Connect
 from tests.support.web import HOST, ORIGIN
 
@@ -139,9 +140,7 @@ def widget_deleted(world: World) -> None:
 
 
 def widget_repointed(world: World) -> None:
-    other = Stream.objects.create(
-        slug="push.alice-other", title="Other", source_kind=SourceKind.PUSH, owner=world.alice
-    )
+    other = make_stream("push.alice-other", title="Other", owner=world.alice)
     for widget in Widget.objects.filter(dashboard=world.alice_board):
         widget.stream = other
         widget.save()

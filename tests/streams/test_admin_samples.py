@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from streams.history.store import history_append
 from streams.messages import sample_frame
 from streams.models import Stream
+from tests.support.factories import make_stream
 from tests.support.samples import EPOCH_MS
 from tests.support.web import logged_in
 
@@ -55,7 +56,7 @@ def test_a_bad_position_shows_the_first_page(admin_user: Any, lab_stream: Stream
 
 
 def test_samples_of_several_streams_follow_one_another(admin_user: Any, lab_stream: Stream) -> None:
-    other = Stream.objects.create(slug="zz.other", title="Other", source_kind="push")
+    other = make_stream("zz.other", title="Other")
     history_append({other.pk: [sample_frame(i, EPOCH_MS + i, {"v": i}) for i in range(1, 6)]})
     client = logged_in(admin_user)
     url, seen = URL, 0
@@ -68,7 +69,7 @@ def test_samples_of_several_streams_follow_one_another(admin_user: Any, lab_stre
 
 
 def test_the_time_filter_lists_only_recent_samples(admin_user: Any, lab_stream: Stream) -> None:
-    recent = Stream.objects.create(slug="aa.recent", title="Recent", source_kind="push")
+    recent = make_stream("aa.recent", title="Recent")
     now = int(time.time() * 1000)
     history_append({recent.pk: [sample_frame(i, now - 1000 + i, {"v": i}) for i in range(1, 4)]})
     html = logged_in(admin_user).get(f"{URL}?within=1h").content.decode()

@@ -13,7 +13,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import Client
 
-from streams.models import SourceKind, Stream
+from streams.models import Stream
+from tests.support.factories import make_stream
 from tests.support.samples import EPOCH_MS
 from tests.support.web import logged_in, post_json, token_client
 
@@ -94,10 +95,9 @@ def test_csv_columns_t_and_time_are_the_samples_own_milliseconds(
 @pytest.fixture
 def formula_stream(owner: Any) -> Stream:
     """A push stream whose field names and text look like spreadsheet formulas."""
-    return Stream.objects.create(
-        slug="push.formulas",
+    return make_stream(
+        "push.formulas",
         title="Formulas",
-        source_kind=SourceKind.PUSH,
         owner=owner,
         fields=[
             {"name": "=1+1", "unit": ""},

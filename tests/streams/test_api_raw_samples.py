@@ -11,9 +11,10 @@ from django.test import Client
 
 from streams.history.store import history_append
 from streams.messages import sample_frame
-from streams.models import SourceKind, Stream
+from streams.models import Stream
 from tests.streams.access_world import World, world_make
 from tests.streams.test_api_export import read_streaming
+from tests.support.factories import make_stream
 from tests.support.samples import EPOCH_MS
 from tests.support.web import logged_in
 
@@ -29,10 +30,9 @@ def world() -> World:
 
 @pytest.fixture
 def market(owner: Any) -> Stream:
-    stream = Stream.objects.create(
-        slug="market.test",
+    stream = make_stream(
+        "market.test",
         title="Market",
-        source_kind=SourceKind.PUSH,
         owner=owner,
         fields=[{"name": "price", "unit": ""}, {"name": "trade", "unit": ""}],
     )

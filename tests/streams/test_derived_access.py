@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
@@ -28,6 +27,7 @@ from streams.models import AccessVersion, ApiToken, Sample, SourceKind, Stream
 from streams.sources import SOURCES, Reading, Source
 from streams.sources.base import Text
 from tests.streams.test_producer import locked_retry
+from tests.support.factories import make_stream, make_user
 from tests.support.producers import Clock, MakeProducer, running_in_database
 from tests.support.samples import EPOCH_MS, store
 from tests.support.sockets import Connect, error_for, subscribe
@@ -62,10 +62,10 @@ def replay_of_record(
     owner: Any, source: str, *, running: bool, slug: str = "replay.mallory"
 ) -> Stream:
     """Return a replay row as it may stand after its source changed under it (no checks)."""
-    return Stream.objects.create(
-        slug=slug,
+    return make_stream(
+        slug,
+        kind=SourceKind.REPLAY,
         title="A replay",
-        source_kind=SourceKind.REPLAY,
         source_settings=replay_settings(source),
         owner=owner,
         running=running,
@@ -116,7 +116,7 @@ async def ticks(producer: Any, clock: Clock, count: int = 5) -> None:
 @pytest.fixture
 def nina(django_user_model: Any) -> Any:
     """A third user, who watches what is public."""
-    return django_user_model.objects.create_user("nina", "nina@example.com", "nina-password")
+    return make_user("nina")
 
 
 # -- the reproduction -----------------------------------------------------------
@@ -475,18 +475,15 @@ def test_a_derived_reader_reads_exactly_what_its_owner_reads_directly(
     from streams.producer.derived import DerivedReader
     from tests.support.samples import samples_store
 
-    users = get_user_model().objects
-    alice = users.create_user("alice", "alice@example.com", "a")
+    alice = make_user("alice", password="a")
     owner = None
     if reader != "nobody":
-        owner = users.create_user(
-            "reader", "reader@example.com", "r", is_staff="staff" in reader,
-            is_active="inactive" not in reader,
-        )  # fmt: skip
-    source = Stream.objects.create(
-        slug="source", title="S", source_kind="push", is_public=source_public,
-        owner=owner if reader_owns else alice,
-    )  # fmt: skip
+        owner = make_user(
+            "reader", password="r", is_staff="staff" in reader, is_active="inactive" not in reader
+        )
+    source = make_stream(
+        "source", title="S", is_public=source_public, owner=owner if reader_owns else alice
+    )
     samples_store(source, range(1, 4))
     replay = replay_of_record(owner, "source", running=False)
     read = DerivedReader(replay.pk, ("source",))

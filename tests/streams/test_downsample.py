@@ -12,7 +12,8 @@ from streams.history.query import bucket_width, history_buckets, history_tier
 from streams.history.rollups import MINUTE, SECOND
 from streams.history.store import history_append
 from streams.messages import sample_frame
-from streams.models import Rollup, Sample, SourceKind, Stream
+from streams.models import Rollup, Sample, Stream
+from tests.support.factories import make_stream
 
 pytestmark = pytest.mark.django_db
 
@@ -21,13 +22,7 @@ START = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE  # a whole minute
 
 @pytest.fixture
 def stream(owner: Any) -> Stream:
-    return Stream.objects.create(
-        slug="wave",
-        title="Wave",
-        source_kind=SourceKind.PUSH,
-        owner=owner,
-        fields=[{"name": "v", "unit": ""}],
-    )
+    return make_stream("wave", title="Wave", owner=owner, fields=[{"name": "v", "unit": ""}])
 
 
 def store(stream: Stream, points: list[tuple[int, float]]) -> None:

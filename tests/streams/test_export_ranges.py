@@ -18,8 +18,9 @@ from asgiref.sync import async_to_sync
 
 from streams.history.store import history_append
 from streams.messages import sample_frame
-from streams.models import SourceKind, Stream
+from streams.models import Stream
 from tests.streams.test_api_export import read_streaming
+from tests.support.factories import make_stream
 from tests.support.samples import EPOCH_MS
 from tests.support.web import logged_in
 
@@ -56,13 +57,7 @@ def test_csv_is_narrowed_by_first_and_last_seq_as_json_is(owner: Any, lab_stream
 def test_another_streams_samples_at_the_same_times_are_not_exported(
     owner: Any, lab_stream: Stream
 ) -> None:
-    other = Stream.objects.create(
-        slug="lab.other",
-        title="Other lab",
-        source_kind=SourceKind.PUSH,
-        owner=owner,
-        fields=lab_stream.fields,
-    )
+    other = make_stream("lab.other", title="Other lab", owner=owner, fields=lab_stream.fields)
     history_append(
         {other.pk: [sample_frame(i, EPOCH_MS + 100 * i, {"temperature": 99}) for i in (1, 2, 3)]}
     )

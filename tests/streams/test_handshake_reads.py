@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from streams.auth import handshake_reads, session_users, token_rows
 from streams.models import ApiToken
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,9 +31,9 @@ def logged_in_session(user: Any) -> Any:
 
 
 def test_every_token_of_a_batch_is_answered_from_one_read() -> None:
-    ada = User.objects.create_user("ada", password="x" * 12)
-    bob = User.objects.create_user("bob", password="x" * 12)
-    gone = User.objects.create_user("gone", password="x" * 12, is_active=False)
+    ada = make_user("ada", email="", password="x" * 12)
+    bob = make_user("bob", email="", password="x" * 12)
+    gone = make_user("gone", email="", password="x" * 12, is_active=False)
     _, ada_token = ApiToken.objects.issue(user=ada)
     _, bob_token = ApiToken.objects.issue(user=bob)
     _, gone_token = ApiToken.objects.issue(user=gone)
@@ -49,8 +50,8 @@ def test_every_token_of_a_batch_is_answered_from_one_read() -> None:
 
 
 def test_every_session_of_a_batch_is_read_in_one_query_and_checked_as_django_does() -> None:
-    ada = User.objects.create_user("ada", password="x" * 12)
-    bob = User.objects.create_user("bob", password="x" * 12)
+    ada = make_user("ada", email="", password="x" * 12)
+    bob = make_user("bob", email="", password="x" * 12)
     ada_session, bob_session = logged_in_session(ada), logged_in_session(bob)
     stale = logged_in_session(bob)
     bob.set_password("y" * 12)  # bob's sessions no longer match his password

@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from streams.live.shared_reads import SnapshotReads, Wanted
 from streams.models import SourceKind, Stream
 from tests.streams.live_client import Live
+from tests.support.factories import make_stream
 from tests.support.samples import samples_store
 from tests.support.sockets import Connect
 
@@ -25,10 +26,10 @@ def streams_make(owner: Any, count: int) -> list[Stream]:
     """Return `count` public streams of `owner`, each with STORED samples."""
     made = []
     for n in range(count):
-        stream = Stream.objects.create(
-            slug=f"sensors.deep-{n}",
+        stream = make_stream(
+            f"sensors.deep-{n}",
+            kind=SourceKind.SENSOR,
             title=f"Deep {n}",
-            source_kind=SourceKind.SENSOR,
             fields=[{"name": "temperature", "unit": "°C"}],
             owner=owner,
             is_public=True,

@@ -15,7 +15,8 @@ from streams.history.query import history_buckets
 from streams.history.rollups import MINUTE, SECOND
 from streams.history.store import history_append
 from streams.messages import sample_frame
-from streams.models import SourceKind, Stream
+from streams.models import Stream
+from tests.support.factories import make_stream
 from tests.support.samples import EPOCH_MS
 from tests.support.web import logged_in
 
@@ -27,12 +28,8 @@ START = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE
 @pytest.fixture
 def steps(owner: Any) -> Stream:
     """Three minutes at 1 Hz: 10 through the first minute, 20 through the second, 99 after."""
-    stream = Stream.objects.create(
-        slug="steps",
-        title="Steps",
-        source_kind=SourceKind.PUSH,
-        owner=owner,
-        fields=[{"name": "value", "unit": ""}],
+    stream = make_stream(
+        "steps", title="Steps", owner=owner, fields=[{"name": "value", "unit": ""}]
     )
     values = [10.0] * 60 + [20.0] * 60 + [99.0] * 60
     frames = [sample_frame(i + 1, START + SECOND * i, {"value": v}) for i, v in enumerate(values)]
@@ -76,9 +73,7 @@ def test_a_range_from_inside_a_minute_answers_from_that_minutes_start(steps: Str
 
 
 def test_samples_a_millisecond_apart_get_a_bucket_each(owner: Any) -> None:
-    stream = Stream.objects.create(
-        slug="fast", title="Fast", source_kind=SourceKind.PUSH, owner=owner, fields=[]
-    )
+    stream = make_stream("fast", title="Fast", owner=owner, fields=[])
     history_append({stream.pk: [sample_frame(i + 1, START + i, {"v": i}) for i in range(10)]})
     answer = history_buckets(stream.pk, START, START + 10, 100)
     assert answer.tier == "raw" and answer.bucket_ms == 1

@@ -10,7 +10,8 @@ from streams.history.query import history_buckets
 from streams.history.rollups import FLAGS, MINUTE, merge_stats
 from streams.history.store import history_append
 from streams.messages import sample_frame
-from streams.models import Rollup, SourceKind, Stream
+from streams.models import Rollup, Stream
+from tests.support.factories import make_stream
 
 pytestmark = pytest.mark.django_db
 
@@ -20,12 +21,8 @@ START = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE
 @pytest.fixture
 def detector(owner: Any) -> Stream:
     """Ten minutes at 10 Hz around 50, one spike to 75 flagged, one dip to 25 flagged."""
-    stream = Stream.objects.create(
-        slug="detector",
-        title="Detector",
-        source_kind=SourceKind.PUSH,
-        owner=owner,
-        fields=[{"name": "value", "unit": ""}],
+    stream = make_stream(
+        "detector", title="Detector", owner=owner, fields=[{"name": "value", "unit": ""}]
     )
     frames = []
     for i in range(6000):

@@ -15,7 +15,8 @@ from streams.history.query import history_buckets
 from streams.history.rollups import MINUTE
 from streams.history.store import history_append
 from streams.messages import sample_frame
-from streams.models import SourceKind, Stream
+from streams.models import Stream
+from tests.support.factories import make_stream
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +31,7 @@ def capped(settings: Any) -> None:
 
 @pytest.fixture
 def stream(owner: Any) -> Stream:
-    return Stream.objects.create(
-        slug="tiers",
-        title="Tiers",
-        source_kind=SourceKind.PUSH,
-        owner=owner,
-        fields=[{"name": "v", "unit": ""}],
-    )
+    return make_stream("tiers", title="Tiers", owner=owner, fields=[{"name": "v", "unit": ""}])
 
 
 def every_100_ms(stream: Stream, count: int) -> None:

@@ -16,7 +16,8 @@ from streams.history.query import history_buckets
 from streams.history.rollups import FLAGS, MINUTE, SECOND, merge_stats
 from streams.history.store import history_append
 from streams.messages import sample_frame
-from streams.models import Rollup, SourceKind, Stream
+from streams.models import Rollup, Stream
+from tests.support.factories import make_stream
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +25,8 @@ START = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE
 
 
 def stream_make(slug: str, owner: Any) -> Stream:
-    return Stream.objects.create(
-        slug=slug,
-        title=slug,
-        source_kind=SourceKind.PUSH,
-        owner=owner,
-        fields=[{"name": "v", "unit": ""}, {"name": "w", "unit": ""}],
+    return make_stream(
+        slug, owner=owner, fields=[{"name": "v", "unit": ""}, {"name": "w", "unit": ""}]
     )
 
 

@@ -11,7 +11,8 @@ from streams.history.rollups import FLAGS, MINUTE, SECOND
 from streams.history.samples import history_after
 from streams.history.store import history_append
 from streams.messages import SampleFrame, sample_frame
-from streams.models import Rollup, Sample, SourceKind, Stream
+from streams.models import Rollup, Sample, Stream
+from tests.support.factories import make_stream
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +21,9 @@ START = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE  # a whole minute
 
 @pytest.fixture
 def stream(owner: Any) -> Stream:
-    return Stream.objects.create(
-        slug="meter",
+    return make_stream(
+        "meter",
         title="Meter",
-        source_kind=SourceKind.PUSH,
         owner=owner,
         fields=[{"name": "power", "unit": "W"}, {"name": "phase", "unit": ""}],
     )
@@ -110,7 +110,7 @@ def test_buckets_filled_by_many_batches_hold_every_sample_once(stream: Stream) -
 
 
 def test_several_streams_in_one_call_each_get_their_own_rows(stream: Stream, owner: Any) -> None:
-    other = Stream.objects.create(slug="other", title="Other", source_kind="push", owner=owner)
+    other = make_stream("other", title="Other", owner=owner)
     assert history_append({stream.pk: readings(range(1, 801)), other.pk: readings(range(5, 9))})
     assert stored_frames(stream) == readings(range(1, 801))
     assert stored_frames(other) == readings(range(5, 9))

@@ -10,8 +10,9 @@ from channels.db import database_sync_to_async
 from dashboards.models import Dashboard, Widget
 from dashboards.services import link_create, link_revoke, share_add, share_remove
 from streams.live.protocol import CLOSE_ACCESS_REVOKED
-from streams.models import SourceKind, Stream
+from streams.models import Stream
 from tests.streams.live_client import Live
+from tests.support.factories import make_stream, make_user
 from tests.support.sockets import Connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,10 +21,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def board(owner: Any, private_stream: Stream) -> dict[str, Any]:
     """Alice's dashboard showing her private sensor and her private push stream."""
-    pushed = Stream.objects.create(
-        slug="push.alice-private",
+    pushed = make_stream(
+        "push.alice-private",
         title="Alice's device",
-        source_kind=SourceKind.PUSH,
         owner=owner,
         fields=[{"name": "value", "unit": ""}],
     )
@@ -32,15 +32,15 @@ def board(owner: Any, private_stream: Stream) -> dict[str, Any]:
         Widget.objects.create(
             dashboard=dashboard, kind="stat", stream=stream, config={"fields": []}
         )
-    other = Stream.objects.create(
-        slug="sensors.alice-2", title="Not on the board", source_kind="sensor", owner=owner
+    other = make_stream(
+        "sensors.alice-2", kind="sensor", title="Not on the board", owner=owner, fields=[]
     )
     return {"dashboard": dashboard, "sensor": private_stream, "pushed": pushed, "other": other}
 
 
 @pytest.fixture
 def bob(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-password")
+    return make_user("bob")
 
 
 async def outcome(live: Live, command: dict[str, Any], answer: str) -> str:

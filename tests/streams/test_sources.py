@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from streams.history.samples import history_page
 from streams.history.store import history_append
 from streams.messages import sample_frame
-from streams.models import Stream
 from streams.sources import SOURCES, Reading, Source, source_create, source_settings_errors
 from streams.sources.base import ClockedSource, bounded_walk
 from streams.sources.business import LABELS
+from tests.support.factories import make_stream
 from tests.support.samples import EPOCH_MS, samples_make
 
 SEEDS = [1, 2, 3]
@@ -422,12 +422,8 @@ def test_replay_plays_stored_history_again_at_its_speed(private_stream: Any) -> 
 
 @pytest.mark.django_db
 def test_replay_of_a_market_plays_its_trades_and_books_whole(owner: Any) -> None:
-    market = Stream.objects.create(
-        slug="price.TEST",
-        title="Market",
-        source_kind="market",
-        owner=owner,
-        fields=SOURCES["market"].fields,
+    market = make_stream(
+        "price.TEST", kind="market", title="Market", owner=owner, fields=SOURCES["market"].fields
     )
     source = source_create("market", {"symbol": "TEST"}, rng=random.Random(3))
     assert isinstance(source, ClockedSource)
