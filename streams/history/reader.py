@@ -157,31 +157,48 @@ def _row_seq_bounds(stream_id: int, bounds: Bounds) -> tuple[int, int] | None:
 
 
 BLOCKS_SQL = (
-    "SELECT id, first_seq, last_seq, size FROM streams_sampleblock WHERE stream_id = %s"
+    "SELECT id, first_seq, last_seq, size, count, first_t, last_t"
+    " FROM streams_sampleblock WHERE stream_id = %s"
     " AND last_seq > %s AND first_seq < %s AND last_t >= %s AND first_t < %s"
-    " ORDER BY first_seq{direction}"
 )
+BLOCKS_A_QUERY = 16
+
+
+def _blocks(stream_id: int, bounds: Bounds, newest_first: bool) -> Iterator[tuple[int, ...]]:
+    """Yield the keys of the blocks that meet the bounds, in order, a few per query."""
+    order = (
+        " AND first_seq < %s ORDER BY first_seq DESC"
+        if newest_first
+        else (" AND first_seq > %s ORDER BY first_seq")
+    )
+    position = NO_SEQ if newest_first else -NO_SEQ
+    where = [stream_id, bounds.after_seq, bounds.before_seq, bounds.start, bounds.end]
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(BLOCKS_SQL + order + " LIMIT %s", [*where, position, BLOCKS_A_QUERY])
+            keys = cursor.fetchall()
+        for key in keys:
+            yield tuple(key)
+        if len(keys) < BLOCKS_A_QUERY:
+            return
+        position = keys[-1][1]
 
 
 def _from_blocks(
     stream_id: int, bounds: Bounds, limit: int, newest_first: bool
 ) -> Iterator[StoredSample]:
     """Yield up to `limit` samples from the stream's blocks within the bounds, in order."""
-    sql = BLOCKS_SQL.format(direction=" DESC" if newest_first else "")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql, [stream_id, bounds.after_seq, bounds.before_seq, bounds.start, bounds.end]
-        )
-        blocks = cursor.fetchall()
     left = limit
-    for key in blocks:
-        table = _block(tuple(key))
+    for key in _blocks(stream_id, bounds, newest_first):
+        table = _block(key)
         if table is None:  # deleted since (retention)
             continue
         table = table.filter(_within(table, bounds))
         if newest_first:
-            table = table.take(pa.array(range(table.num_rows - 1, -1, -1)))
-        table = table.slice(0, left)
+            table = table.slice(max(0, table.num_rows - left))
+            table = table.take(pa.array(range(table.num_rows - 1, -1, -1), type=pa.int64()))
+        else:
+            table = table.slice(0, left)
         samples = block_samples(table)
         yield from samples
         left -= len(samples)
@@ -212,10 +229,12 @@ def samples_count(
             where,
         )
         count = int(cursor.fetchone()[0])
-        cursor.execute(BLOCKS_SQL.format(direction=""), [*where[:2], NO_SEQ, *where[2:]])
-        blocks = cursor.fetchall()
-    for key in blocks:
-        table = _block(tuple(key))
+    for key in _blocks(stream_id, bounds, newest_first=False):
+        _, first_seq, _, _, samples, first_t, last_t = key
+        if first_seq > bounds.after_seq and first_t >= bounds.start and last_t < bounds.end:
+            count += samples  # wholly inside: no need to open it
+            continue
+        table = _block(key)
         if table is not None:
             count += int(pc.sum(_within(table, bounds).cast(pa.int64())).as_py() or 0)
     return count

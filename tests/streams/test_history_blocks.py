@@ -264,3 +264,20 @@ def test_the_migration_moves_old_rows_into_blocks_and_back(private_stream: Strea
     assert not SampleBlock.objects.exists()
     rows = list(Sample.objects.order_by("seq").values_list("seq", "t", "values", "flags"))
     assert rows == rows_before
+
+
+def test_reads_and_counts_walk_many_blocks_in_both_directions(private_stream: Stream) -> None:
+    from streams.history.reader import samples_count
+
+    history_append({private_stream.pk: samples_of(range(1, 301))})
+    stream_compact(private_stream.pk, EVERYTHING, block_samples=5)  # 60 blocks
+    pk = private_stream.pk
+
+    forward = samples_read(pk, after_seq=3, limit=290)
+    newest = samples_read(pk, limit=290, newest_first=True)
+    start, end = EPOCH_MS + 1000 * 42, EPOCH_MS + 1000 * 258
+
+    assert [seq for seq, *_ in forward] == list(range(4, 294))
+    assert [seq for seq, *_ in newest] == list(range(300, 10, -1))
+    assert samples_count(pk, start=start, end=end) == 258 - 42
+    assert samples_count(pk, after_seq=287) == 13
