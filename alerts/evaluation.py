@@ -296,13 +296,12 @@ def snapshot(rule: AlertRule) -> tuple[object, ...]:
 
 def rule_silence(rule: AlertRule) -> None:
     """Close what a rule had open, without a notice, when its owner may no longer read its stream."""
-    if rule.state != AlertState.OK or rule.pending_since is not None:
-        rule.events.filter(resolved__isnull=True).update(
-            resolved=now_ms(), resolved_reason="its owner may no longer read the stream"
-        )
-        AlertRule.objects.filter(pk=rule.pk).update(
-            state=AlertState.OK, pending_since=None, clearing_since=None, version=rule.version + 1
-        )
+    rule.events.filter(resolved__isnull=True).update(
+        resolved=now_ms(), resolved_reason="its owner may no longer read the stream"
+    )
+    AlertRule.objects.filter(pk=rule.pk).update(
+        state=AlertState.OK, pending_since=None, clearing_since=None, version=rule.version + 1
+    )
 
 
 def rules_move_on(rules: list[AlertRule], move: Move) -> list[Outgoing]:
@@ -318,8 +317,10 @@ def rules_move_on(rules: list[AlertRule], move: Move) -> list[Outgoing]:
             if not moved and was_quiet:
                 break
             if not stream_can_read(rule.stream, rule.owner):
-                # Its owner lost the stream: the rule says nothing more of its values.
-                rule_silence(rule)
+                # Its owner lost the stream: the rule says nothing more of its values, and
+                # closes what it had open as stored (the move may have cleared it in memory).
+                if not was_quiet:
+                    rule_silence(rule)
                 break
             if not moved:
                 break
