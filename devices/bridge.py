@@ -1,8 +1,10 @@
 """One broker's bridge: subscribe with QoS 1 in a persistent session, store, then acknowledge.
 
-paho-mqtt's network loop runs in its own thread and only appends what arrives to
-an inbox. The bridge's task, on the producer's event loop, takes the inbox in
-batches: stores them through the one pipeline (`streams.producer.pipeline`) in
+paho-mqtt runs on the producer's event loop through its documented hooks for an
+outside loop (socket open/close, register/unregister write): reads append what
+arrives to an inbox, acknowledgements leave in the writes that follow, with no
+thread of its own to wake per packet. The bridge's task takes the inbox in
+batches, stores them through the one pipeline (`streams.producer.pipeline`) in
 a database thread of its own, and acknowledges each message only after its
 samples are stored. While the bridge is away the broker keeps the session (a
 fixed client id, MQTT 5 with a session expiry) and what arrives for it; what was
@@ -28,7 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from devices.routes import RouteTable, route_table
-from devices.store import Message, Outcome, messages_store
+from devices.store import Marks, Message, marks_read, messages_store
 from streams.netguard import address_allowed
 from streams.producer.pipeline import pipeline_run
 
@@ -44,6 +46,13 @@ MAX_BATCH = 1_000
 KEEPALIVE_SECONDS = 30
 # After a failed write the batch is tried again (unacknowledged, so nothing is lost).
 RETRY_SECONDS = 1.0
+# Batches whose marks are kept with the next one's.
+KEPT_BATCHES = 2
+# Packets read per readiness of the socket; pings and reconnects are tended this often.
+MAX_READS = 1_000
+TEND_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 class BrokerAddressError(ValueError):
@@ -104,9 +113,16 @@ class Bridge:
         self.inbox: deque[Message] = deque()
         self.wake = asyncio.Event()
         self.loop = asyncio.get_running_loop()
-        self.signalled = threading.Event()
+        self.loop_thread = threading.get_ident()
+        self.connecting: asyncio.Future[Any] | None = None
+        # When the last TCP connection was made and no CONNACK has come yet.
+        self.awaiting_since: float | None = None
+        self.next_attempt = 0.0
+        self.backoff = 0.0
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mqtt-db")
-        self.acknowledged: list[int] = []
+        # The marks of the last batches, kept with the next ones: their acknowledgements
+        # may still be on their way when the process dies. Seeded from the database.
+        self.recent_marks: deque[Marks] = deque(maxlen=KEPT_BATCHES)
         self.subscribed: set[str] = set()
         self.client = self.client_make()
 
@@ -122,10 +138,39 @@ class Bridge:
         client.on_connect = self.on_connect
         client.on_disconnect = self.on_disconnect
         client.on_message = self.on_message
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_socket_open = self.on_socket_open
+        client.on_socket_close = self.on_socket_close
+        client.on_socket_register_write = self.on_socket_register_write
+        client.on_socket_unregister_write = self.on_socket_unregister_write
         return client
 
-    # -- paho's thread ---------------------------------------------------------
+    # -- paho on the event loop ------------------------------------------------
+
+    def on_loop(self, function: Callable[..., Any], *args: Any) -> None:
+        """Call `function` on the event loop (paho's connect runs in a thread)."""
+        if threading.get_ident() == self.loop_thread:
+            function(*args)
+        else:
+            self.loop.call_soon_threadsafe(function, *args)
+
+    def on_socket_open(self, _client: Any, _data: Any, sock: Any) -> None:
+        self.on_loop(self.loop.add_reader, sock, self.readable)
+
+    def on_socket_close(self, _client: Any, _data: Any, sock: Any) -> None:
+        self.on_loop(self.loop.remove_reader, sock)
+        self.on_loop(self.loop.remove_writer, sock)
+
+    def on_socket_register_write(self, _client: Any, _data: Any, sock: Any) -> None:
+        self.on_loop(self.loop.add_writer, sock, self.client.loop_write)
+
+    def on_socket_unregister_write(self, _client: Any, _data: Any, sock: Any) -> None:
+        self.on_loop(self.loop.remove_writer, sock)
+
+    def readable(self) -> None:
+        """Read every packet that has arrived (paho reads about one per call)."""
+        for _ in range(MAX_READS):
+            if self.client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+                break
 
     def on_connect(
         self, client: mqtt.Client, _data: Any, _flags: Any, reason: Any, _p: Any
@@ -134,10 +179,13 @@ class Bridge:
             self.status = f"refused by the broker: {reason}"
             return
         self.status = "connected"
+        self.backoff = 0.0
+        self.awaiting_since = None
         self.subscribed = set()
         self.subscribe_all()
 
     def on_disconnect(self, _client: Any, _data: Any, _flags: Any, reason: Any, _p: Any) -> None:
+        self.awaiting_since = None
         self.status = f"disconnected ({reason}); reconnecting"
 
     def on_message(self, _client: Any, _data: Any, message: mqtt.MQTTMessage) -> None:
@@ -146,9 +194,33 @@ class Bridge:
                 message.topic, bytes(message.payload), message.mid, bool(message.dup), message.qos
             )
         )
-        if not self.signalled.is_set():
-            self.signalled.set()
-            self.loop.call_soon_threadsafe(self.wake.set)
+        self.wake.set()
+
+    def connection_tend(self) -> None:
+        """Keep the session alive (pings), and reconnect with a growing pause when it is lost."""
+        if self.client.is_connected():
+            self.client.loop_misc()
+            return
+        if self.connecting is not None and not self.connecting.done():
+            return
+        now = self.loop.time()
+        if self.awaiting_since is not None and now - self.awaiting_since < CONNECT_TIMEOUT_SECONDS:
+            return  # connected over TCP; the broker's answer is on its way
+        if now < self.next_attempt:
+            return
+        self.backoff = min(MAX_BACKOFF_SECONDS, max(1.0, self.backoff * 2))
+        self.next_attempt = now + self.backoff
+        # The TCP connect blocks: it runs in a thread, and its socket joins the loop.
+        self.connecting = self.loop.run_in_executor(None, self.connect_once)
+
+    def connect_once(self) -> None:
+        self.awaiting_since = None
+        try:
+            self.client.reconnect()
+        except OSError as error:
+            self.status = f"cannot connect: {error}"[:200]
+            return
+        self.awaiting_since = self.loop.time()
 
     # -- the bridge's task -----------------------------------------------------
 
@@ -197,16 +269,16 @@ class Bridge:
         self.client.connect_async(
             ip, port, keepalive=KEEPALIVE_SECONDS, clean_start=False, properties=properties
         )
-        self.client.loop_start()
+        self.recent_marks.append(await self.in_thread(marks_read, self.config.broker_id))
+        self.connection_tend()
         try:
             await self.drain(stop)
         finally:
-            await self.loop.run_in_executor(None, self.client_stop)
+            if self.connecting is not None:
+                await asyncio.wait([self.connecting], timeout=KEEPALIVE_SECONDS)
+            self.client.disconnect()
+            self.client.loop_write()
             self.executor.shutdown(wait=False)
-
-    def client_stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
     async def drain(self, stop: asyncio.Event) -> None:
         stopping = asyncio.ensure_future(stop.wait())
@@ -215,11 +287,11 @@ class Bridge:
                 if not self.inbox:
                     waking = asyncio.ensure_future(self.wake.wait())
                     await asyncio.wait(
-                        [waking, stopping], timeout=1.0, return_when="FIRST_COMPLETED"
+                        [waking, stopping], timeout=TEND_SECONDS, return_when="FIRST_COMPLETED"
                     )
                     waking.cancel()
                 self.wake.clear()
-                self.signalled.clear()
+                self.connection_tend()
                 while self.inbox and not stop.is_set():
                     await self.batch_handle()
         finally:
@@ -242,7 +314,6 @@ class Bridge:
         for message in batch:
             if message.qos > 0:
                 self.client.ack(message.packet_id, message.qos)
-        self.acknowledged = [message.packet_id for message in batch if message.qos > 0]
 
     async def batch_store(self, batch: list[Message]) -> None:
         messages = [m for m in batch if not self.config.is_discovery(m.topic)]
@@ -251,18 +322,20 @@ class Bridge:
             self.routes_set(await self.in_thread(self.discover_all, announced))
         if not messages:
             return
-        outcome = Outcome()
         slugs: dict[int, str] = {}
+        kept: Marks = {}
+        for marks in self.recent_marks:
+            kept.update(marks)
 
         def store() -> dict[int, Any]:
-            nonlocal outcome
             outcome = messages_store(
                 broker_id=self.config.broker_id,
                 messages=messages,
                 table=self.table,
                 payload_format=self.config.payload_format,
-                acknowledged=self.acknowledged,
+                kept=kept,
             )
+            self.recent_marks.append(outcome.marks)
             for target in self.table.targets:
                 slugs[target.stream.pk] = target.stream.slug
             return outcome.stored

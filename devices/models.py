@@ -90,22 +90,19 @@ class BrokerLease(models.Model):
         return f"{self.broker_id} held by {self.holder or 'nobody'}"
 
 
-class DeliveryMark(models.Model):
-    """A message stored but maybe not yet acknowledged: its packet id and a digest of it.
+class DeliveryMarks(models.Model):
+    """The messages of a broker's last few stored batches: packet id → digest (JSON).
 
-    Written in the transaction that stores the message's samples and deleted once the
-    acknowledgement went out, so a message the broker sends again after a crash
-    (same packet id, same bytes, DUP set) is recognised and not stored twice.
+    Written in the transaction that stores a batch's samples, so a message the broker
+    sends again after a crash, before our acknowledgement reached it (same packet
+    id, same bytes, DUP set), is recognised and not stored twice. One row per broker,
+    not one per message: a batch costs one UPDATE however many messages it holds.
     """
 
-    broker = models.ForeignKey(Broker, on_delete=models.CASCADE, related_name="marks")
-    packet_id = models.PositiveIntegerField()
-    digest = models.CharField(max_length=32)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["broker", "packet_id"], name="mark_packet_once")
-        ]
+    broker = models.OneToOneField(
+        Broker, on_delete=models.CASCADE, primary_key=True, related_name="delivery_marks"
+    )
+    marks = models.TextField(default="{}")
 
     def __str__(self) -> str:
-        return f"{self.broker_id}:{self.packet_id}"
+        return f"marks of {self.broker_id}"

@@ -12,9 +12,10 @@ through the same checks as an HTTP push (`streams.producer.ingest.ingest_validat
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
+
+import orjson
 
 from devices.models import PayloadFormat
 
@@ -41,14 +42,16 @@ def decoded(payload: bytes) -> Any:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PayloadError(f"The payload is {len(payload)} bytes; at most {MAX_PAYLOAD_BYTES}.")
     try:
-        return json.loads(payload)
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        text = payload.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise PayloadError("The payload is not UTF-8 text.") from None
-    except ValueError:
-        text = payload.decode("utf-8", errors="replace").strip()
-        if not text:
-            raise PayloadError("The payload is empty.") from None
-        return text
+    if not text:
+        raise PayloadError("The payload is empty.")
+    return text
 
 
 def bare_sample(value: Any, field: str) -> dict[str, Any]:

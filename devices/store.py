@@ -2,22 +2,22 @@
 
 Runs in the bridge's database thread. Each message is parsed and checked on its
 own (a bad one is refused and counted, the others go on); the samples of every
-stream are written in one transaction together with a mark per message (its
-packet id and a digest), so a message the broker sends again after a crash,
+stream are written in one transaction together with the marks of the last few
+batches (packet id → digest), so a message the broker sends again after a crash,
 before our acknowledgement reached it, is recognised and dropped.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.db import transaction
 from django.db.models import F, Max
 
-from devices.models import Broker, DeliveryMark
+from devices.models import Broker, DeliveryMarks
 from devices.payloads import PayloadError, payload_samples
 from devices.routes import RouteTable, Target
 from streams.clock import now_ms
@@ -27,6 +27,8 @@ from streams.producer.ingest import IngestError, Row, ingest_validate, rows_stam
 from streams.producer.pipeline import samples_write
 
 MAX_ERROR = 500
+# Packet id → digest of the messages of a broker's last batches.
+Marks = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Message:
     @property
     def digest(self) -> str:
         return hashlib.blake2b(
-            self.topic.encode() + b"\0" + self.payload, digest_size=16
+            self.topic.encode() + b"\0" + self.payload, digest_size=8
         ).hexdigest()
 
 
@@ -55,6 +57,7 @@ class Outcome:
     refused: int = 0
     duplicates: int = 0
     last_error: str = ""
+    marks: Marks = field(default_factory=dict)
 
     def refuse(self, message: Message, reason: str) -> None:
         self.refused += 1
@@ -107,17 +110,25 @@ def messages_check(
     return accepted
 
 
+def marks_read(broker_id: int) -> Marks:
+    """Return the marks stored with the broker's last batches (packet id → digest)."""
+    text = DeliveryMarks.objects.filter(broker_id=broker_id).values_list("marks", flat=True).first()
+    return dict(orjson.loads(text)) if text else {}
+
+
+def marks_write(broker_id: int, marks: Marks) -> None:
+    text = orjson.dumps(marks).decode()
+    if not DeliveryMarks.objects.filter(broker_id=broker_id).update(marks=text):
+        DeliveryMarks.objects.create(broker_id=broker_id, marks=text)
+
+
 def duplicates_of(broker_id: int, messages: list[Message]) -> set[Message]:
     """Return the messages sent again (DUP) whose mark says they were stored already."""
-    again = {message.packet_id: message for message in messages if message.dup}
+    again = [message for message in messages if message.dup]
     if not again:
         return set()
-    marks = DeliveryMark.objects.filter(broker_id=broker_id, packet_id__in=list(again))
-    return {
-        again[packet_id]
-        for packet_id, digest in marks.values_list("packet_id", "digest")
-        if again[packet_id].digest == digest
-    }
+    marks = marks_read(broker_id)
+    return {message for message in again if marks.get(str(message.packet_id)) == message.digest}
 
 
 def stream_frames(stream_id: int, accepted: list[Accepted], outcome: Outcome) -> list[SampleFrame]:
@@ -142,19 +153,6 @@ def stream_frames(stream_id: int, accepted: list[Accepted], outcome: Outcome) ->
     ]
 
 
-def marks_write(broker_id: int, messages: list[Message], acknowledged: list[int]) -> None:
-    """Forget the marks of acknowledged messages; mark these (a packet id's newest wins)."""
-    if acknowledged:
-        DeliveryMark.objects.filter(broker_id=broker_id, packet_id__in=acknowledged).delete()
-    marks = {m.packet_id: m.digest for m in messages if m.qos > 0}
-    DeliveryMark.objects.bulk_create(
-        [DeliveryMark(broker_id=broker_id, packet_id=pid, digest=d) for pid, d in marks.items()],
-        update_conflicts=True,
-        unique_fields=["broker", "packet_id"],
-        update_fields=["digest"],
-    )
-
-
 def counters_add(broker_id: int, outcome: Outcome) -> None:
     changes: dict[str, Any] = {
         "messages": F("messages") + outcome.taken,
@@ -173,12 +171,12 @@ def messages_store(
     messages: list[Message],
     table: RouteTable,
     payload_format: str,
-    acknowledged: Sequence[int] = (),
+    kept: Marks | None = None,
 ) -> Outcome:
     """Store a batch of messages (all or nothing); return what it did.
 
-    `acknowledged` are packet ids whose acknowledgement went out since the last
-    batch: their marks are no longer needed.
+    The marks stored with it are `kept` (the bridge's previous batches, whose
+    acknowledgements may not have reached the broker yet) and this batch's.
     """
     outcome = Outcome()
     with transaction.atomic():
@@ -197,6 +195,7 @@ def messages_store(
             if frames:
                 outcome.stored[stream_id] = frames
         samples_write(outcome.stored)
-        marks_write(broker_id, fresh, list(acknowledged))
+        outcome.marks = {str(m.packet_id): m.digest for m in messages if m.qos > 0}
+        marks_write(broker_id, {**(kept or {}), **outcome.marks})
         counters_add(broker_id, outcome)
     return outcome

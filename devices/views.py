@@ -58,7 +58,8 @@ def broker_page(request: HttpRequest, broker_id: int) -> HttpResponse:
     broker = owned_broker(request, broker_id)
     form = BrokerForm(request.POST or None, instance=broker)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        # Only the form's fields: the counters and status are the bridge's to write.
+        form.save(commit=False).save(update_fields=list(form.fields))
         return redirect("broker", broker_id=broker.pk)
     route_form = RouteForm(broker=broker)
     return broker_page_render(request, broker, form, route_form)

@@ -132,9 +132,7 @@ def test_a_message_sent_again_after_it_was_stored_is_dropped(
     assert outcome.duplicates == 1
     # Another message under the same packet id (the id reused after the acknowledgement).
     other = Message("home/meter", b"8", packet_id=42, dup=True)
-    messages_store(
-        broker_id=broker.pk, messages=[other], table=table, payload_format="auto", acknowledged=[42]
-    )
+    messages_store(broker_id=broker.pk, messages=[other], table=table, payload_format="auto")
     assert list(Sample.objects.filter(stream=push_stream).values_list("values", flat=True)) == [
         {"value": 7},
         {"value": 8},
