@@ -23,11 +23,13 @@ class WidgetAdminForm(forms.ModelForm):
         }
 
 
-class WidgetInline(admin.TabularInline):
+class WidgetInline(admin.StackedInline):
+    """The board's widgets, one block each: a table row of eight inputs was wider than the page."""
+
     model = Widget
     form = WidgetAdminForm
     extra = 0
-    fields = ["kind", "title", "stream", "config", "x", "y", "w", "h"]
+    fields = [("kind", "title", "stream"), "config", ("x", "y", "w", "h")]
     autocomplete_fields = ["stream"]
 
 
