@@ -49,12 +49,6 @@ def hook(owner: Any, receiver: Receiver) -> ContactPoint:
     return contact_save(owner=owner, name="On-call hook", kind="webhook", url=receiver.url)
 
 
-@pytest.fixture
-def stream(private_stream: Stream) -> Stream:
-    Stream.objects.filter(pk=private_stream.pk).update(running=True)
-    return private_stream
-
-
 def rule_to(owner: Any, stream: Stream, *contacts: ContactPoint) -> Any:
     return rule_save(
         owner,

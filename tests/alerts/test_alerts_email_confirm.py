@@ -59,12 +59,6 @@ def confirm(link: str) -> Any:
     return reader.post(link)
 
 
-@pytest.fixture
-def stream(private_stream: Stream) -> Stream:
-    Stream.objects.filter(pk=private_stream.pk).update(running=True)
-    return private_stream
-
-
 def rule_to(owner: Any, stream: Stream, contact: ContactPoint) -> None:
     rule_save(
         owner,

@@ -41,12 +41,6 @@ def hook(owner: Any, receiver: Receiver) -> ContactPoint:
     return contact_save(owner=owner, name="On-call hook", kind="webhook", url=receiver.url)
 
 
-@pytest.fixture
-def stream(private_stream: Stream) -> Stream:
-    Stream.objects.filter(pk=private_stream.pk).update(running=True)
-    return private_stream
-
-
 def save_rule(owner: Any, stream: Stream, contacts: list[ContactPoint], **changes: Any) -> Any:
     rule = AlertRule.objects.filter(owner=owner).first()
     settings: dict[str, Any] = {

@@ -20,13 +20,6 @@ def loopback_receivers(settings: Any) -> None:
     settings.PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 
 
-@pytest.fixture
-def stream(private_stream: Stream) -> Stream:
-    Stream.objects.filter(pk=private_stream.pk).update(running=True)
-    private_stream.running = True
-    return private_stream
-
-
 def make_rule(owner: Any, stream: Stream, **settings: Any) -> AlertRule:
     options: dict[str, Any] = {
         "name": "Too warm",
