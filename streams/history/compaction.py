@@ -36,7 +36,7 @@ from streams.models import SampleBlock, Stream
 
 log = logging.getLogger(__name__)
 
-BLOCK_SAMPLES = 65_536
+BLOCK_SAMPLES = 16_384
 PARTIAL_BLOCK_AFTER_MS = 3_600_000
 # Between two blocks the compactor lets others write (SQLite has one writer).
 PAUSE_BETWEEN_BLOCKS_SECONDS = 0.01
