@@ -80,6 +80,13 @@ def world(server: ServerProcess) -> dict[str, Any]:
     return json.loads(server.manage("shell", "-c", SETUP).strip().splitlines()[-1])
 
 
+async def opened(tabs: Tabs, path: str, viewport: ViewportSize) -> Page:
+    """Open `path` as demo and wait until its socket is connected."""
+    demo = await tabs.login("demo", "demo", next_path=path, viewport=viewport)
+    await wait_connected(demo.page)
+    return demo.page
+
+
 async def exported(page: Page, title: str, extension: str) -> tuple[dict[str, Any], str]:
     """Open `title`'s export menu, save its file; return what the widget held then and the file."""
     held = await page.evaluate(OPEN_EXPORT, title)
@@ -95,9 +102,7 @@ async def exported(page: Page, title: str, extension: str) -> tuple[dict[str, An
 async def test_a_chart_of_two_streams_exports_both_and_only_the_fields_it_draws(
     tabs: Tabs, world: dict[str, Any]
 ) -> None:
-    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['board']}/", viewport=WIDE)
-    page = demo.page
-    await wait_connected(page)
+    page = await opened(tabs, f"/d/{world['board']}/", WIDE)
     await page.wait_for_function(
         "() => { const s = document.getElementById('board-grid').board.host.spans()[0].span;"
         " return s?.streams && Object.keys(s.streams).length === 2; }"
@@ -142,9 +147,7 @@ async def test_a_chart_of_two_streams_exports_both_and_only_the_fields_it_draws(
 
 
 async def test_a_filtered_feed_exports_what_it_shows(tabs: Tabs, world: dict[str, Any]) -> None:
-    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['board']}/", viewport=WIDE)
-    page = demo.page
-    await wait_connected(page)
+    page = await opened(tabs, f"/d/{world['board']}/", WIDE)
     feed = tile(page, title="Sales only")
     await expect(feed.locator(".feed-item").first).to_be_visible()
     held, text = await exported(page, "Sales only", "csv")
@@ -159,9 +162,7 @@ async def test_a_filtered_feed_exports_what_it_shows(tabs: Tabs, world: dict[str
 async def test_the_dashboard_export_lists_every_stream_on_screen(
     tabs: Tabs, world: dict[str, Any]
 ) -> None:
-    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['board']}/", viewport=WIDE)
-    page = demo.page
-    await wait_connected(page)
+    page = await opened(tabs, f"/d/{world['board']}/", WIDE)
     await page.wait_for_function(
         "() => document.getElementById('board-grid').board.host.spans().every((s) => s.span)"
     )
@@ -201,9 +202,7 @@ TOOLBAR_ROWS = """
 async def test_titles_fit_at_the_default_widget_sizes_and_headers_never_jump(
     tabs: Tabs, world: dict[str, Any]
 ) -> None:
-    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['overview']}/", viewport=WIDE)
-    page = demo.page
-    await wait_connected(page)
+    page = await opened(tabs, f"/d/{world['overview']}/", WIDE)
     titles = await page.evaluate(TITLES)
     assert len(titles) >= 12
     assert [t["title"] for t in titles if t["cut"]] == []
@@ -221,9 +220,7 @@ async def test_titles_fit_at_the_default_widget_sizes_and_headers_never_jump(
 async def test_the_toolbar_stays_one_row_at_1400_px_in_every_mode(
     tabs: Tabs, world: dict[str, Any]
 ) -> None:
-    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['overview']}/", viewport=WIDE)
-    page = demo.page
-    await wait_connected(page)
+    page = await opened(tabs, f"/d/{world['overview']}/", WIDE)
     assert len(await page.evaluate(TOOLBAR_ROWS)) == 1, "live"
     select = page.locator("#range-select")
     await select.select_option("1h")
@@ -262,9 +259,7 @@ async def test_the_toolbar_stays_one_row_at_1400_px_in_every_mode(
 async def test_a_past_range_shows_live_only_widgets_as_a_note_and_table_rows_to_the_second(
     tabs: Tabs, world: dict[str, Any]
 ) -> None:
-    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['overview']}/", viewport=WIDE)
-    page = demo.page
-    await wait_connected(page)
+    page = await opened(tabs, f"/d/{world['overview']}/", WIDE)
     readings = tile(page, title="Lab 2 readings")
     # Units keep their case in a column's head.
     await expect(readings.locator("th").filter(has_text="pressure")).to_have_text("pressure hPa")
@@ -284,9 +279,7 @@ async def test_a_past_range_shows_live_only_widgets_as_a_note_and_table_rows_to_
 async def test_on_a_phone_axes_clear_legends_and_the_alert_state_shows(
     tabs: Tabs, world: dict[str, Any]
 ) -> None:
-    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['overview']}/", viewport=PHONE)
-    page = demo.page
-    await wait_connected(page)
+    page = await opened(tabs, f"/d/{world['overview']}/", PHONE)
     await page.wait_for_timeout(2500)  # legends fill in with values, and may wrap
     overlaps = await page.evaluate(
         """() => [...document.querySelectorAll(".grid-stack-item .timeseries")].flatMap((chart) => {
@@ -346,9 +339,7 @@ async def test_htmx_swaps_never_write_an_inline_style(tabs: Tabs, world: dict[st
 async def test_back_to_live_a_counter_goes_on_and_a_sparkline_stays_full(
     tabs: Tabs, world: dict[str, Any]
 ) -> None:
-    demo = await tabs.login("demo", "demo", next_path=f"/d/{world['overview']}/", viewport=WIDE)
-    page = demo.page
-    await wait_connected(page)
+    page = await opened(tabs, f"/d/{world['overview']}/", WIDE)
     counter = tile(page, title="Business events").locator(".counter-value")
     spark = tile(page, title="Temperature now").locator(".stat-spark path")
     await page.wait_for_function(

@@ -114,3 +114,13 @@ test("a bucket of flagged samples is one anomaly that counts them", () => {
   assert.equal(anomalies.length, 2);
   assert.deepEqual(anomalyCounts, [3, 1]);
 });
+
+test("a reduced chart marks flagged buckets at least a marker's width apart", async () => {
+  const { spacedMarks } = await import("../../static/js/charts/timeseries-plot.js");
+  // Hundreds of flagged buckets a pixel apart across 600 px: about one mark per 10 px.
+  const xs = Array.from({ length: 600 }, (_, index) => index);
+  const marks = spacedMarks(xs, 10);
+  assert.equal(marks.length, 60);
+  assert.ok(marks.every((x, index) => index === 0 || x - marks[index - 1] >= 10));
+  assert.deepEqual(spacedMarks([0, 3, 25, 26, 40], 10), [0, 25, 40]);
+});

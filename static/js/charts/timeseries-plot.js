@@ -278,12 +278,9 @@ export class TimeSeriesPlot extends Plot {
     const size = 5 * ratio;
     const floor = u.bbox.top + u.bbox.height;
     ctx.fillStyle = this.palette.anomaly;
-    let last = -Infinity;
     ctx.beginPath();
-    for (const index of this.#anomalyIndices) {
-      const x = u.valToPos(u.data[0][index], "x", true);
-      if (x - last < size * 2) continue;
-      last = x;
+    const xs = this.#anomalyIndices.map((index) => u.valToPos(u.data[0][index], "x", true));
+    for (const x of spacedMarks(xs, size * 2)) {
       ctx.moveTo(x, floor - size * 1.6);
       ctx.lineTo(x - size, floor);
       ctx.lineTo(x + size, floor);
@@ -291,4 +288,11 @@ export class TimeSeriesPlot extends Plot {
     }
     ctx.fill();
   }
+}
+
+/** Return the positions of `xs` (ascending) to mark, each at least `gap` after the last one kept. */
+export function spacedMarks(xs, gap) {
+  const kept = [];
+  for (const x of xs) if (!kept.length || x - kept.at(-1) >= gap) kept.push(x);
+  return kept;
 }
