@@ -15,6 +15,7 @@ only "failed to parse", where a write's answer must name the line and the field.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ MAX_INTEGER = 2**63 - 1
 MAX_UNSIGNED = 2**64 - 1
 TRUE_WORDS = frozenset({"t", "T", "true", "True", "TRUE"})
 FALSE_WORDS = frozenset({"f", "F", "false", "False", "FALSE"})
+DIGITS = frozenset("0123456789.")
 # Nanoseconds in one unit of each precision the write API accepts.
 PRECISIONS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 
@@ -67,27 +69,28 @@ def key_unescaped(text: str) -> str:
 
 def field_value(raw: str, *, key: str, line: int) -> FieldValue:
     """Return the value `raw` writes, or raise LineError naming the field."""
-    if raw.startswith('"'):
-        return STRING_ESCAPE.sub(r"\1", raw[1:-1])
-    if raw in TRUE_WORDS:
-        return True
-    if raw in FALSE_WORDS:
-        return False
-    if INTEGER.fullmatch(raw):
+    last = raw[-1]
+    if raw[0] == '"':
+        return STRING_ESCAPE.sub(r"\1", raw[1:-1]) if "\\" in raw else raw[1:-1]
+    if last in DIGITS and FLOAT.fullmatch(raw):
+        value = float(raw)
+        if value in (math.inf, -math.inf):
+            raise LineError(line, f"field {key!r}: {raw} is out of range for a float")
+        return value
+    if last == "i" and INTEGER.fullmatch(raw):
         number = int(raw[:-1])
         if not -MAX_INTEGER - 1 <= number <= MAX_INTEGER:
             raise LineError(line, f"field {key!r}: {raw} is out of range for a 64-bit integer")
         return number
-    if UNSIGNED.fullmatch(raw):
+    if last == "u" and UNSIGNED.fullmatch(raw):
         number = int(raw[:-1])
         if number > MAX_UNSIGNED:
             raise LineError(line, f"field {key!r}: {raw} is out of range for a 64-bit unsigned")
         return number
-    if FLOAT.fullmatch(raw):
-        value = float(raw)
-        if value in (float("inf"), float("-inf")):
-            raise LineError(line, f"field {key!r}: {raw} is out of range for a float")
-        return value
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
     raise LineError(
         line,
         f"field {key!r}: invalid value {raw[:40]!r} (a number, 1i, 1u, true/false "
@@ -138,7 +141,9 @@ def point_parse(text: str, line: int) -> Point:
         gap = SPACES.match(text, at)
         stamp = TIMESTAMP.fullmatch(text, gap.end()) if gap is not None else None
         if stamp is None:
-            raise LineError(line, f"the timestamp must be a whole number; got {text[at:].strip()[:40]!r}")
+            raise LineError(
+                line, f"the timestamp must be a whole number; got {text[at:].strip()[:40]!r}"
+            )
         time = int(stamp[0])
     return Point(line, measurement, tags, fields, time)
 
