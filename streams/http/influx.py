@@ -207,7 +207,8 @@ def stream_for(target: Target, user: Any) -> Stream:
             stream = stream_by_slug(target.slug)
             if stream is None:
                 raise
-    if target.grows and stream_can_control(stream, user):
+    grows = target.grows and len(fields_declared(target.points, stream.fields)) > len(stream.fields)
+    if grows and stream_can_control(stream, user):
         with transaction.atomic():
             locked = Stream.objects.select_for_update().get(pk=stream.pk)
             fields = fields_declared(target.points, locked.fields)
