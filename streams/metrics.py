@@ -46,7 +46,8 @@ DEFINITIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "pulseboard_samples_refused_total": (
         "counter",
-        "Pushed batches refused whole, by error code (the message names the field).",
+        "Pushed batches refused whole, and line protocol lines refused, by error code "
+        "(the answer names the field).",
         ("code",),
     ),
     "pulseboard_store_failures_total": (
