@@ -14,6 +14,7 @@ from alerts.evaluation import alerts_evaluate
 from alerts.models import RULE_SETTINGS, AlertRule, ContactPoint
 from streams.messages import Outgoing, sample_frame
 from streams.models import Stream
+from tests.support.factories import make_rule
 
 T0 = 1_700_000_000_000
 
@@ -39,6 +40,16 @@ def rule_save(
     for name, value in settings.items():
         setattr(target, name, value)
     return services.alert_rule_save(rule=target, contacts=contacts)
+
+
+def rule_from_t0(owner: Any, stream: Stream, **settings: Any) -> AlertRule:
+    """Return a saved rule (`make_rule`'s defaults) whose state counts from T0, not the wall clock.
+
+    T0 is the time of a test's first sample, so holds and silences are measured from it.
+    """
+    rule = make_rule(owner, stream, **settings)
+    AlertRule.objects.filter(pk=rule.pk).update(state_since=T0)
+    return rule
 
 
 def states(notices: list[Outgoing]) -> list[str]:

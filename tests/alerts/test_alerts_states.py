@@ -9,7 +9,7 @@ import pytest
 from alerts.evaluation import Change, alerts_tick, rule_commit, rule_on_clock, rules_move_on
 from alerts.models import AlertEvent, AlertRule, Delivery
 from streams.models import Stream
-from tests.alerts.alert_helpers import T0, rule_save, states, temperature
+from tests.alerts.alert_helpers import T0, rule_from_t0, states, temperature
 
 pytestmark = pytest.mark.django_db
 
@@ -18,22 +18,6 @@ pytestmark = pytest.mark.django_db
 def loopback_receivers(settings: Any) -> None:
     """Webhooks here point at loopback, which the operator must allow (the loopback demo does)."""
     settings.PULSEBOARD_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
-
-
-def make_rule(owner: Any, stream: Stream, **settings: Any) -> AlertRule:
-    options: dict[str, Any] = {
-        "name": "Too warm",
-        "stream": stream,
-        "field": "temperature",
-        "condition": "above",
-        "threshold": 30.0,
-        "duration_seconds": 5,
-        "enabled": True,
-    }
-    rule = rule_save(owner, **(options | settings))
-    # Counted from the first sample of the test, not from the wall clock.
-    AlertRule.objects.filter(pk=rule.pk).update(state_since=T0)
-    return rule
 
 
 def state_of(rule: AlertRule) -> str:
@@ -48,7 +32,7 @@ def set_running(stream: Stream, running: bool) -> None:
 def test_it_fires_only_once_the_condition_has_held_for_the_duration(
     owner: Any, stream: Stream
 ) -> None:
-    rule = make_rule(owner, stream)
+    rule = rule_from_t0(owner, stream)
     assert temperature(stream, T0, 35) == []
     assert state_of(rule) == "pending"
     assert alerts_tick(T0 + 4_999) == []
@@ -60,7 +44,7 @@ def test_it_fires_only_once_the_condition_has_held_for_the_duration(
 
 
 def test_a_condition_that_clears_while_pending_never_fires(owner: Any, stream: Stream) -> None:
-    rule = make_rule(owner, stream)
+    rule = rule_from_t0(owner, stream)
     temperature(stream, T0, 35)
     temperature(stream, T0 + 3_000, 25)
     assert alerts_tick(T0 + 10_000) == []
@@ -71,7 +55,7 @@ def test_a_condition_that_clears_while_pending_never_fires(owner: Any, stream: S
 def test_it_resolves_once_the_condition_has_stayed_clear_as_long(
     owner: Any, stream: Stream
 ) -> None:
-    rule = make_rule(owner, stream)
+    rule = rule_from_t0(owner, stream)
     temperature(stream, T0, 35)
     temperature(stream, T0 + 5_000, 36)
     assert state_of(rule) == "firing"
@@ -85,7 +69,7 @@ def test_it_resolves_once_the_condition_has_stayed_clear_as_long(
 
 
 def test_a_blip_back_over_the_threshold_restarts_the_hold(owner: Any, stream: Stream) -> None:
-    rule = make_rule(owner, stream)
+    rule = rule_from_t0(owner, stream)
     temperature(stream, T0, 35)
     alerts_tick(T0 + 5_000)
     temperature(stream, T0 + 6_000, 25)
@@ -99,13 +83,13 @@ def test_a_blip_back_over_the_threshold_restarts_the_hold(owner: Any, stream: St
 def test_a_rule_without_duration_fires_and_resolves_with_the_samples(
     owner: Any, stream: Stream
 ) -> None:
-    make_rule(owner, stream, duration_seconds=0)
+    rule_from_t0(owner, stream, duration_seconds=0)
     assert states(temperature(stream, T0, 35)) == ["firing"]
     assert states(temperature(stream, T0 + 1_000, 25)) == ["resolved"]
 
 
 def test_a_silent_stream_is_no_data_until_samples_arrive_again(owner: Any, stream: Stream) -> None:
-    rule = make_rule(owner, stream, no_data_seconds=10)
+    rule = rule_from_t0(owner, stream, no_data_seconds=10)
     temperature(stream, T0, 25)
     assert alerts_tick(T0 + 9_999) == []
     notices = alerts_tick(T0 + 10_000)
@@ -121,19 +105,19 @@ def test_a_silent_stream_is_no_data_until_samples_arrive_again(owner: Any, strea
 def test_a_firing_rule_whose_stream_goes_silent_resolves_then_is_no_data(
     owner: Any, stream: Stream
 ) -> None:
-    make_rule(owner, stream, duration_seconds=0, no_data_seconds=10)
+    rule_from_t0(owner, stream, duration_seconds=0, no_data_seconds=10)
     temperature(stream, T0, 35)
     assert states(alerts_tick(T0 + 10_000)) == ["resolved", "no data"]
 
 
 def test_a_no_data_rule_watches_silence_only(owner: Any, stream: Stream) -> None:
-    make_rule(owner, stream, condition="nodata", threshold=None, no_data_seconds=3)
+    rule_from_t0(owner, stream, condition="nodata", threshold=None, no_data_seconds=3)
     assert temperature(stream, T0, 99) == []
     assert states(alerts_tick(T0 + 3_000)) == ["no data"]
 
 
 def test_stopping_the_stream_marks_its_rules_no_data(owner: Any, stream: Stream) -> None:
-    rule = make_rule(owner, stream, duration_seconds=0)
+    rule = rule_from_t0(owner, stream, duration_seconds=0)
     temperature(stream, T0, 35)
     set_running(stream, False)
     notices = alerts_tick(T0 + 1_000)
@@ -149,7 +133,7 @@ def test_stopping_the_stream_marks_its_rules_no_data(owner: Any, stream: Stream)
 def test_stopping_the_stream_resolves_quietly_when_the_user_chose_so(
     owner: Any, stream: Stream
 ) -> None:
-    rule = make_rule(owner, stream, duration_seconds=0, on_stop="resolve", no_data_seconds=5)
+    rule = rule_from_t0(owner, stream, duration_seconds=0, on_stop="resolve", no_data_seconds=5)
     temperature(stream, T0, 35)
     set_running(stream, False)
     assert states(alerts_tick(T0 + 1_000)) == ["resolved"]
@@ -164,7 +148,7 @@ def test_stopping_the_stream_resolves_quietly_when_the_user_chose_so(
 
 def test_repeated_firing_is_held_back_within_the_interval(owner: Any, stream: Stream) -> None:
     contact = services_contact(owner)
-    make_rule(owner, stream, duration_seconds=0, min_interval_seconds=60, contacts=[contact])
+    rule_from_t0(owner, stream, duration_seconds=0, min_interval_seconds=60, contacts=[contact])
     temperature(stream, T0, 35)
     temperature(stream, T0 + 1_000, 25)
     flap = temperature(stream, T0 + 10_000, 35)
@@ -191,7 +175,7 @@ def services_contact(owner: Any) -> Any:
 
 
 def test_a_transition_seen_by_two_processes_is_recorded_once(owner: Any, stream: Stream) -> None:
-    rule = make_rule(owner, stream, duration_seconds=0, contacts=[services_contact(owner)])
+    rule = rule_from_t0(owner, stream, duration_seconds=0, contacts=[services_contact(owner)])
     first, second = AlertRule.objects.get(pk=rule.pk), AlertRule.objects.get(pk=rule.pk)
     change = Change("firing", T0, 35.0, "temperature met the condition")
     assert rule_commit(first, first.version, [change]) is not None
@@ -201,7 +185,7 @@ def test_a_transition_seen_by_two_processes_is_recorded_once(owner: Any, stream:
 
 
 def test_a_stale_evaluator_goes_on_from_what_the_other_recorded(owner: Any, stream: Stream) -> None:
-    rule = make_rule(owner, stream)
+    rule = rule_from_t0(owner, stream)
     temperature(stream, T0, 35)
     stale = AlertRule.objects.select_related("stream", "owner").get(pk=rule.pk)
     # Another producer's timer saw this second first and recorded the firing.

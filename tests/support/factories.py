@@ -65,7 +65,9 @@ def make_token(user: Any, name: str = "") -> str:
     return ApiToken.objects.issue(user=user, name=name)[1]
 
 
-def make_rule(owner: Any, stream: Stream, **fields: Any) -> AlertRule:
+def make_rule(
+    owner: Any, stream: Stream, *, contacts: list[Any] | None = None, **fields: Any
+) -> AlertRule:
     """Return a saved rule: `temperature` above 30 for 5 s, named "Too warm", unless overridden."""
     defaults: dict[str, Any] = {
         "name": "Too warm",
@@ -74,4 +76,5 @@ def make_rule(owner: Any, stream: Stream, **fields: Any) -> AlertRule:
         "threshold": 30.0,
         "duration_seconds": 5,
     }
-    return alert_rule_save(rule=AlertRule(owner=owner, stream=stream, **{**defaults, **fields}))
+    rule = AlertRule(owner=owner, stream=stream, **{**defaults, **fields})
+    return alert_rule_save(rule=rule, contacts=contacts)
