@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -278,6 +278,8 @@ class Bridge:
                 await asyncio.wait([self.connecting], timeout=KEEPALIVE_SECONDS)
             self.client.disconnect()
             self.client.loop_write()
+            # The database thread's connection goes with it, not when it is collected.
+            await self.loop.run_in_executor(self.executor, connection.close)
             self.executor.shutdown(wait=False)
 
     async def drain(self, stop: asyncio.Event) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from devices.bridge import Bridge, BrokerConfig
 from devices.discovery import discovery_apply
@@ -97,6 +97,7 @@ class Supervisor:
             await asyncio.gather(*(self.bridge_stop(pk) for pk in list(self.running)))
             with contextlib.suppress(Exception):
                 await self.in_thread(lambda: broker_leases_release(holder=self.holder))
+                await self.in_thread(connection.close)
             self.executor.shutdown(wait=False)
             log.info("MQTT bridges of %s stopped", self.holder)
 
