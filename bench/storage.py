@@ -14,26 +14,44 @@ a second, decode meaning back to Python samples as the reader hands them out:
 - `parquet, decimal floats` (`streams/history/codec.py`, what blocks use):
   the same, with floats of few decimals kept as delta-packed integers;
 - `arrow ipc + zstd`: Arrow's own file format, compressed buffers.
+
+With `--database sqlite,postgres` it then stores --samples of the 1 kHz sine
+and as many of two lab sensors sampled at 100 a second (three fields each)
+through the product's write path (`history_append`, rollups included), runs
+`manage.py compact --wait`, reclaims what the product's own upkeep reclaims
+(SQLite: a WAL checkpoint and `VACUUM`; PostgreSQL: `VACUUM FULL` of the three
+tables, a few times, keeping the smallest — the size plain `VACUUM`/autovacuum
+reaches once freed pages are reused)
+and prints bytes per value (sample × field) before and after, and where they go.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import random
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
+    PYTHON,
+    ROOT,
     banner,
+    django_env,
     fmt,
     machine,
+    pg_available,
+    pg_create,
+    pg_drop,
+    scratch_directory,
     table,
 )
 
@@ -190,12 +208,178 @@ def formats(block_size: int) -> None:
     print(table(["stream", "samples × fields", "format", "B/value", "write k/s", "read k/s"], rows))
 
 
+LAB_FIELDS = [
+    {"name": n, "unit": "", "type": "number"} for n in ("temperature", "humidity", "pressure")
+]
+
+
+def at_rest_child(samples: int) -> dict[str, Any]:
+    """In a migrated database: store, measure, compact, reclaim, measure (run in a child)."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from streams.history.store import history_append
+    from streams.messages import sample_frame
+    from streams.models import SourceKind, Stream
+
+    shapes = [
+        ("bench.sine", "sine", {"frequency": 1.0, "amplitude": 1.0, "rate": 1000}, 1),
+        ("bench.lab-1", "sensor", {}, 10),
+        ("bench.lab-2", "sensor", {}, 10),
+    ]
+    values = 0
+    for slug, kind, settings, step_ms in shapes:
+        stream = Stream.objects.create(
+            slug=slug, title=slug, source_kind=SourceKind.PUSH, running=False
+        )
+        if kind == "sine":
+            made = shape_samples(kind, settings, samples // 1000, slug)[:samples]
+        else:  # a lab sensor's walk, sampled at 100 a second
+            made = _sensor_walk(slug, samples)
+        batch = []
+        for seq, (_, _, reading, flags) in enumerate(made, 1):
+            batch.append(sample_frame(seq, START_MS + seq * step_ms, reading, flags))
+            if len(batch) == 5000:
+                history_append({stream.pk: batch})
+                batch = []
+        if batch:
+            history_append({stream.pk: batch})
+        values += sum(len(v) for _, _, v, _ in made)
+    result = {"values": values, "rows": _sizes()}
+    call_command(
+        "compact", "--wait", "--hot-seconds", "0", stdout=io.StringIO(), stderr=io.StringIO()
+    )
+    result["blocks"] = _sizes()
+    return result
+
+
+def _sensor_walk(slug: str, count: int) -> Samples:
+    from streams.sources.base import bounded_walk
+    from streams.sources.sensor import RANGES
+
+    rng = random.Random(slug)
+    state = {name: rng.uniform(low, high) for name, (low, high, _) in RANGES.items()}
+    made: Samples = []
+    for seq in range(1, count + 1):
+        for name, (low, high, step) in RANGES.items():
+            state[name] = bounded_walk(rng, state[name], step / 10, low, high)
+        made.append((seq, 0, {name: round(value, 2) for name, value in state.items()}, ()))
+    return made
+
+
+TABLES = ("streams_sample", "streams_sampleblock", "streams_rollup")
+VACUUM_TRIES = 6
+
+
+def _sizes() -> dict[str, int]:
+    """Bytes of the history tables (indexes and TOAST included) once reclaimed, and the total."""
+    from django.db import connection
+
+    sizes: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.execute("VACUUM")
+            for table in TABLES:
+                cursor.execute(
+                    "SELECT SUM(pgsize) FROM dbstat WHERE name = %s OR name IN"
+                    " (SELECT name FROM sqlite_master WHERE tbl_name = %s AND type = 'index')",
+                    [table, table],
+                )
+                sizes[table] = int(cursor.fetchone()[0] or 0)
+            cursor.execute("PRAGMA page_count")
+            pages = cursor.fetchone()[0]
+            cursor.execute("PRAGMA page_size")
+            sizes["database"] = pages * cursor.fetchone()[0]
+        else:
+            for table in TABLES:
+                # A transaction open anywhere on the server (others' tests) keeps deleted
+                # rows from being reclaimed; the smallest of a few tries is the table's size.
+                tries = []
+                for _ in range(VACUUM_TRIES):
+                    cursor.execute(f"VACUUM FULL ANALYZE {table}")
+                    cursor.execute("SELECT pg_total_relation_size(%s)", [table])
+                    tries.append(int(cursor.fetchone()[0]))
+                    time.sleep(0.5)
+                sizes[table] = min(tries)
+            cursor.execute("SELECT pg_database_size(current_database())")
+            sizes["database"] = int(cursor.fetchone()[0])
+    return sizes
+
+
+def at_rest(kinds: str, samples: int) -> None:
+    """Print what each database holds per value, as rows and once compacted."""
+    banner(f"At rest: {samples:,} samples each of the 1 kHz sine and two lab sensors at 100/s")
+    rows = []
+    with scratch_directory() as directory:
+        for kind, url in _databases(kinds, directory):
+            env = django_env(url)
+            subprocess.run(
+                [PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True
+            )
+            empty = _child(env, 0)
+            result = _child(env, samples)
+            values = result["values"]
+            for stage in ("rows", "blocks"):
+                sizes = result[stage]
+                history = sum(sizes[t] - empty["rows"][t] for t in TABLES)
+                where = ", ".join(
+                    f"{t.removeprefix('streams_')} {(sizes[t] - empty['rows'][t]) / values:.2f}"
+                    for t in TABLES
+                )
+                rows.append([kind, stage, f"{values:,}", fmt(history / values, 2), where])
+    print(table(["database", "stored as", "values", "B/value", "where (B/value)"], rows))
+
+
+# A database of its own: other benchmarks recreate `pulseboard_bench` as they start.
+PG_STORAGE_DB = "pulseboard_bench_storage"
+
+
+def _databases(kinds: str, directory: Path) -> Iterator[tuple[str, str]]:
+    """Yield (kind, URL) of a scratch database of each kind, dropped after it."""
+    for kind in [name.strip() for name in kinds.split(",")]:
+        if kind == "sqlite":
+            yield kind, f"sqlite:///{directory / 'storage.sqlite3'}"
+        elif kind == "postgres" and pg_available():
+            try:
+                yield kind, pg_create(PG_STORAGE_DB)
+            finally:
+                pg_drop(PG_STORAGE_DB)
+        else:
+            print(f"{kind}: not available; skipped.")
+
+
+def _child(env: dict[str, str], samples: int) -> dict[str, Any]:
+    command = [PYTHON, __file__, "--child", "--samples", str(samples)]
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, timeout=7200, check=True
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    return dict(json.loads(line[len("RESULT ") :]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--block", type=int, default=65_536, help="samples a block")
+    parser.add_argument("--block", type=int, default=16_384, help="samples a block")
+    parser.add_argument("--database", default="", help="sqlite,postgres: bytes at rest")
+    parser.add_argument("--samples", type=int, default=1_000_000, help="samples of each stream")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        import django
+
+        django.setup()
+        print(
+            "RESULT "
+            + json.dumps(at_rest_child(args.samples) if args.samples else {"rows": _sizes()})
+        )
+        return
     print(machine())
     formats(args.block)
+    if args.database:
+        at_rest(args.database, args.samples)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ DEMO_STREAMS: list[tuple[str, str, str, dict[str, Any], int, int]] = [
         "Sine, 1 kHz sampling",
         "sine",
         {"frequency": 1.0, "amplitude": 1.0, "rate": 1000},
-        HOUR,
+        24 * HOUR,  # about 62 MB once in blocks (docs/performance.md, "Storage")
         60,
     ),
     ("anomaly.demo", "Anomaly detector", "anomaly", {}, 7 * 24 * HOUR, 2 * HOUR),
