@@ -28,6 +28,7 @@ from config.asgi import application
 from streams.fanout import transport_uvicorn
 from streams.fanout.transport_uvicorn import contract, contract_missing, socket_writer
 from streams.live.presence import announcer, presence
+from streams.metrics import metric_value
 from streams.models import ApiToken, Stream
 from tests.processes import LOOPBACK, free_port
 from tests.support.samples import samples_make, store
@@ -221,3 +222,32 @@ async def test_a_member_missing_from_uvicorn_is_named_once_and_every_frame_arriv
     warnings = [r.getMessage() for r in caplog.records if r.name == transport_uvicorn.__name__]
     assert len(warnings) == 1, warnings  # once for the process, not once a socket
     assert "WebSocketsSansIOProtocol.write_paused" in warnings[0]
+
+
+async def test_on_the_direct_path_holes_are_filled_news_arrives_and_each_frame_counts_once(
+    owner: Any, private_stream: Stream
+) -> None:
+    sent, skipped = "pulseboard_frames_sent_total", "pulseboard_frames_skipped_total"
+    token = await database_sync_to_async(lambda: ApiToken.objects.issue(user=owner)[1])()
+    async with served(application) as url:
+        alice, watcher = await watch(url, token), await watch(url, token)
+        await store(private_stream, range(1, 17))
+        before = metric_value(sent), metric_value(skipped)
+        for first in range(1, 11, 2):
+            await frame_publish(STREAM, samples_make([first, first + 1]))
+            await asyncio.sleep(0.002)
+        for client in (alice, watcher):
+            assert (await seqs_until(client, 10))[0] == list(range(1, 11))
+        # The frames of 11..14 were lost on the way: the next one follows a hole.
+        await frame_publish(STREAM, samples_make([15, 16]))
+        for client in (alice, watcher):
+            assert (await seqs_until(client, 16))[0] == list(range(11, 17))
+        # Five frames that followed on and one after its hole, to each of two sockets.
+        assert (metric_value(sent) - before[0], metric_value(skipped) - before[1]) == (12, 0)
+        # News other than frames reaches an idle socket too.
+        await alice.send(json.dumps({"type": "stop", "stream": STREAM}))
+        while (news := json.loads(await asyncio.wait_for(watcher.recv(), 5)))["type"] != "status":
+            pass
+        assert (news["stream"], news["running"]) == (STREAM, False)
+        await alice.close()
+        await watcher.close()
