@@ -102,22 +102,33 @@ class Watcher:
     """A client that keeps every seq it sees and reconnects with `since`, like live.js.
 
     It reconnects only when the connection fails (refused, reset, closed: a web
-    process or Redis away). Anything else ends it, and the test fails with it: a
+    process or Redis away), to the next of its addresses (`also`: other web
+    processes) in turn. Anything else ends it, and the test fails with it: a
     frame that breaks the AsyncAPI document, an `error` frame, a frame out of turn.
     """
 
-    def __init__(self, url: str, stream: str, since: int | None = None):
+    def __init__(
+        self, url: str, stream: str, since: int | None = None, *, also: tuple[str, ...] = ()
+    ):
         self.url, self.stream, self.since = url, stream, since
+        self.urls = (url, *also)
         self.seqs: list[int] = []
         self.task = asyncio.ensure_future(self.run())
 
     async def run(self) -> None:
+        others = itertools.cycle(self.urls[1:] + self.urls[:1])
         while True:
             try:
                 async with connect(self.url) as ws:
                     await self.follow(ws)
             except (ConnectionClosed, OSError):
+                if len(self.urls) > 1:
+                    self.url = next(others)
                 await asyncio.sleep(0.3)
+
+    def take(self, samples: list[dict[str, Any]]) -> None:
+        """Keep the seqs of a data frame's samples."""
+        self.seqs.extend(sample["seq"] for sample in samples)
 
     async def follow(self, ws: ClientConnection) -> None:
         hello = json.loads(await ws.recv())
@@ -131,7 +142,7 @@ class Watcher:
             assert message["type"] != "error", f"the server refused: {message}"
             if message["type"] == "data":
                 assert message["stream"] == self.stream, f"a frame of another stream: {message}"
-                self.seqs.extend(sample["seq"] for sample in message["samples"])
+                self.take(message["samples"])
 
     def failed(self) -> None:
         """Raise what ended the watcher, if anything did."""

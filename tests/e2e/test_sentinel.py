@@ -21,16 +21,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import json
 import math
 import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from tests.e2e.servers import drop_database, e2e_database
 from tests.e2e.test_cluster import Cluster, Watcher, assert_each_once
@@ -82,34 +80,12 @@ class TimedWatcher(Watcher):
 
     def __init__(self, url: str, stream: str, *, also: tuple[str, ...] = ()):
         self.arrivals: list[tuple[float, float]] = []
-        # Where it goes when its web process fails: the next address, in turn.
-        self.urls = (url, *also)
-        super().__init__(url, stream)
+        super().__init__(url, stream, also=also)
 
-    async def run(self) -> None:
-        for url in itertools.cycle(self.urls):
-            self.url = url
-            try:
-                async with connect(url) as ws:
-                    await self.follow(ws)
-            except (ConnectionClosed, OSError):
-                await asyncio.sleep(0.3)
-
-    async def follow(self, ws: ClientConnection) -> None:
-        hello = json.loads(await ws.recv())
-        assert hello["type"] == "hello", f"the first frame is not hello: {hello}"
-        command: dict[str, object] = {"type": "subscribe", "stream": self.stream}
-        if self.seqs:
-            command["since"] = self.seqs[-1]
-        await ws.send(json.dumps(command))
-        async for text in ws:
-            now = time.time()
-            message = json.loads(text)
-            assert message["type"] != "error", f"the server refused: {message}"
-            if message["type"] == "data":
-                for sample in message["samples"]:
-                    self.seqs.append(sample["seq"])
-                    self.arrivals.append((now, now * 1000 - sample["t"]))
+    def take(self, samples: list[dict[str, Any]]) -> None:
+        now = time.time()
+        super().take(samples)
+        self.arrivals.extend((now, now * 1000 - sample["t"]) for sample in samples)
 
     def p99_before(self, moment: float, seconds: float = 2.0) -> float:
         """Return the p99 latency (ms) of the samples that arrived in the `seconds` before `moment`."""
