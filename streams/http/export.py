@@ -14,7 +14,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
 from streams.history.codec import StoredSample
-from streams.history.reader import samples_read
+from streams.history.reader import samples_pages
 from streams.http.common import api_error
 from streams.http.params import TIME_RANGE, BadParameter, IntQuery, time_range
 from streams.http.viewer import viewer_required_json, viewer_stream
@@ -43,22 +43,17 @@ async def export_pages(
     range it is. `seqs` narrows it to [first, last] seq: exactly the samples a
     widget holds.
     """
-    after, last = (seqs[0] - 1, seqs[1]) if seqs is not None else (None, None)
-
-    def page(after: int | None) -> list[StoredSample]:
-        before = None if last is None else last + 1
-        return samples_read(
-            stream_id, start=start, end=end, after_seq=after, before_seq=before, limit=EXPORT_PAGE
-        )
-
-    while True:
-        rows = await database_sync_to_async(page)(after)
-        if not rows:
-            return
+    first, last = seqs if seqs is not None else (None, None)
+    pages = samples_pages(
+        stream_id,
+        start=start,
+        end=end,
+        after_seq=None if first is None else first - 1,
+        until_seq=last,
+        page=EXPORT_PAGE,
+    )
+    while (rows := await database_sync_to_async(next)(pages, None)) is not None:
         yield rows
-        if len(rows) < EXPORT_PAGE:
-            return
-        after = rows[-1][0]
 
 
 def iso(t: int) -> str:
