@@ -46,6 +46,12 @@ async def test_a_backfill_beyond_what_is_left_is_refused_and_a_smaller_one_serve
     assert (refused["code"], refused["ref"]) == ("rate_limited", "r")
     served = await subscribe(alice, public_stream.slug, backfill=40)
     assert seqs_of(served) == list(range(BURST - 39, BURST + 1))
+    # The backfill drew the last 40: nothing is left, not even for one sample.
+    await alice.command({"type": "unsubscribe", "stream": public_stream.slug}, "unsubscribed")
+    empty = await error_for(
+        alice, {"type": "subscribe", "stream": public_stream.slug, "backfill": 1}
+    )
+    assert empty["code"] == "rate_limited"
 
 
 async def test_a_refused_subscribe_to_a_watched_stream_leaves_it_live(
