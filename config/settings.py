@@ -364,4 +364,16 @@ PULSEBOARD_EMBEDDED_PRODUCER = env_bool("PULSEBOARD_EMBEDDED_PRODUCER", not REDI
 # Run the MQTT bridges of users' brokers beside this process's producer (off: only
 # `manage.py mqttbridge` runs them). docs/ingest.md.
 PULSEBOARD_MQTT_BRIDGES = env_bool("PULSEBOARD_MQTT_BRIDGES", False)
-PULSEBOARD_LEASE_SECONDS = env_float("PULSEBOARD_LEASE_SECONDS", 10.0, minimum=1.0)
+# A producer owns a stream for a lease it renews every few hundred milliseconds, so a
+# dead producer's streams go on elsewhere within about a lease plus a renewal; it stops
+# publishing the margin before its lease ends (its clock may differ from the others').
+PULSEBOARD_LEASE_SECONDS = env_float("PULSEBOARD_LEASE_SECONDS", 1.6, minimum=0.5)
+PULSEBOARD_LEASE_RENEW_SECONDS = env_float("PULSEBOARD_LEASE_RENEW_SECONDS", 0.25, minimum=0.05)
+PULSEBOARD_LEASE_MARGIN_SECONDS = env_float("PULSEBOARD_LEASE_MARGIN_SECONDS", 0.3, minimum=0.0)
+if PULSEBOARD_LEASE_MARGIN_SECONDS + 2 * PULSEBOARD_LEASE_RENEW_SECONDS >= PULSEBOARD_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        "PULSEBOARD_LEASE_SECONDS must exceed PULSEBOARD_LEASE_MARGIN_SECONDS plus two "
+        "PULSEBOARD_LEASE_RENEW_SECONDS, or a producer stops publishing between renewals."
+    )
+# How long a push waits for its turn to write (SQLite) before it is answered 503.
+PULSEBOARD_INGEST_WAIT_SECONDS = env_float("PULSEBOARD_INGEST_WAIT_SECONDS", 5.0, minimum=0.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import timedelta
 from functools import wraps
@@ -19,6 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.models import Session
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
@@ -69,7 +71,9 @@ def token_rows(_key: Hashable, tokens: list[str]) -> list[ApiToken | None]:
         and (row.last_used is None or now - row.last_used > LAST_USED_RESOLUTION)
     }
     if stale:
-        ApiToken.objects.filter(pk__in=stale).update(last_used=now)
+        # A note to the minute: a database too busy to take it skips it, never the request.
+        with contextlib.suppress(OperationalError):
+            ApiToken.objects.filter(pk__in=stale).update(last_used=now)
     return [row if row is not None and row.user.is_active else None for row in found]
 
 

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 
 from streams.clock import now_ms
 from streams.history.codec import StoredSample, block_encode, json_column
+from streams.history.store import WritePriority, write_turn
 from streams.messages import Outgoing
 from streams.models import SampleBlock, Stream
 
@@ -93,7 +94,8 @@ def block_write(stream_id: int, samples: list[StoredSample]) -> SampleBlock:
     data = block_encode(samples)
     first, last = samples[0][0], samples[-1][0]
     times = [t for _, t, _, _ in samples]
-    with transaction.atomic(), connection.cursor() as cursor:
+    # On SQLite the block waits its turn behind lease renewals and the producer's ticks.
+    with write_turn(WritePriority.BULK), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(DELETE_SQL, [stream_id, first, last])
         if cursor.rowcount != len(samples):
             raise RowsChanged(f"{cursor.rowcount} rows of {first}–{last}, {len(samples)} read")

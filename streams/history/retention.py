@@ -5,18 +5,32 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from streams.history.rollups import MINUTE, SECOND
+from streams.history.store import WritePriority, write_turn
 from streams.models import Rollup, Sample, SampleBlock, Stream
 
 log = logging.getLogger(__name__)
 
 
+# Samples deleted per transaction: each slice holds SQLite's one write lock briefly,
+# so the producer's writes and lease renewals get their turns between slices.
+TRIM_SLICE = 20_000
+
+
 def history_trim(stream_id: int, older_than_ms: int) -> int:
-    """Delete a stream's samples older than the cutoff; return how many went."""
-    deleted, _ = Sample.objects.filter(stream_id=stream_id, t__lt=older_than_ms).delete()
-    return deleted
+    """Delete a stream's samples older than the cutoff, a slice at a time; return how many went."""
+    expired = Sample.objects.filter(stream_id=stream_id, t__lt=older_than_ms)
+    deleted = 0
+    while True:
+        # Where the slice ends is read first, outside the write (readers take no lock).
+        bound = list(expired.order_by("t").values_list("t", flat=True)[TRIM_SLICE - 1 :][:1])
+        with write_turn(WritePriority.BULK), transaction.atomic():
+            count, _ = (expired.filter(t__lte=bound[0]) if bound else expired).delete()
+        deleted += count
+        if not bound:
+            return deleted
 
 
 def blocks_trim(stream_id: int, older_than_ms: int) -> int:

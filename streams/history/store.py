@@ -1,11 +1,25 @@
-"""Writing samples: each batch of every stream, and its rollups, in one transaction."""
+"""Writing samples: each batch of every stream, and its rollups, in one transaction.
+
+On SQLite one connection writes at a time, and a connection that waits for the
+lock polls for it: a writer that commits and begins again at once (a busy
+pusher) can keep a waiting one out until its busy timeout runs out. So the
+writers of a process take turns here first (`write_turn`): lease renewals
+before the producer's ticks, ticks before bulk writes (pushes, retention), and
+a bulk writer that cannot get its turn in time gives up with WritesBusy
+(pushes answer 503). PostgreSQL locks rows, not the database: no turns there.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import heapq
+import itertools
 import json
 import sqlite3
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from enum import IntEnum
 from typing import Any
 
 import orjson
@@ -13,6 +27,69 @@ from django.db import connection, transaction
 
 from streams.history.rollups import rollups_apply
 from streams.messages import SampleFrame
+
+
+class WritePriority(IntEnum):
+    """Who goes first when several of a process's threads want to write."""
+
+    LEASE = 0
+    LIVE = 1
+    BULK = 2
+
+
+class WritesBusy(Exception):
+    """A writer waited longer than it may for its turn to write."""
+
+
+class WriteTurns:
+    """One writer at a time per process, the most urgent first, first come first within a kind."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._waiting: list[tuple[int, int]] = []
+        self._tickets = itertools.count()
+        self._holder: int | None = None  # the thread whose turn it is
+        self._depth = 0
+
+    @contextlib.contextmanager
+    def turn(self, priority: WritePriority, timeout: float | None = None) -> Iterator[None]:
+        """Hold the turn to write for the block; raise WritesBusy after `timeout` seconds."""
+        me = threading.get_ident()
+        with self._changed:
+            if self._holder != me:
+                ticket = (int(priority), next(self._tickets))
+                heapq.heappush(self._waiting, ticket)
+                if not self._changed.wait_for(
+                    lambda: self._holder is None and self._waiting[0] == ticket, timeout
+                ):
+                    self._waiting.remove(ticket)
+                    heapq.heapify(self._waiting)
+                    self._changed.notify_all()
+                    raise WritesBusy(f"no turn to write within {timeout} s")
+                heapq.heappop(self._waiting)
+                self._holder = me
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._holder = None
+                    self._changed.notify_all()
+
+
+_turns = WriteTurns()
+
+
+@contextlib.contextmanager
+def write_turn(priority: WritePriority, timeout: float | None = None) -> Iterator[None]:
+    """Hold this process's turn to write to SQLite for the block (PostgreSQL needs none)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with _turns.turn(priority, timeout):
+        yield
 
 
 def history_append(batches: Mapping[int, list[SampleFrame]]) -> int:

@@ -27,7 +27,10 @@ def samples_ingest(request: HttpRequest, slug: str) -> JsonResponse:
     try:
         stored = async_to_sync(ingest_samples)(stream=stream, user=request.user, samples=samples)
     except IngestError as error:
-        return api_error(error.code, error.message, error.status)
+        response = api_error(error.code, error.message, error.status)
+        if error.retry_after is not None:
+            response["Retry-After"] = str(error.retry_after)
+        return response
     return JsonResponse(
         {
             "stream": slug,

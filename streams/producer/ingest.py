@@ -6,16 +6,17 @@ import math
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Max
 
 from streams.access import stream_can_control
 from streams.clock import now_ms
+from streams.history.store import WritePriority, WritesBusy, write_turn
 from streams.messages import SampleFrame, sample_frame
 from streams.metrics import metric_inc
 from streams.models import Sample, SourceKind, Stream
 from streams.producer.pipeline import database_thread, pipeline_run, samples_write
-from streams.producer.values import IngestError, field_types, values_check
+from streams.producer.values import BUSY_RETRY_SECONDS, IngestError, field_types, values_check
 
 MAX_FLAGS = 8
 # Pushed timestamps may run a little ahead of this server's clock, not more.
@@ -114,8 +115,13 @@ def rows_stamped(
 
 
 def ingest_store(*, stream_id: int, rows: list[Row]) -> list[SampleFrame]:
-    """Give the rows the next seqs (and missing times) and store them, all or nothing."""
-    with transaction.atomic():
+    """Give the rows the next seqs (and missing times) and store them, all or nothing.
+
+    On SQLite the push waits its turn behind the producer's writes (and lease
+    renewals), at most PULSEBOARD_INGEST_WAIT_SECONDS; then WritesBusy.
+    """
+    wait = settings.PULSEBOARD_INGEST_WAIT_SECONDS
+    with write_turn(WritePriority.BULK, timeout=wait), transaction.atomic():
         # The stream row lock (on SQLite, the write lock an IMMEDIATE transaction
         # takes at its start) makes concurrent pushes take turns for seq; samples
         # without `t` are stamped only now, so a batch that waited is not refused.
@@ -135,10 +141,19 @@ async def ingest_samples(*, stream: Stream, user: Any, samples: Any) -> list[Sam
     """Validate, store and publish a pushed batch; return the stored samples.
 
     Every refusal is counted by its code (the field it names is in its message only,
-    so the metric's series stay few).
+    so the metric's series stay few). A database too busy to take the batch in
+    time (or away) is IngestError `busy`, 503: nothing was stored, send it again
+    after `retry_after` seconds.
     """
     try:
-        return await _ingest(stream=stream, user=user, samples=samples)
+        try:
+            return await _ingest(stream=stream, user=user, samples=samples)
+        except (WritesBusy, OperationalError) as error:
+            raise IngestError(
+                "busy",
+                f"The database is busy; nothing was stored. Try again in {BUSY_RETRY_SECONDS} s.",
+                503,
+            ) from error
     except IngestError as error:
         metric_inc(REFUSED, code=error.code)
         raise

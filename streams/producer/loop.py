@@ -5,6 +5,11 @@ written to history in one transaction and only then published, one ready-encoded
 `data` frame per stream. Because nothing is published before it is stored, a
 client that resumes from history never misses what others saw live. When a write
 fails the samples are still published and kept (bounded) to be written later.
+
+Nothing slow stands in the live path's way: leases are renewed every
+PULSEBOARD_LEASE_RENEW_SECONDS on a thread (and database connection) of their
+own, retention trims on another, and on SQLite the producer's writes go before
+pushes and retention (`streams.history.store.write_turn`).
 """
 
 from __future__ import annotations
@@ -14,18 +19,18 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import transaction
 
 from streams.access import derived_stream_stop, derived_streams_rein, kind_reads
 from streams.clock import now_ms
 from streams.history.retention import retention_apply
 from streams.history.samples import history_latest
+from streams.history.store import WritePriority, write_turn
 from streams.messages import PRODUCERS_GROUP, Outgoing, SampleFrame, sample_frame
 from streams.metrics import metric_inc, metric_set
 from streams.models import Stream
@@ -33,12 +38,14 @@ from streams.producer.companions import Companions
 from streams.producer.control import stream_set_running
 from streams.producer.derived import DerivedReader
 from streams.producer.leases import (
-    LEASE_MARGIN_MS,
     lease_holder_name,
+    lease_margin_ms,
     leases_claim,
+    leases_fence,
     leases_release,
 )
 from streams.producer.pipeline import pipeline_run, samples_write
+from streams.producer.threads import DatabaseThread
 from streams.producer.timers import TIMER_SECONDS, timers_fire
 from streams.publishing import send_all, send_stream_status
 from streams.sources import SOURCES, Source, source_create
@@ -80,20 +87,6 @@ class Assignment:
     last_values: dict[str, Any] | None
 
 
-def wait_briefly_for_locks() -> None:
-    """Make the producer's own connection give up on a lock quickly.
-
-    Pages may wait for a locked database; the producer must not, or live data
-    would stall behind it. A write that fails is kept and retried next tick, and
-    the batch is published all the same.
-    """
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(f"PRAGMA busy_timeout = {PRODUCER_LOCK_WAIT_MS}")
-        elif connection.vendor == "postgresql":
-            cursor.execute(f"SET lock_timeout = '{PRODUCER_LOCK_WAIT_MS}ms'")
-
-
 def sources_load(runners: list[Runner]) -> None:
     for runner in runners:
         runner.source.load(runner.reader)
@@ -119,26 +112,37 @@ class Producer:
         self.reconcile_now = asyncio.Event()
         # One thread, so the producer has its own database connection and its
         # writes never wait behind page requests.
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="producer-db")
+        self.database = DatabaseThread("producer-db", lock_wait_ms=PRODUCER_LOCK_WAIT_MS)
+        # Leases and retention each have a thread of their own: a renewal never waits
+        # behind a tick's write, and a long retention pass never holds up either. A
+        # renewal may wait for a lock as long as the lease leaves it (see leases.py).
+        self.lease_thread = DatabaseThread(
+            "producer-lease", lock_wait_ms=max(PRODUCER_LOCK_WAIT_MS, self.lease_ms // 2)
+        )
+        self.retention_thread = DatabaseThread("producer-retention", lock_wait_ms=5_000)
+        self.renew_seconds = settings.PULSEBOARD_LEASE_RENEW_SECONDS
+        self.margin_ms = min(lease_margin_ms(), self.lease_ms // 2)
         self.last_retention = 0.0
+        self.retention: asyncio.Future[None] | None = None
         self.lease_deadline = 0
+        self.lease_candidates: list[int] = []
+        self.lost: set[int] = set()  # streams whose lease a write found gone
         self.publish_failing = False
 
     async def in_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        def call() -> T:
-            close_old_connections()
-            if connection.connection is None:
-                connection.ensure_connection()
-                wait_briefly_for_locks()
-            return function(*args, **kwargs)
+        """Run `function` in the producer's own database thread."""
+        return await self.database.run(function, *args, **kwargs)
 
-        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
+    async def in_lease_thread(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `function` in the thread that claims and renews leases."""
+        return await self.lease_thread.run(function, *args, **kwargs)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Produce until `stop` is set, then give the leases back."""
         log.info("producer %s starting", self.holder)
         listener = asyncio.create_task(self.listen_for_nudges(stop))
         companions = Companions()
+        keeper = asyncio.create_task(self.keep_leases(stop))
         next_reconcile = next_timers = 0.0
         try:
             while not stop.is_set():
@@ -158,10 +162,51 @@ class Producer:
         finally:
             listener.cancel()
             await companions.end()
+            keeper.cancel()
             await self.in_thread(self.flush_unstored)
-            await self.in_thread(leases_release, holder=self.holder)
-            self.executor.shutdown(wait=True)
+            await self.in_lease_thread(leases_release, holder=self.holder)
+            if self.retention is not None:
+                await asyncio.wait([self.retention])
+            self.shutdown()
             log.info("producer %s stopped", self.holder)
+
+    def shutdown(self) -> None:
+        """End the producer's threads (each closes its database connection as it ends)."""
+        for thread in self.threads:
+            thread.shutdown()
+
+    @property
+    def threads(self) -> tuple[DatabaseThread, ...]:
+        return (self.database, self.lease_thread, self.retention_thread)
+
+    async def keep_leases(self, stop: asyncio.Event) -> None:
+        """Renew the leases every PULSEBOARD_LEASE_RENEW_SECONDS, and claim free ones as soon."""
+        while not stop.is_set():
+            started = time.monotonic()
+            await self.guarded(self.renew_leases)
+            delay = self.renew_seconds - (time.monotonic() - started)
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+
+    async def renew_leases(self) -> None:
+        """Renew what we hold and take what has expired; a change makes the loop reconcile."""
+        if not self.lease_candidates:
+            return
+        claimed_at = self.clock()
+        held = await self.in_lease_thread(
+            leases_claim,
+            holder=self.holder,
+            stream_ids=self.lease_candidates,
+            now=claimed_at,
+            ttl_ms=self.lease_ms,
+        )
+        if held >= set(self.runners):
+            self.lease_deadline = max(
+                self.lease_deadline, claimed_at + self.lease_ms - self.margin_ms
+            )
+        if held != set(self.runners):
+            self.reconcile_now.set()
 
     async def guarded(self, step: Callable[[], Any]) -> None:
         """Run one step; a failure is logged and the loop goes on."""
@@ -216,9 +261,10 @@ class Producer:
                 "id", "slug", "source_kind", "source_settings", "retention_seconds"
             )
         )
+        self.lease_candidates = [row[0] for row in candidates]
         held = leases_claim(
             holder=self.holder,
-            stream_ids=[row[0] for row in candidates],
+            stream_ids=self.lease_candidates,
             now=now,
             ttl_ms=self.lease_ms,
         )
@@ -243,10 +289,10 @@ class Producer:
 
     async def reconcile(self) -> None:
         planned_at = self.clock()
-        owned, news = await self.in_thread(self.plan, planned_at)
+        owned, news = await self.in_lease_thread(self.plan, planned_at)
         await send_all(news)
         # The leases just taken hold until then; past it another producer may own them.
-        self.lease_deadline = planned_at + self.lease_ms - LEASE_MARGIN_MS
+        self.lease_deadline = planned_at + self.lease_ms - self.margin_ms
         for stream_id in list(self.runners):
             if stream_id not in owned:
                 runner = self.runners.pop(stream_id)
@@ -271,9 +317,18 @@ class Producer:
             )
             metric_set("pulseboard_stream_running", 1, stream=job.slug)
             log.info("producer runs %s from seq %d", job.slug, job.last_seq)
-        if time.monotonic() - self.last_retention > RETENTION_EVERY_SECONDS:
+        if time.monotonic() - self.last_retention > RETENTION_EVERY_SECONDS and (
+            self.retention is None or self.retention.done()
+        ):
             self.last_retention = time.monotonic()
-            await self.in_thread(retention_apply, self.clock())
+            self.retention = asyncio.ensure_future(self.trim(self.clock()))
+
+    async def trim(self, now: int) -> None:
+        """Apply retention on its own thread; ticks and renewals go on meanwhile."""
+        try:
+            await self.retention_thread.run(retention_apply, now)
+        except Exception:
+            log.exception("retention failed; it runs again within a minute")
 
     async def tick(self) -> None:
         """Poll every source, store the new samples, then publish them."""
@@ -311,14 +366,21 @@ class Producer:
             return
         for stream_id, batch in fresh.items():
             self.runners[stream_id].unstored.extend(batch)
+        slugs = {runner.stream_id: runner.slug for runner in self.runners.values()}
         try:
             # This tick's frames are published whether or not the write went through:
             # what failed stays unstored and is written (not published again) next tick.
+            # Not so a stream whose lease the write found gone (another producer has
+            # it), nor anything once the lease may have run out while the write waited.
             await pipeline_run(
                 store=self.flush_unstored,
-                slugs={runner.stream_id: runner.slug for runner in self.runners.values()},
+                slugs=slugs,
                 in_thread=self.in_thread,
-                publish=fresh,
+                publish=lambda: {
+                    stream_id: batch
+                    for stream_id, batch in fresh.items()
+                    if stream_id not in self.lost and self.clock() < self.lease_deadline
+                },
             )
         except Exception:
             # Stored all the same: watchers fill the hole from history when frames flow again.
@@ -329,8 +391,18 @@ class Producer:
             if self.publish_failing:
                 log.warning("publishing works again")
             self.publish_failing = False
+        self.drop_lost()
         for runner in [r for r in self.runners.values() if r.source.finished]:
             await self.finish(runner)
+
+    def drop_lost(self) -> None:
+        """Stop running the streams whose write found their lease with another producer."""
+        for stream_id in self.lost:
+            runner = self.runners.pop(stream_id, None)
+            if runner is not None:
+                metric_set("pulseboard_stream_running", 0, stream=runner.slug)
+                log.warning("producer lost %s to another at seq %d", runner.slug, runner.last_seq)
+        self.lost.clear()
 
     async def timers(self) -> None:
         """Let what depends on time passing (silent streams' alert rules) see the clock."""
@@ -358,12 +430,22 @@ class Producer:
         )
 
     def flush_unstored(self) -> dict[int, list[SampleFrame]]:
-        """Write what waits to be stored; return what was written (nothing when the write failed)."""
+        """Write what waits to be stored; return what was written (nothing when the write failed).
+
+        The write checks our leases in its own transaction: the samples of a stream
+        another producer has taken over are dropped with its runner, unwritten.
+        """
         batches = {r.stream_id: r.unstored for r in self.runners.values() if r.unstored}
         if not batches:
             return {}
         try:
-            samples_write(batches)
+            with write_turn(WritePriority.LIVE, PRODUCER_LOCK_WAIT_MS / 1000), transaction.atomic():
+                held = leases_fence(holder=self.holder, stream_ids=list(batches))
+                for stream_id in [stream_id for stream_id in batches if stream_id not in held]:
+                    self.lost.add(stream_id)
+                    del batches[stream_id]
+                if batches:
+                    samples_write(batches)
         except Exception:
             metric_inc("pulseboard_store_failures_total")
             log.warning("history write failed; samples kept to retry", exc_info=True)
@@ -373,6 +455,6 @@ class Producer:
                     log.error("dropping %d unstored samples of %s", lost, runner.slug)
                     del runner.unstored[:lost]
             return {}
-        for runner in self.runners.values():
-            runner.unstored = []
+        for stream_id in batches:
+            self.runners[stream_id].unstored = []
         return batches

@@ -55,14 +55,14 @@ async def pipeline_run(
     store: Callable[[], Batches],
     slugs: Mapping[int, str],
     in_thread: InThread,
-    publish: Batches | None = None,
+    publish: Callable[[], Batches] | None = None,
 ) -> Batches:
     """Store, then publish, then tell listeners; return what was stored, by stream id.
 
     `store` runs in the database thread (`in_thread`) and returns what it wrote;
     listeners hear of exactly that. The frames published are what was stored,
-    unless `publish` names others (a producer retrying an earlier write has
-    published those samples already).
+    unless `publish` says others once the store is done (a producer retrying an
+    earlier write has published those samples already).
     """
 
     def store_and_listen() -> tuple[Batches, list[Outgoing]]:
@@ -70,6 +70,6 @@ async def pipeline_run(
         return stored, samples_stored(dict(stored)) if stored else []
 
     stored, notices = await in_thread(store_and_listen)
-    shown = stored if publish is None else publish
+    shown = stored if publish is None else publish()
     await samples_publish({slugs[stream_id]: batch for stream_id, batch in shown.items()}, notices)
     return stored

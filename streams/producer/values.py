@@ -20,12 +20,21 @@ MAX_TEXT_VALUE = 200
 MAX_MAGNITUDE = 1e300
 
 
+# A busy database asks pushers to come back after this many seconds (503, Retry-After).
+BUSY_RETRY_SECONDS = 1
+
+
 class IngestError(Exception):
     """A refused batch; nothing of it was stored. `field` names the refused field, if one was."""
 
     def __init__(self, code: str, message: str, status: int = 400, field: str | None = None):
         super().__init__(message)
         self.code, self.message, self.status, self.field = code, message, status, field
+
+    @property
+    def retry_after(self) -> int | None:
+        """Return the seconds after which to send the batch again (busy, 503), else None."""
+        return BUSY_RETRY_SECONDS if self.status == 503 else None
 
 
 def field_types(fields: Any) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -166,9 +167,12 @@ async def make_producer() -> AsyncIterator[MakeProducer]:
 
     yield make
     for producer in made:
-        with contextlib.suppress(RuntimeError):  # run() already shut its thread down
-            await producer.in_thread(connections.close_all)
-        producer.executor.shutdown(wait=True)
+        if producer.retention is not None:
+            await asyncio.wait([producer.retention])
+        for thread in producer.threads:
+            with contextlib.suppress(RuntimeError):  # run() already shut its threads down
+                await thread.run(connections.close_all)
+        producer.shutdown()
 
 
 @pytest.fixture
