@@ -264,7 +264,7 @@ def test_the_admin_refuses_a_public_replay_of_a_private_stream(
         "is_public": "on",
         "source_kind": "replay",
         "source_settings": '{"source": "sensors.alice", "from": 0, "to": 10}',
-        "retention_seconds": 3600,
+        "retention_days": 1,
     }
     response = admin_client.post("/admin/streams/stream/add/", form)
     assert response.status_code == 200
@@ -424,7 +424,7 @@ def test_the_admin_form_refuses_to_run_such_a_replay(
         "source_kind": "replay",
         "source_settings": '{"source": "sensors.alice", "from": 0, "to": 10}',
         "running": "on",
-        "retention_seconds": 3600,
+        "retention_days": 1,
     }
     response = admin_client.post(f"/admin/streams/stream/{replay.pk}/change/", form)
     assert response.status_code == 200
