@@ -1,5 +1,6 @@
 // Every page's entry point: htmx, the side drawer that htmx fills, the confirm
-// dialog for htmx's questions, copy buttons, the sidebar toggle and local times.
+// dialog for htmx's questions, copy buttons, the sidebar toggle, the site menu on
+// narrow screens and local times.
 
 import htmx from "../../vendor/htmx/htmx.esm.js";
 import { askToConfirm, localiseTimes, showToast } from "../ui.js";
@@ -100,5 +101,33 @@ sidebarToggle?.addEventListener("click", () => {
   sidebarToggle.setAttribute("aria-expanded", String(open));
   document.getElementById("sidebar")?.classList.toggle("is-open", open);
 });
+
+// The site menu on narrow screens: a disclosure button; Escape, a click elsewhere or
+// focus leaving the header folds it again (Escape gives focus back to the button).
+const menuToggle = document.querySelector("[data-site-menu-toggle]");
+const siteMenu = document.getElementById("site-menu");
+
+function siteMenuShow(open) {
+  menuToggle.setAttribute("aria-expanded", String(open));
+  siteMenu.classList.toggle("is-open", open);
+}
+
+if (menuToggle && siteMenu) {
+  menuToggle.addEventListener("click", () => siteMenuShow(menuToggle.getAttribute("aria-expanded") !== "true"));
+  siteMenu.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    siteMenuShow(false);
+    menuToggle.focus();
+  });
+  menuToggle.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") siteMenuShow(false);
+  });
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest(".site-header")) siteMenuShow(false);
+  });
+  menuToggle.closest(".site-header").addEventListener("focusout", (event) => {
+    if (event.relatedTarget && !event.currentTarget.contains(event.relatedTarget)) siteMenuShow(false);
+  });
+}
 
 localiseTimes();
