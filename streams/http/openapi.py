@@ -159,7 +159,7 @@ OPERATIONS = [
         "Push samples to a push stream (owner or staff); stored, then sent to watchers",
         json_response("Stored", ref("Stored")),
         status=201,
-        errors=(400, 401, 403, 404, 405, 409, 413),
+        errors=(400, 401, 403, 404, 405, 409, 413, 503),
         body=ref("PushedSamples"),
     ),
     Operation(
