@@ -144,6 +144,7 @@ export function createBoardGrid({ container, template, canEdit, urls, onSaveErro
     if (canEdit) article.setAttribute("aria-describedby", "grid-keys");
     item.querySelector(".widget-stream").title = [widget.stream, ...others].join(", ");
     item.querySelector("[data-widget-edit]")?.setAttribute("aria-label", `Edit ${title}`);
+    item.querySelector("[data-widget-view]")?.setAttribute("aria-label", `View ${title}`);
     const remove = item.querySelector("[data-widget-delete]");
     if (remove) {
       remove.setAttribute("aria-label", `Remove ${title}`);

@@ -5,6 +5,7 @@ import { setupAlerts } from "../board/alerts.js";
 import { setupConnectionPanel } from "../board/connection-panel.js";
 import { setupExport } from "../board/export.js";
 import { createBoardGrid } from "../board/grid.js";
+import { setupPanelView } from "../board/panel-view.js";
 import { setupSources } from "../board/sources.js";
 import { setupTimeControls } from "../board/time.js";
 import { WidgetHost } from "../board/widgets.js";
@@ -70,16 +71,27 @@ function main() {
   showEmpty();
   sources.refresh();
 
+  const view = setupPanelView({
+    grid,
+    container: gridElement,
+    board: document.getElementById("board"),
+    bar: document.getElementById("panel-view-bar"),
+  });
   const time = setupTimeControls({
     host,
     note: document.getElementById("range-note"),
-    onRange: (range) => document.getElementById("board").classList.toggle("is-history", range !== null),
+    onRange: (range) => {
+      document.getElementById("board").classList.toggle("is-history", range !== null);
+      view.refresh();
+    },
     onError: (error) => console.warn(error),
     share,
   });
   setupExport({ host, timeRange: time.range, share });
-  // For tests and tools: the widgets' spans and the playback's state.
-  gridElement.board = { host, playback: time.playback };
+  // ?panel=<id>: the dashboard opens at that panel, viewed alone.
+  view.fromAddress();
+  // For tests and tools: the widgets' spans, the playback's state and the viewed panel.
+  gridElement.board = { host, playback: time.playback, viewed: view.viewed };
   if (page.alerts) setupAlerts({ client });
 
   // The editor answers a save with the widget as stored; draw it without a reload.
@@ -95,6 +107,7 @@ function main() {
     sources.refresh();
   });
   document.body.addEventListener("widget-deleted", (event) => {
+    if (view.viewed() === event.detail.id) view.hide();
     host.remove(event.detail.id);
     showEmpty();
     sources.refresh();
