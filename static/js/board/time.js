@@ -1,5 +1,6 @@
-// The time range of the dashboard (live, the last 5 min / hour / day, custom)
-// and the playback of a past range: its stored samples, paced by their time at
+// The time range of the dashboard (live, the last 5 min / hour / day, custom,
+// or what a drag across a chart spans, with Back to the range before) and the
+// playback of a past range: its stored samples, paced by their time at
 // 0.5×–10× or as fast as they load, with pause, speed and scrub.
 
 import { fetchAllSamples, fetchBuckets, fetchSamples } from "../data/history.js";
@@ -61,6 +62,9 @@ export function setupTimeControls({ host, note, onRange, onError, share = null }
   const speed = document.getElementById("playback-speed");
   const scrub = document.getElementById("playback-scrub");
   const clock = document.getElementById("playback-time");
+  const back = document.getElementById("range-back");
+  // The ranges shown before each zoom (a drag across a chart), newest last.
+  const zooms = [];
   let range = null;
   // The choice of the range shown ("live", "1h", "custom"…).
   let shown = "live";
@@ -130,9 +134,40 @@ export function setupTimeControls({ host, note, onRange, onError, share = null }
     showNote(`History from ${formatDateTime(range.from)} to ${formatDateTime(range.to)}: ${shape}.${missing} Play replays the stored samples.`);
   }
 
+  function showCustom({ from, to }) {
+    select.value = "custom";
+    fromInput.value = toLocalInput(from);
+    toInput.value = toLocalInput(to);
+    apply("custom", { from, to });
+  }
+
+  // A drag across a chart zooms to what it spans, as a custom range; Back returns.
+  document.getElementById("board-grid")?.addEventListener("chart-zoom", (event) => {
+    const { from, to } = event.detail;
+    if (!(from < to)) return;
+    zooms.push({ choice: shown, range });
+    back.hidden = false;
+    showCustom({ from, to });
+  });
+  back?.addEventListener("click", () => {
+    const before = zooms.pop();
+    back.hidden = zooms.length === 0;
+    if (!before) return;
+    if (before.choice === "custom") showCustom(before.range);
+    else {
+      select.value = before.choice;
+      apply(before.choice);
+    }
+  });
+  function forgetZooms() {
+    zooms.length = 0;
+    if (back) back.hidden = true;
+  }
+
   // The custom range is chosen in a small menu under its button, so the
   // toolbar keeps one row; the button then says which range is shown.
   select.addEventListener("change", () => {
+    forgetZooms();
     if (select.value === "custom") {
       const now = Date.now();
       fromInput.value ||= toLocalInput(range?.from ?? now - 3_600_000);
@@ -156,6 +191,7 @@ export function setupTimeControls({ host, note, onRange, onError, share = null }
     }
     toInput.setCustomValidity("");
     custom.hidePopover();
+    forgetZooms();
     apply("custom", { from, to });
   });
   // Closed without applying: the select goes back to what is shown.

@@ -76,3 +76,65 @@ export function nearestIndex(xs, x) {
   if (low > 0 && Math.abs(xs[low - 1] - x) <= Math.abs(xs[low] - x)) return low - 1;
   return low;
 }
+
+// A drag narrower than this (px) is a click, not a choice of range.
+const MIN_DRAG_PX = 8;
+
+/**
+ * Let a mouse drag across the plot in `box` choose a time range, as uPlot's own
+ * drag-to-select would (the chart may be drawn by the worker, so the page draws the
+ * band from where the plot is). A release sends a bubbling "chart-zoom" event with
+ * {from, to} in ms; the dashboard's time controls take it as a custom range.
+ */
+export function selectByDrag(box, chart) {
+  const band = document.createElement("div");
+  band.className = "chart-select";
+  band.hidden = true;
+  box.append(band);
+  let start = null; // {x, view}
+
+  function clampX(event, view) {
+    const x = event.clientX - box.getBoundingClientRect().left - view.left;
+    return Math.max(0, Math.min(view.width, x));
+  }
+
+  function secondsAt(x, view) {
+    return view.xMin + (x / view.width) * (view.xMax - view.xMin);
+  }
+
+  box.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0 || event.pointerType === "touch") return;
+    const view = chart.view();
+    if (!view || !(view.xMax > view.xMin)) return;
+    const rect = box.getBoundingClientRect();
+    const x = event.clientX - rect.left - view.left;
+    const y = event.clientY - rect.top;
+    if (x < 0 || x > view.width || y < view.top || y > view.top + view.height) return;
+    event.preventDefault();
+    box.setPointerCapture(event.pointerId);
+    start = { x, view };
+    band.style.top = `${view.top}px`;
+    band.style.height = `${view.height}px`;
+  });
+  box.addEventListener("pointermove", (event) => {
+    if (!start) return;
+    const x = clampX(event, start.view);
+    band.style.left = `${start.view.left + Math.min(x, start.x)}px`;
+    band.style.width = `${Math.abs(x - start.x)}px`;
+    band.hidden = Math.abs(x - start.x) < MIN_DRAG_PX;
+  });
+  const finish = (event, chosen) => {
+    if (!start) return;
+    const { view } = start;
+    const x = clampX(event, view);
+    const [left, right] = [Math.min(x, start.x), Math.max(x, start.x)];
+    start = null;
+    band.hidden = true;
+    if (!chosen || right - left < MIN_DRAG_PX) return;
+    const from = Math.round(secondsAt(left, view) * 1000);
+    const to = Math.round(secondsAt(right, view) * 1000);
+    box.dispatchEvent(new CustomEvent("chart-zoom", { bubbles: true, detail: { from, to } }));
+  };
+  box.addEventListener("pointerup", (event) => finish(event, true));
+  box.addEventListener("pointercancel", (event) => finish(event, false));
+}

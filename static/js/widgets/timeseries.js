@@ -5,7 +5,7 @@
 // max, so a reduced view keeps every spike a live one shows.
 
 import { mountChart } from "../charts/host.js";
-import { followPointer, nearestIndex } from "../charts/cursor.js";
+import { followPointer, nearestIndex, selectByDrag } from "../charts/cursor.js";
 import { colourOf, labelOf, seriesLabels, timeSeriesWindow } from "../charts/timeseries-plot.js";
 import { formatTime, formatWithUnit } from "../format.js";
 import { TEXT_INTERVAL_MS, element, readPalette } from "./common.js";
@@ -65,6 +65,7 @@ export function create(el, config = {}) {
     },
   };
   followPointer(plotBox, chart, readoutAt, readout);
+  selectByDrag(plotBox, chart);
 
   function render() {
     if (rebuild || samples.hasExtents !== chartedExtents) {
