@@ -115,10 +115,9 @@ class Producer:
         self.database = DatabaseThread("producer-db", lock_wait_ms=PRODUCER_LOCK_WAIT_MS)
         # Leases and retention each have a thread of their own: a renewal never waits
         # behind a tick's write, and a long retention pass never holds up either. A
-        # renewal may wait for a lock as long as the lease leaves it (see leases.py).
-        self.lease_thread = DatabaseThread(
-            "producer-lease", lock_wait_ms=max(PRODUCER_LOCK_WAIT_MS, self.lease_ms // 2)
-        )
+        # renewal that meets a lock gives up as quickly: the next one comes 0.25 s later,
+        # and the loop's reconciles, which claim on this thread too, must not wait long.
+        self.lease_thread = DatabaseThread("producer-lease", lock_wait_ms=PRODUCER_LOCK_WAIT_MS)
         self.retention_thread = DatabaseThread("producer-retention", lock_wait_ms=5_000)
         self.renew_seconds = settings.PULSEBOARD_LEASE_RENEW_SECONDS
         self.margin_ms = min(lease_margin_ms(), self.lease_ms // 2)

@@ -41,6 +41,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         PULSEBOARD_MAX_CONNECTIONS_PER_USER="50",
         PULSEBOARD_WS_PING_INTERVAL="2",
         PULSEBOARD_WS_PING_TIMEOUT="2",
+        # test_faults.py holds the database locked for 5 s from another process: with
+        # the default 1.6 s leases, which cannot be renewed through it, the producer
+        # would rightly stop publishing 1.3 s in (docs/operations.md, failures).
+        PULSEBOARD_LEASE_SECONDS="10",
     )
     server = ServerProcess(env, log_path=tmp_path / "server.log")
     yield from served(server, pg_name)
