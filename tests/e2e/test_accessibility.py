@@ -78,6 +78,12 @@ async def pages_of(page: Page, world: dict[str, Any]) -> list[str]:
     await page.locator("#share-button").click()
     await expect(page.locator("#drawer-title")).to_be_visible()
     problems += await audit(page, "sharing")
+    await page.goto(board)
+    await wait_connected(page)
+    await page.locator(".widget").first.focus()
+    await page.keyboard.press("v")
+    await expect(page.locator("#panel-view-bar")).to_be_visible()
+    problems += await audit(page, "panel view")
     for name, path in (
         ("alerts", "/alerts/"),
         ("streams", "/streams/"),
@@ -86,6 +92,12 @@ async def pages_of(page: Page, world: dict[str, Any]) -> list[str]:
     ):
         await page.goto(path)
         problems += await audit(page, name)
+    # On a phone the site's links are behind the menu button: audit them open.
+    menu = page.get_by_role("button", name="Menu")
+    if await menu.is_visible():
+        await menu.click()
+        await expect(page.locator("#site-menu")).to_be_visible()
+        problems += await audit(page, "site menu")
     await page.goto(f"{board}?from=1&to=600000")
     await expect(page.locator("#playback")).to_be_visible()
     problems += await audit(page, "playback")
