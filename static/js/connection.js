@@ -92,14 +92,15 @@ export function watchConnection(client, { badge, note, goneMessage = null }) {
 // Refreshed on a timer rather than per frame: figures that change 60 times a
 // second cannot be read anyway.
 export function startStatsTicker(client, cells) {
-  // Messages are samples, not frames: one frame carries a batch of them.
-  let previousReceived = client.stats.samples;
+  // Messages are samples, not frames: one frame carries a batch of them. The rate
+  // counts live samples only, so a backfill or a resume does not read as a burst.
+  let previousReceived = client.stats.liveSamples;
   let previousAt = performance.now();
   const update = () => {
     const stats = client.stats;
     const now = performance.now();
-    const rate = ((stats.samples - previousReceived) * 1000) / Math.max(1, now - previousAt);
-    previousReceived = stats.samples;
+    const rate = ((stats.liveSamples - previousReceived) * 1000) / Math.max(1, now - previousAt);
+    previousReceived = stats.liveSamples;
     previousAt = now;
     if (cells.received) cells.received.textContent = stats.samples.toLocaleString();
     if (cells.rate) cells.rate.textContent = rate.toFixed(rate < 10 ? 1 : 0);

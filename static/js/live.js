@@ -54,6 +54,7 @@ export class LiveClient {
   #counters = {
     received: 0,
     samples: 0,
+    liveSamples: 0,
     sent: 0,
     samplesSent: 0,
     reconnects: 0,
@@ -359,8 +360,9 @@ export class LiveClient {
 
   #handleData(message) {
     if (!Array.isArray(message.samples)) return;
-    const { fresh, holes } = this.#streams.accept(message.stream, message.samples);
+    const { fresh, holes, live } = this.#streams.accept(message.stream, message.samples);
     this.#counters.samples += fresh.length;
+    this.#counters.liveSamples += live;
     this.#counters.gaps += holes.length;
     for (const hole of holes) this.#emit("gap", { stream: message.stream, ...hole });
     // The samples after a hole are delivered now; the resubscribe fills it later.

@@ -185,6 +185,17 @@ test("it drops samples it has already delivered", () => {
   assert.equal(client.lastSeq("sine.1khz"), 4);
 });
 
+test("samples up to the last stored at subscribe time are the past: they are received but not live", () => {
+  const { client, socket } = connected();
+  client.subscribe("sine.1khz", { backfill: 300 });
+  socket().receive({ type: "subscribed", stream: "sine.1khz", seq: 3, running: true, fields: [] });
+  socket().receive({ type: "data", stream: "sine.1khz", samples: samples(1, 2, 3) });
+  socket().receive({ type: "data", stream: "sine.1khz", samples: samples(4, 5) });
+
+  assert.equal(client.stats.samples, 5);
+  assert.equal(client.stats.liveSamples, 2);
+});
+
 test("it ignores data for streams it does not watch", () => {
   const { client, socket, events } = connected();
   client.subscribe("a");

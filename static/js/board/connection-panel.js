@@ -78,7 +78,7 @@ export function setupConnectionPanel(client, doc = document) {
       "panel-sent": stats.sent.toLocaleString(),
       "panel-samples": stats.samples.toLocaleString(),
       "panel-samples-sent": stats.samplesSent.toLocaleString(),
-      "panel-rate": rate.next(stats.samples, performance.now()).toFixed(1),
+      "panel-rate": rate.next(stats.liveSamples, performance.now()).toFixed(1),
       "panel-queued": stats.queued.toLocaleString(),
       "panel-subscriptions": stats.subscriptions.toLocaleString(),
       "panel-uptime": stats.connectedSince === null ? "–" : formatDuration(stats.uptime),

@@ -20,6 +20,9 @@ export class Subscriptions {
       sequence: new SequenceTracker(),
       pending: true,
       sentOnThisConnection: false,
+      // The last seq stored when the server last answered `subscribed`: samples up
+      // to it are the stream's past (backfill, a resume), those after it are live.
+      liveAfter: null,
     });
   }
 
@@ -74,8 +77,10 @@ export class Subscriptions {
    * numbering started over, so what was drawn of it no longer fits.
    */
   acknowledged(stream, { seq, recovered }) {
-    const sequence = this.#records.get(stream)?.sequence;
+    const record = this.#records.get(stream);
+    const sequence = record?.sequence;
     if (!sequence) return false;
+    if (Number.isSafeInteger(seq)) record.liveAfter = seq;
     // The server stores a sample before anyone sees it, so a last stored seq
     // below ours means its data was reset.
     const restarted = Number.isSafeInteger(seq) && sequence.lastSeq !== null && seq < sequence.lastSeq;
@@ -93,15 +98,18 @@ export class Subscriptions {
     const record = this.#records.get(stream);
     const fresh = [];
     const holes = [];
-    if (!record) return { fresh, holes };
+    let live = 0;
+    if (!record) return { fresh, holes, live };
     for (const sample of samples) {
       const seq = sample?.seq;
       if (!Number.isSafeInteger(seq)) continue;
       const { verdict, hole } = record.sequence.accept(seq);
       if (hole) holes.push(hole);
-      if (verdict !== Verdict.DUPLICATE) fresh.push(sample);
+      if (verdict === Verdict.DUPLICATE) continue;
+      fresh.push(sample);
+      if (record.liveAfter === null || seq > record.liveAfter) live += 1;
     }
     if (holes.length) record.pending = true;
-    return { fresh, holes };
+    return { fresh, holes, live };
   }
 }
