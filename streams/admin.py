@@ -174,11 +174,13 @@ class RecentFilter(admin.SimpleListFilter):
 
 
 class SampleKeysetChangeList(ChangeList):
-    """The sample list a page at a time by (stream, seq), never counting, never OFFSET.
+    """The sample list newest first by time, a page at a time, never counting, never OFFSET.
 
-    A table of 86 million samples answers its first page and its thousandth
-    alike: each page is an index range read from where the last one stopped
-    (`?after=<stream id>.<seq>`), LIMIT one page.
+    Each page continues from where the last one stopped (`?after=<t>.<stream id>.<seq>`):
+    every listed stream gives its newest samples before that point (an index range
+    with a LIMIT, through the one reader), and the page is the newest of them. A
+    page costs one bounded read per stream, whatever the history's size or the
+    page's depth; filtering by stream makes it one read.
     """
 
     def get_results(self, request: HttpRequest) -> None:
@@ -188,7 +190,9 @@ class SampleKeysetChangeList(ChangeList):
         self.has_more = len(page) > self.list_per_page
         self.result_list = page[: self.list_per_page]
         last = self.result_list[-1] if self.result_list else None
-        self.next_after = f"{last.stream_id}.{last.seq}" if self.has_more and last else None
+        self.next_after = (
+            f"{last.t}.{last.stream_id}.{last.seq}" if self.has_more and last else None
+        )
         self.result_count = len(self.result_list)
         self.full_result_count = None
         self.show_full_result_count = False
@@ -197,38 +201,39 @@ class SampleKeysetChangeList(ChangeList):
         self.multi_page = False
         self.paginator = self.model_admin.get_paginator(request, self.queryset, self.list_per_page)
 
-    def _page(self, after: tuple[int, int] | None, since: int | None) -> list[Sample]:
-        """Return one page and one more sample: each stream in turn, newest first.
+    def _page(self, after: tuple[int, int, int] | None, since: int | None) -> list[Sample]:
+        """Return one page and one more sample, ordered by (t, stream, seq), newest first.
 
-        Samples come from the one reader (blocks and rows), a stream's newest
-        before the page's position with a LIMIT, so neither the history's size
-        nor the page's depth changes its cost.
+        A stream's t never goes back as its seq grows (producers stamp in order,
+        ingest refuses the past), so its newest-by-seq are its newest by time.
         """
         wanted = self.list_per_page + 1
-        page: list[Sample] = []
         streams = Stream.objects.order_by("-pk")
         chosen = self.params.get("stream__id__exact")
         if chosen is not None:
             chosen_id = chosen[-1] if isinstance(chosen, list) else chosen
             streams = streams.filter(pk=int(chosen_id) if str(chosen_id).isdigit() else 0)
+        page: list[Sample] = []
         for stream in streams:
-            if after is not None and stream.pk > after[0]:
-                continue
-            before = after[1] if after is not None and stream.pk == after[0] else None
-            newest = samples_read(
-                stream.pk,
-                before_seq=before,
-                start=since,
-                limit=wanted - len(page),
-                newest_first=True,
-            )
+            end, before = None, None
+            if after is not None:
+                t, stream_id, seq = after
+                # Samples at the position's t come before it in streams of higher id.
+                end = t if stream.pk > stream_id else t + 1
+                before = seq if stream.pk == stream_id else None
             page += [
                 Sample(stream=stream, seq=seq, t=t, values=values, flags=list(flags))
-                for seq, t, values, flags in newest
+                for seq, t, values, flags in samples_read(
+                    stream.pk,
+                    before_seq=before,
+                    start=since,
+                    end=end,
+                    limit=wanted,
+                    newest_first=True,
+                )
             ]
-            if len(page) >= wanted:
-                break
-        return page
+        page.sort(key=lambda sample: (sample.t, sample.stream_id, sample.seq), reverse=True)
+        return page[:wanted]
 
     def next_page_url(self) -> str | None:
         """Return the URL of the next page, with the filters kept."""
@@ -240,21 +245,24 @@ class SampleKeysetChangeList(ChangeList):
 AFTER = "after"
 
 
-def parse_after(text: str) -> tuple[int, int] | None:
-    """Return (stream id, seq) from `after`'s "<stream id>.<seq>", or None when it is not that."""
-    stream_id, _, seq = text.partition(".")
-    if not (stream_id.isdigit() and seq.isdigit()):
+def parse_after(text: str) -> tuple[int, int, int] | None:
+    """Return (t, stream id, seq) from `after`'s "<t>.<stream id>.<seq>", or None when it is not that."""
+    parts = text.split(".")
+    if len(parts) != 3 or not parts[0].removeprefix("-").isdigit():
         return None
-    return int(stream_id), int(seq)
+    if not (parts[1].isdigit() and parts[2].isdigit()):
+        return None
+    return int(parts[0]), int(parts[1]), int(parts[2])
 
 
 @admin.register(Sample)
 class SampleAdmin(admin.ModelAdmin):
     list_display = ["stream", "seq", "sample_time", "values", "flags"]
+    list_display_links = None  # samples are read, never changed: no change page to link
     list_filter = ["stream", RecentFilter]
     list_select_related = ["stream"]
-    # Newest first, stream by stream: the (stream, seq) unique index, walked backwards.
-    ordering = ["-stream", "-seq"]
+    # Newest first by time across streams (SampleKeysetChangeList merges each stream's newest).
+    ordering = ["-t"]
     sortable_by: list[str] = []  # another order would need OFFSET or a sort of the table
     show_full_result_count = False
     change_list_template = "admin/streams/sample/change_list.html"

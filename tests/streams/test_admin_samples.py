@@ -1,4 +1,4 @@
-"""The admin's sample list: pages by (stream, seq), never a COUNT of the table, never OFFSET."""
+"""The admin's sample list: newest first by time across streams, never a COUNT, never OFFSET."""
 
 from __future__ import annotations
 
@@ -66,6 +66,66 @@ def test_samples_of_several_streams_follow_one_another(admin_user: Any, lab_stre
         match = NEXT.search(html)
         url = URL + match[1].replace("&amp;", "&") if match else ""
     assert seen == 1205
+
+
+def listed_rows(html: str) -> list[tuple[str, int]]:
+    """(stream slug, seq) of each listed sample, top to bottom."""
+    return [
+        (title, int(seq))
+        for title, seq in re.findall(
+            r'<t[hd] class="field-stream[^"]*">(?:<a [^>]*>)?([^<]+)(?:</a>)?</t[hd]>'
+            r'<td class="field-seq">(\d+)</td>',
+            html,
+        )
+    ]
+
+
+def test_samples_of_several_streams_are_listed_newest_first_by_time(admin_user: Any) -> None:
+    early, late = make_stream("aa.early", title="Early"), make_stream("zz.late", title="Late")
+    # Interleaved in time: Early at 0, 20, 40 ... ms, Late at 10, 30, 50 ...; 150 samples each.
+    history_append(
+        {
+            early.pk: [sample_frame(i, EPOCH_MS + 20 * i, {"v": i}) for i in range(1, 151)],
+            late.pk: [sample_frame(i, EPOCH_MS + 20 * i + 10, {"v": i}) for i in range(1, 151)],
+        }
+    )
+    client = logged_in(admin_user)
+    url, rows = URL, []
+    while url:
+        html = client.get(url).content.decode()
+        rows += listed_rows(html)
+        match = NEXT.search(html)
+        url = URL + match[1].replace("&amp;", "&") if match else ""
+    expected = [(title, i) for i in range(150, 0, -1) for title in ("zz.late", "aa.early")]
+    assert rows == expected
+
+
+def test_samples_at_the_same_moment_in_two_streams_are_each_listed_once(admin_user: Any) -> None:
+    one, two = make_stream("aa.one", title="One"), make_stream("aa.two", title="Two")
+    # 101 samples per stream at one t: a page ends inside the tie.
+    history_append(
+        {
+            one.pk: [sample_frame(i, EPOCH_MS, {"v": i}) for i in range(1, 102)],
+            two.pk: [sample_frame(i, EPOCH_MS, {"v": i}) for i in range(1, 102)],
+        }
+    )
+    client = logged_in(admin_user)
+    url, rows = URL, []
+    while url:
+        html = client.get(url).content.decode()
+        rows += listed_rows(html)
+        match = NEXT.search(html)
+        url = URL + match[1].replace("&amp;", "&") if match else ""
+    assert sorted(rows) == sorted(
+        [(slug, i) for slug in ("aa.one", "aa.two") for i in range(1, 102)]
+    )
+    assert len(rows) == 202
+
+
+def test_a_listed_sample_links_nowhere(admin_user: Any, lab_stream: Stream) -> None:
+    html = logged_in(admin_user).get(URL).content.decode()
+    assert listed_seqs(html)
+    assert "/None/change/" not in html
 
 
 def test_the_time_filter_lists_only_recent_samples(admin_user: Any, lab_stream: Stream) -> None:
