@@ -28,6 +28,7 @@ ERROR_CODES = {
     "not_subscribed": "The connection is not subscribed to that stream.",
     "not_push_stream": "Only push streams accept published samples.",
     "stream_stopped": "The push stream is stopped; its owner may start it again.",
+    "busy": "The database is busy; nothing was stored. Send the samples again shortly.",
     "rate_limited": "Too many commands; slow down.",
     "too_large": "The frame is larger than the limit.",
     "too_many": "The connection is at its subscription limit.",
