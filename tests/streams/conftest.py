@@ -162,6 +162,19 @@ async def make_producer() -> AsyncIterator[MakeProducer]:
             reconcile_seconds=60,
             lease_seconds=LEASE_SECONDS,
         )
+        reconcile = producer.reconcile
+
+        async def reconcile_then_trim() -> None:
+            # The tests' SQLite is one in-memory database in shared-cache mode, where a
+            # table one connection writes is locked to the others at once (no busy
+            # wait, unlike the WAL file the product runs on): a retention pass on its
+            # own thread would make a tick's write fail at random. Here the pass a
+            # reconcile starts ends before the test goes on.
+            await reconcile()
+            if producer.retention is not None:
+                await asyncio.wait([producer.retention])
+
+        producer.reconcile = reconcile_then_trim  # type: ignore[method-assign]
         made.append(producer)
         return producer
 
