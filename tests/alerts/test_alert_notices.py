@@ -17,31 +17,14 @@ from alerts.evaluation import alerts_evaluate, alerts_tick
 from alerts.models import AlertEvent, AlertRule
 from alerts.services import contact_save
 from streams.models import Stream
-from tests.alerts.alert_helpers import T0, rule_save, temperature
+from tests.alerts.alert_helpers import T0, rule_from_t0, temperature
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def stream(private_stream: Stream) -> Stream:
-    Stream.objects.filter(pk=private_stream.pk).update(running=True)
-    private_stream.running = True
-    return private_stream
-
-
 def make_rule(owner: Any, stream: Stream, **settings: Any) -> AlertRule:
-    options: dict[str, Any] = {
-        "name": "Too warm",
-        "stream": stream,
-        "field": "temperature",
-        "condition": "above",
-        "threshold": 30.0,
-        "duration_seconds": 0,
-        "enabled": True,
-    }
-    rule = rule_save(owner, **(options | settings))
-    AlertRule.objects.filter(pk=rule.pk).update(state_since=T0)
-    return rule
+    """A rule of the shared defaults whose state counts from T0, firing at once unless held."""
+    return rule_from_t0(owner, stream, **({"duration_seconds": 0} | settings))
 
 
 def sample(stream: Stream, t: int, values: dict[str, Any], flags: list[str]) -> list[Any]:
