@@ -107,6 +107,14 @@ async def test_a_chart_of_two_streams_exports_both_and_only_the_fields_it_draws(
         "() => { const s = document.getElementById('board-grid').board.host.spans()[0].span;"
         " return s?.streams && Object.keys(s.streams).length === 2; }"
     )
+    # The chart is made once its first samples are in: wait until it draws all three series.
+    await page.wait_for_function(
+        """() => { const chart = [...document.querySelectorAll('#board-grid .grid-stack-item')]
+              .find((one) => one.querySelector('.widget-title').textContent === 'Both labs')
+              ?.querySelector('.timeseries')?.chart;
+            return chart && chart.series.length === 4
+              && chart.data.slice(1).every((values) => values.some((v) => typeof v === 'number')); }"""
+    )
     held, text = await exported(page, "Both labs", "csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0].keys()) == [
@@ -168,6 +176,7 @@ async def test_the_dashboard_export_lists_every_stream_on_screen(
     )
     await page.locator("#export-button").click()
     links = page.locator('#export-list a[data-export="csv"]')
+    await expect(links).to_have_count(3)
     streams = await links.evaluate_all("(all) => all.map((link) => link.dataset.stream)")
     assert sorted(streams) == ["business.kpi", "sensors.lab-1", "sensors.lab-2"]
     tabs.assert_clean()

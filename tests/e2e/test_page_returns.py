@@ -98,12 +98,25 @@ async def test_a_dashboard_is_stale_while_the_server_is_away_and_live_within_2_s
         widgets, stale = await stale_tiles(page)
         assert widgets > 0 and stale == 0
         await expect(page.locator("#stat-reconnects")).to_have_text("0")
+        live_colour = await page.locator(
+            '.grid-stack-item[data-kind="stat"] .stat-value'
+        ).first.evaluate("(el) => getComputedStyle(el).color")
+        muted = await page.evaluate(
+            """() => { const probe = document.createElement("span");
+                       probe.style.color = "var(--text-muted)"; document.body.append(probe);
+                       const colour = getComputedStyle(probe).color; probe.remove();
+                       return colour; }"""
+        )
 
         restartable.stop()
         await expect(page.locator("#connection-state")).to_have_text("Reconnecting")
         await expect(page.locator(".grid-stack-item .widget.is-stale")).to_have_count(widgets)
-        value = page.locator('.grid-stack-item[data-kind="stat"] .widget-body').first
-        assert float(await value.evaluate("(el) => getComputedStyle(el).opacity")) < 0.6
+        # The value dims to the muted text colour (still AA contrast); drawings fade.
+        value = page.locator('.grid-stack-item[data-kind="stat"] .stat-value').first
+        await expect(value).to_have_css("color", muted)
+        assert muted != live_colour
+        chart = page.locator(SINE_CHART).first
+        assert float(await chart.evaluate("(el) => getComputedStyle(el).opacity")) < 0.6
         dot_source = page.locator('.grid-stack-item[data-stream="sine.1khz"] .widget-source').first
         await expect(dot_source).to_have_attribute("title", re.compile(r"Not live.*last update \d"))
         assert not any(await canvases_changed(page, SINE_CHART, 500)), "a chart moved while down"
@@ -136,6 +149,8 @@ async def test_a_dashboard_is_stale_while_the_server_is_away_and_live_within_2_s
         tabs.assert_clean()
     finally:
         await tabs.close(request.node.name)
+        if restartable.process is None:  # stopped when the test failed: the next test needs it
+            restartable.start()
 
 
 async def test_a_widget_whose_source_is_stopped_says_so(

@@ -83,3 +83,11 @@ test("any other change of the items shows them in their order", () => {
   draw([]);
   assert.deepEqual(shown(), []);
 });
+
+test("the drawer remembers the items it last drew, which is what the widget exports", () => {
+  const { draw } = setup();
+  assert.deepEqual(draw.items, [], "nothing drawn yet");
+  const items = [2, 1].map((n) => ({ n }));
+  draw(items);
+  assert.equal(draw.items, items);
+});

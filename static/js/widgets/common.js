@@ -166,10 +166,13 @@ export function newestFirst(list, added, limit) {
  * kept; when the items are the shown ones with new ones on top and old ones
  * gone from the bottom (a newest-first list), only those rows are added and
  * removed — the page lays out and paints a new row, not the whole list again.
+ * `draw.items` is the list last drawn: what the widget shows (and exports),
+ * which lags what it has been given by up to one redraw.
  */
 export function rowList(container, rowOf) {
   let made = new Map();
-  return function draw(items) {
+  function draw(items) {
+    draw.items = items;
     const kept = new Map();
     const wanted = items.map((item) => {
       const row = made.get(item) ?? rowOf(item);
@@ -190,7 +193,9 @@ export function rowList(container, rowOf) {
     if (at > 0) container.prepend(...wanted.slice(0, at));
     else if (shown.length === 0 && wanted.length) container.append(...wanted);
     while (shown.length > wanted.length) shown[shown.length - 1].remove();
-  };
+  }
+  draw.items = [];
+  return draw;
 }
 
 /**

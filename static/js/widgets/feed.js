@@ -52,6 +52,6 @@ export function create(el, config = {}) {
     clear() {
       items = [];
     },
-    span: () => spanOf(items),
+    span: () => spanOf(drawItems.items),
   });
 }

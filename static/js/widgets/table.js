@@ -39,7 +39,7 @@ export function create(el, config = {}) {
       drawRows(rows);
     },
     minInterval: TEXT_INTERVAL_MS,
-    span: () => spanOf(rows),
+    span: () => spanOf(drawRows.items),
     push(samples) {
       rows = newestFirst(rows, samples.filter(keep), limit);
     },

@@ -49,6 +49,6 @@ export function create(el, config = {}) {
     clear() {
       trades = [];
     },
-    span: () => spanOf(trades),
+    span: () => spanOf(drawRows.items),
   });
 }
