@@ -206,6 +206,16 @@ def block_table(data: bytes) -> pa.Table:
     return pa.table(columns)
 
 
+def block_fields(table: pa.Table) -> dict[str, tuple[str, pa.Array]]:
+    """Return a decoded block's field columns by field name, each with its kind (`float`, `text`, …)."""
+    fields = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        kind, colon, field = name.partition(":")
+        if colon:
+            fields[field] = (kind, column.combine_chunks())
+    return fields
+
+
 def block_samples(table: pa.Table) -> list[StoredSample]:
     """Return the samples of a (decoded, maybe filtered) block table, in its order."""
     seqs = table.column("seq").to_pylist()

@@ -14,11 +14,13 @@ deleted).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +31,10 @@ from streams.history.codec import StoredSample, block_samples, block_table, json
 NO_SEQ = 2**63 - 1
 NO_T = 2**63 - 1
 CACHED_BLOCKS = 12
+
+# Part of a range as `samples_parts` yields it: a block's samples as its decoded
+# table (`codec.block_table`'s columns), or rows as samples.
+SamplesPart: TypeAlias = pa.Table | list[StoredSample]
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,86 @@ def samples_pages(
         if len(samples) < page:
             return
         after_seq = samples[-1][0]
+
+
+def samples_parts(
+    stream_id: int,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    after_seq: int | None = None,
+    until_seq: int | None = None,
+    page: int = 5000,
+) -> Iterator[SamplesPart]:
+    """Yield a stream's samples oldest first, a block's as its table and rows as lists.
+
+    The same samples in the same order as `samples_pages`, each seq once, for
+    readers that go column-wise (exports): a block's samples stay one Arrow
+    table (cut only where the range or an interleaved row cuts it), rows come
+    `page` at a time. Memory stays flat: one page of rows and one block.
+    """
+    after = -NO_SEQ if after_seq is None else max(after_seq, -NO_SEQ)
+    before = NO_SEQ if until_seq is None else min(until_seq + 1, NO_SEQ)
+    start = -NO_T if start is None else max(start, -NO_T)
+    end = NO_T if end is None else min(end, NO_T)
+    while True:
+        bounds = Bounds(after, before, start, end)
+        rows = _rows(stream_id, bounds, page, newest_first=False)
+        full = len(rows) == page
+        if full:  # blocks past the page's last row wait for the next page
+            bounds = Bounds(after, rows[-1][0] + 1, start, end)
+        taken = 0
+        for key in _blocks(stream_id, bounds, newest_first=False):
+            table = _block(key)
+            if table is None:  # deleted since (retention)
+                continue
+            _, first_seq, last_seq, _, _, first_t, last_t = key
+            inside = first_seq > bounds.after_seq and last_seq < bounds.before_seq
+            if not (inside and first_t >= bounds.start and last_t < bounds.end):
+                table = table.filter(_within(table, bounds))
+            if table.num_rows == 0:
+                continue
+            seqs = table.column("seq")
+            first, last = seqs[0].as_py(), seqs[-1].as_py()
+            earlier = bisect.bisect_left(rows, first, lo=taken, key=_seq)
+            if earlier > taken:
+                yield rows[taken:earlier]
+            within = bisect.bisect_right(rows, last, lo=earlier, key=_seq)
+            yield from _interleaved(table, rows[earlier:within])
+            taken = within
+        if taken < len(rows):
+            yield rows[taken:]
+        if not full:
+            return
+        after = rows[-1][0]
+
+
+def _seq(sample: StoredSample) -> int:
+    return sample[0]
+
+
+def _interleaved(table: pa.Table, rows: list[StoredSample]) -> Iterator[SamplesPart]:
+    """Yield a block's table with rows inside its seq range, in seq order, each seq once.
+
+    A row whose seq the block holds too was moved into it meanwhile: the
+    block's copy is kept. Other rows (seqs the block skips) go between its parts.
+    """
+    if not rows:
+        yield table
+        return
+    seqs = table.column("seq")
+    held = pc.is_in(pa.array([row[0] for row in rows], type=pa.int64()), value_set=seqs)
+    position = 0
+    for row, duplicate in zip(rows, held.to_pylist(), strict=True):
+        if duplicate:
+            continue
+        cut = int(pc.sum(pc.less(seqs, row[0]).cast(pa.int64())).as_py() or 0)
+        if cut > position:
+            yield table.slice(position, cut - position)
+        yield [row]
+        position = cut
+    if position < table.num_rows:
+        yield table.slice(position)
 
 
 ROWS_SQL = (

@@ -154,6 +154,23 @@ OPERATIONS = [
         shared=True,
     ),
     Operation(
+        "api-export",
+        "get",
+        "The raw samples of a range as a Parquet file, streamed a row group at a time",
+        {
+            "description": "Columns seq, t (int64 ms), time (timestamp ms UTC), one per "
+            "declared field (float64 for numbers, string for text, JSON text for others; "
+            "null where a sample has no value), flags (list of strings)",
+            "content": {
+                export.CONTENT_TYPES["parquet"]: {"schema": {"type": "string", "format": "binary"}}
+            },
+        },
+        errors=(400, 401, 404, 405),
+        parameters=export.PARAMETERS,
+        kwargs={"extension": "parquet"},
+        shared=True,
+    ),
+    Operation(
         "api-samples",
         "post",
         "Push samples to a push stream (owner or staff); stored, then sent to watchers",

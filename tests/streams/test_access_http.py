@@ -86,7 +86,9 @@ def test_the_stream_list_names_the_private_stream_only_to_its_readers(
         assert leaks(response.content) == (actor in READERS)
 
 
-@pytest.mark.parametrize("path", ["history?from=0", "export.csv?from=0", "export.json?from=0"])
+@pytest.mark.parametrize(
+    "path", ["history?from=0", "export.csv?from=0", "export.json?from=0", "export.parquet?from=0"]
+)
 @pytest.mark.parametrize("actor", ACTORS)
 def test_history_and_exports_answer_only_its_readers(world: World, actor: str, path: str) -> None:
     response = client_of(world, actor).get(f"/api/streams/{PRIVATE}/{path}")
