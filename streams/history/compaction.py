@@ -99,16 +99,29 @@ def block_write(stream_id: int, samples: list[StoredSample]) -> SampleBlock:
         cursor.execute(DELETE_SQL, [stream_id, first, last])
         if cursor.rowcount != len(samples):
             raise RowsChanged(f"{cursor.rowcount} rows of {first}–{last}, {len(samples)} read")
-        return SampleBlock.objects.create(
-            stream_id=stream_id,
-            first_seq=first,
-            last_seq=last,
-            first_t=min(times),
-            last_t=max(times),
+        return block_insert(
+            stream_id,
+            seqs=(first, last),
+            times=(min(times), max(times)),
             count=len(samples),
-            size=len(data),
             data=data,
         )
+
+
+def block_insert(
+    stream_id: int, *, seqs: tuple[int, int], times: tuple[int, int], count: int, data: bytes
+) -> SampleBlock:
+    """Insert an encoded block of `count` samples, seqs and times as (lowest, highest)."""
+    return SampleBlock.objects.create(
+        stream_id=stream_id,
+        first_seq=seqs[0],
+        last_seq=seqs[1],
+        first_t=times[0],
+        last_t=times[1],
+        count=count,
+        size=len(data),
+        data=data,
+    )
 
 
 def stream_compact(

@@ -107,7 +107,15 @@ def rollups_apply(stream_id: int, samples: list[SampleFrame]) -> None:
     """
     if not samples:
         return
-    partials = {width: rollup_partials(samples, width) for width in TIERS}
+    rollups_merge(stream_id, {width: rollup_partials(samples, width) for width in TIERS})
+
+
+def rollups_merge(stream_id: int, partials: dict[int, dict[int, Stats]]) -> None:
+    """Merge later samples' statistics (tier → bucket start → stats) into the stored buckets.
+
+    One read of the bucket rows they touch in every tier, one upsert of the merged
+    rows; call inside the transaction that stores the samples.
+    """
     where, params = [], [stream_id]
     for width, buckets in partials.items():
         if len(buckets) > MAX_LISTED_BUCKETS:
