@@ -69,33 +69,42 @@ STATISTICS = ("min", "max", "sum", "count", "first", "last")
 
 
 def _tier_partials(table: pa.Table, width: int) -> dict[int, Stats]:
+    """Return one tier's bucket statistics: every numeric field in one grouping, then flags."""
     starts = _bucket_starts(table.column("t").combine_chunks(), width)
-    buckets: dict[int, Stats] = {start: {} for start in pc.unique(starts).to_pylist()}
-    if "flags" in table.column_names:
-        flags = table.column("flags").combine_chunks()
-        flagged = pa.table(
-            {
-                "start": pc.take(starts, pc.list_parent_indices(flags)),
-                "flag": pc.list_flatten(flags),
-            }
-        )
-        counted = flagged.group_by(["start", "flag"], use_threads=False).aggregate(
-            [("flag", "count")]
-        )
-        columns = (counted.column(name).to_pylist() for name in ("start", "flag", "flag_count"))
-        for start, flag, count in zip(*columns, strict=True):
-            buckets[start].setdefault(FLAGS, {})[flag] = count
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        kind, _, field = name.partition(":")
-        if kind not in ("int", "float") or column.null_count == len(column):
-            continue
-        grouped = pa.table({"start": starts, "value": column}).group_by("start", use_threads=False)
-        statistics = grouped.aggregate([("value", statistic) for statistic in STATISTICS])
-        by_name = [statistics.column(f"value_{s}").to_pylist() for s in STATISTICS]
-        for start, *entry in zip(statistics.column("start").to_pylist(), *by_name, strict=True):
+    numeric = [
+        (name.partition(":")[2], column)
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if name.startswith(("int:", "float:")) and column.null_count < len(column)
+    ]
+    columns = {"start": starts, **{f"v{i}": column for i, (_, column) in enumerate(numeric)}}
+    statistics = (
+        pa.table(columns)
+        .group_by("start", use_threads=False)  # one thread: first and last in the chunk's order
+        .aggregate([(f"v{i}", kind) for i in range(len(numeric)) for kind in STATISTICS])
+    )
+    bucket_starts = statistics.column("start").to_pylist()
+    buckets: dict[int, Stats] = {start: {} for start in bucket_starts}
+    for i, (field, _) in enumerate(numeric):
+        entries = [statistics.column(f"v{i}_{kind}").to_pylist() for kind in STATISTICS]
+        for start, *entry in zip(bucket_starts, *entries, strict=True):
             if entry[3]:  # samples that have the field
                 buckets[start][field] = entry
+    if "flags" in table.column_names:
+        _flags_counted(buckets, starts, table.column("flags").combine_chunks())
     return buckets
+
+
+def _flags_counted(buckets: dict[int, Stats], starts: pa.Array, flags: pa.Array) -> None:
+    """Add to each bucket how many of its samples carried each flag."""
+    if flags.null_count == len(flags):
+        return
+    flagged = pa.table(
+        {"start": pc.take(starts, pc.list_parent_indices(flags)), "flag": pc.list_flatten(flags)}
+    )
+    counted = flagged.group_by(["start", "flag"], use_threads=False).aggregate([("flag", "count")])
+    columns = (counted.column(name).to_pylist() for name in ("start", "flag", "flag_count"))
+    for start, flag, count in zip(*columns, strict=True):
+        buckets[start].setdefault(FLAGS, {})[flag] = count
 
 
 def _bucket_starts(times: pa.Array, width: int) -> pa.Array:

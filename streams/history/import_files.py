@@ -9,12 +9,14 @@ decoded block (`codec.block_table`): `seq` (when the file has it), `t`,
 strings, null where none), read column-wise by pyarrow's streaming readers: a
 file of any length goes through in flat memory.
 
-A number field's cells keep what they are: `5` is the integer 5 and `5.0` the
-float, as the export wrote them, so integers come back integers. An empty cell
-is a field the sample lacks. A column that mixes integers and floats within a
-batch (or holds integers past 64 bits, or a field of a structured type) is
-carried as each value's JSON text (`json:` in a block), as the block codec
-keeps such fields.
+A number field whose cells are all integers (`5`, as the export writes an
+integer) comes back as integers; a field with a fraction or an exponent
+anywhere (`5.0`, `0.1`, `1e-300`) is read as floats throughout — in a batch by
+itself, and in every batch once the first pass has seen one (`floats`) — so a
+float field stays one block column even where a writer printed 1.0 as `1`. An
+empty cell is a field the sample lacks. Integers past 64 bits, and fields of a
+structured type, are carried as JSON text (`json:`), as the block codec keeps
+them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import csv
 import gzip
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,7 @@ UTC_MS = pa.timestamp("ms", tz="UTC")
 ZONE_OFFSET = r"[T ][0-9:.,]+(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 ZONE_PATTERN = re.compile(ZONE_OFFSET)
 # A field's column in a batch is named `<kind>:<field>`, as in a decoded block
-# (`codec.block_table`): numbers are `int:` or `float:`, or `json:` when they mix.
+# (`codec.block_table`): numbers are `int:` or `float:` (`json:` past 64 bits).
 COLUMN_KINDS = {pa.int64(): "int", pa.float64(): "float", pa.string(): "json"}
 
 
@@ -110,13 +112,17 @@ def file_batches(
     *,
     ignore_extra: bool = False,
     unquote: tuple[str, ...] = (),
+    floats: Collection[str] = (),
 ) -> tuple[FileLayout, Iterator[pa.Table]]:
     """Return the file's layout and its batches (see the module's docstring), read lazily.
 
     `unquote` lists the starts before which the CSV export wrote a quote (a
     cell that begins like a spreadsheet formula); such a quote is dropped again.
+    `floats` names number fields read as floats in every batch, whatever their
+    cells look like (fields that have a fraction somewhere in the file).
     """
     kinds = {field["name"]: field_type(field) for field in fields}
+    kinds.update({name: "float" for name in floats if kinds.get(name) == "number"})
     if file_format(path) == "csv":
         names = [_unquoted(name, unquote) for name in _csv_header(path)]
         layout = file_layout(names, fields, ignore_extra=ignore_extra)
@@ -209,7 +215,9 @@ def _batch_table(
     for name in layout.fields:
         column = batch.column(name)
         kind = kinds[name]
-        if kind == "number":
+        if kind == "float":
+            columns[f"float:{name}"] = _numbers(column, name, first_row, floats=True)
+        elif kind == "number":
             numbers = _numbers(column, name, first_row)
             columns[f"{COLUMN_KINDS[numbers.type]}:{name}"] = numbers
         elif kind == "text":
@@ -266,33 +274,24 @@ def _times(column: pa.Array, first_row: int) -> pa.Array:
     return pc.cast(stamps, pa.int64())
 
 
-def _numbers(column: pa.Array, name: str, first_row: int) -> pa.Array:
-    """Return a number field's cells as int64 or float64 (or JSON text when they mix)."""
-    if pa.types.is_integer(column.type):
+def _numbers(column: pa.Array, name: str, first_row: int, *, floats: bool = False) -> pa.Array:
+    """Return a number field's cells as int64 when all are integers, else as float64.
+
+    Integers past 64 bits come back as their JSON text (kept exactly).
+    """
+    if pa.types.is_integer(column.type) and not floats:
         return pc.cast(column, pa.int64())
-    if pa.types.is_floating(column.type):
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         return pc.cast(column, pa.float64())
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         raise ImportRefused(f"column {name!r} holds {column.type}, not numbers")
-    present = column.drop_null()
-    integral = pc.match_substring_regex(present, INTEGER_TEXT)
-    if len(present) == 0 or not pc.any(integral).as_py():
-        return _numbers_of_kind(column, name, first_row, pa.float64())
-    if pc.all(integral).as_py():
+    if not floats and pc.all(pc.match_substring_regex(column, INTEGER_TEXT)).as_py():
         try:
             return pc.cast(column, pa.int64())
-        except pa.ArrowInvalid:  # past 64 bits: kept exactly as JSON
-            pass
-    _numbers_of_kind(column, name, first_row, pa.float64())  # refuses text
-    cells = column.to_pylist()
-    return pa.array(
-        [None if cell is None else json_text(_number(cell)) for cell in cells], pa.string()
-    )
-
-
-def _number(text: str) -> int | float:
-    stripped = text.strip()
-    return int(stripped) if stripped.lstrip("+-").isdigit() else float(stripped)
+        except pa.ArrowInvalid:  # past 64 bits: kept exactly, as JSON
+            cells = column.to_pylist()
+            return pa.array([None if c is None else json_text(int(c)) for c in cells], pa.string())
+    return _numbers_of_kind(column, name, first_row, pa.float64())
 
 
 def _numbers_of_kind(column: pa.Array, name: str, first_row: int, kind: pa.DataType) -> pa.Array:

@@ -69,6 +69,7 @@ class ImportCheck:
     last_t: int
     skipped: int  # rows at or below the stream's newest seq (with skip_stored)
     newest: Newest | None
+    floats: frozenset[str]  # number fields with a fraction somewhere: floats throughout
 
 
 def iso(t: int) -> str:
@@ -130,6 +131,7 @@ def history_import_check(
         last_t=order.last_t,
         skipped=skipped,
         newest=newest,
+        floats=frozenset(order.floats),
     )
     _refuse_overlap(stream, check)
     return check
@@ -167,6 +169,7 @@ class _Order:
     def __init__(self, *, has_seq: bool, kinds: dict[str, str]) -> None:
         self.has_seq = has_seq
         self.kinds = kinds  # field → its declared type
+        self.floats: set[str] = set()
         self.rows = 0  # rows read, for the file's row numbers
         self.samples = 0
         self.previous: tuple[int, int] | None = None  # (seq or 0, t) of the row read last
@@ -192,6 +195,9 @@ class _Order:
                 f" is earlier than the row before it, t {after}: times must not decrease"
             )
         self.values(table)
+        self.floats.update(
+            n.partition(":")[2] for n in table.column_names if n.startswith("float:")
+        )
         self.rows += table.num_rows
         last_seq = seqs[-1].as_py() if seqs is not None else 0
         self.previous = (last_seq, times[-1].as_py())
@@ -279,7 +285,9 @@ def history_import(
         raise ImportInterrupted(
             f"{stream.slug} got new samples since the file was checked; nothing was written"
         )
-    _, batches = file_batches(path, stream.fields, ignore_extra=ignore_extra, unquote=unquote)
+    _, batches = file_batches(
+        path, stream.fields, ignore_extra=ignore_extra, unquote=unquote, floats=check.floats
+    )
     if skip_stored and check.newest is not None:
         newest_seq = check.newest.seq
         batches = (_after(table, newest_seq) for table in batches)

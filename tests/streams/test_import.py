@@ -15,6 +15,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.management import CommandError, call_command
 
+from streams.history import import_files
 from streams.history.query import history_buckets
 from streams.history.reader import samples_read
 from streams.history.store import history_append
@@ -202,6 +203,27 @@ def test_a_file_without_seqs_continues_the_stream(owner: Any, tmp_path: Path) ->
     # The newest stays a row: the next push goes on from seq 15, not 10.
     assert history_append({stream.pk: [sample_frame(15, EPOCH_MS + 20_000, {})]}) == 0
     assert history_append({stream.pk: [sample_frame(16, EPOCH_MS + 20_000, {})]}) == 1
+
+
+def test_a_field_with_a_fraction_anywhere_is_floats_throughout(
+    owner: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_files, "READ_BLOCK_BYTES", 4096)  # the fraction in a later batch
+    stream = make_stream(
+        "lab.push",
+        owner=owner,
+        fields=[{"name": "temperature", "unit": ""}, {"name": "count", "unit": ""}],
+    )
+    path = tmp_path / "numbers.csv"
+    rows = [f"{EPOCH_MS + i},{i},{i}" for i in range(1, 2001)] + [f"{EPOCH_MS + 2001},0.5,7"]
+    path.write_text("t,temperature,count\n" + "\n".join(rows) + "\n")
+
+    run_import("lab.push", path, "--block-samples", "500")
+
+    values = [s.values for s in stored_samples(stream)]
+    assert [type(v["temperature"]) for v in values] == [float] * 2001
+    assert values[0] == {"temperature": 1.0, "count": 1} and values[-1]["temperature"] == 0.5
+    assert [type(v["count"]) for v in values] == [int] * 2001
 
 
 def test_a_time_column_alone_gives_the_times(owner: Any, tmp_path: Path) -> None:
