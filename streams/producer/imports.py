@@ -324,12 +324,12 @@ def _chunks(batches: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
         pending.append(table)
         rows += table.num_rows
         while rows >= size:
-            whole = _concat(pending)  # slices share the batches' memory: nothing is copied twice
-            yield whole.slice(0, size).combine_chunks()
+            whole = _concat(pending)  # slices share the batches' memory: nothing is copied here
+            yield whole.slice(0, size)
             rest = whole.slice(size)
             pending, rows = ([rest] if rest.num_rows else []), rest.num_rows
     if rows:
-        yield _concat(pending).combine_chunks()
+        yield _concat(pending)
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
@@ -371,7 +371,7 @@ class _BlockWriter:
         new_tail = chunk.slice(count - 1)
         blocked = chunk.slice(0, count - 1)
         if self.tail is not None:
-            blocked = _concat([self.tail, blocked]).combine_chunks()
+            blocked = _concat([self.tail, blocked])
         data = block_encode_table(blocked) if blocked.num_rows else None
         partials = rollup_partials_columns(chunk.slice(0, count - 1))
         seq, t, values, flags = block_samples(new_tail)[0]
