@@ -4,17 +4,24 @@ Seeds one stream (`bench.day`, a 1 Hz sine sampled at 1 kHz) with --scale × one
 day of samples ending at the last whole minute, plus its per-second and
 per-minute rollups, written directly (executemany on SQLite, COPY on PostgreSQL,
 indexes dropped during the load and rebuilt after), with a progress bar. With
+--layout blocks (the default) the samples are stored as compaction leaves them:
+all but the last ten minutes (the hot tail) in blocks of 16,384 written by the
+product's codec, the rest as rows; --layout rows keeps every sample a row. With
 --reuse the seeded database is kept and used again by later runs with the same
---scale (SQLite: bench/.cache/; PostgreSQL: the `pulseboard_bench` database).
+--scale and --layout (SQLite: bench/.cache/; PostgreSQL: the `pulseboard_bench`
+database).
 
 Then, on each database:
 - `streams.history.query.history_buckets(points=1000)` in-process over the whole range,
   the last hour and the last minute: median (and first, cold) of --repeat runs;
 - the same three over HTTP, `GET /api/streams/bench.day/history`, against
   `manage.py serve --no-producer` on that database;
-- a streamed CSV export of the whole range, `GET /api/streams/bench.day/export.csv`:
-  rows/s, bytes, and the server's peak RSS growth while streaming (it must stay
-  flat whatever the size of the data); bounded by --export-seconds;
+- streamed exports of the whole range, `GET /api/streams/bench.day/export.csv`
+  and then `export.parquet`: samples/s, bytes, and the server's peak RSS growth
+  while streaming, after a one-minute export of the same format (it must stay
+  flat whatever the size of the data); each bounded
+  by --export-seconds (a Parquet file cut short has no footer, so its samples
+  are counted only when it is read whole, then checked with pyarrow);
 - the admin's sample list, in-process through Django's test client: its first
   page, the page in the middle of the stream (by its keyset position), filtered
   by stream, and by the last hour; against, as the baseline in the same run,
@@ -22,7 +29,8 @@ Then, on each database:
   Target: every page ≤ 200 ms.
 
 Targets: the whole range within 2× the one-minute query, and under 100 ms (they
-are about a day at --scale 1; at the quick default the "whole range" is 72 minutes).
+are about a day at --scale 1; at the quick default the "whole range" is 72 minutes);
+the CSV export at ≥ 1 M samples/s; export RSS growth < 32 MiB.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from common import (
     PG_BENCH_DB,
     PYTHON,
     Database,
+    Gauge,
     PeakRss,
     PulseboardServer,
     banner,
@@ -68,6 +77,9 @@ MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 RATE = 1000  # samples per second
 CHUNK = 1_000_000  # rows per progress step
+HOT_MS = 600_000  # the hot tail compaction leaves as rows (PULSEBOARD_HISTORY_HOT_SECONDS)
+BLOCK_SAMPLES = 16_384  # compaction's block size
+EXPORT_TARGET = 1_000_000  # CSV samples/s
 MARKER = "bench_history_seed"
 CACHE = BENCH / ".cache"
 
@@ -127,7 +139,7 @@ def marker_read(url: str) -> dict[str, Any] | None:
     return json.loads(row[0]) if row else None
 
 
-def seed(span: int, scale: float) -> dict[str, Any]:
+def seed(span: int, scale: float, layout: str) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
@@ -151,18 +163,22 @@ def seed(span: int, scale: float) -> dict[str, Any]:
     end = (int(time.time() * 1000) // MINUTE_MS) * MINUTE_MS
     start = end - span
     rows = span * RATE // 1000
+    in_blocks = max(0, rows - HOT_MS * RATE // 1000) if layout == "blocks" else 0
     started = time.monotonic()
     if connection.vendor == "postgresql":
-        seed_postgres(stream.pk, start, rows)
+        seed_postgres(stream.pk, start, rows, in_blocks)
     else:
-        seed_sqlite(stream.pk, start, rows)
+        seed_sqlite(stream.pk, start, rows, in_blocks)
+    seed_blocks(stream.pk, start, in_blocks)
     info = {
         "slug": SLUG,
         "stream_id": stream.pk,
         "start": start,
         "end": end,
         "rows": rows,
+        "in_blocks": in_blocks,
         "scale": scale,
+        "layout": layout,
         "seed_seconds": time.monotonic() - started,
     }
     with connection.cursor() as cursor:
@@ -180,7 +196,34 @@ def progress(total: int, what: str) -> Any:
     )
 
 
-def seed_sqlite(stream_id: int, start: int, rows: int) -> None:
+def seed_blocks(stream_id: int, start: int, count: int) -> None:
+    """Store samples 1..count as compaction would: blocks of 16,384, encoded by the codec."""
+    from django.db import connection, transaction
+
+    from streams.history.codec import block_encode
+
+    values = [{"value": json.loads(text)["value"]} for text in sine_texts()]
+    sql = (
+        "INSERT INTO streams_sampleblock"
+        " (stream_id, first_seq, last_seq, first_t, last_t, count, size, data)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM streams_sampleblock WHERE stream_id = %s", [stream_id])
+    with progress(count, "seed blocks") as bar:
+        for first in range(0, count, BLOCK_SAMPLES):
+            last = min(count, first + BLOCK_SAMPLES)
+            samples = [
+                (i + 1, start + i, values[(start + i) % 1000], ()) for i in range(first, last)
+            ]
+            data = block_encode(samples)
+            row = [stream_id, first + 1, last, start + first, start + last - 1, last - first]
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, [*row, len(data), data])
+            bar.update(last - first)
+
+
+def seed_sqlite(stream_id: int, start: int, rows: int, in_blocks: int) -> None:
     from django.db import connection
 
     connection.ensure_connection()
@@ -202,8 +245,8 @@ def seed_sqlite(stream_id: int, start: int, rows: int) -> None:
     for name, _ in indexes:
         raw.execute(f'DROP INDEX "{name}"')
     sql = 'INSERT INTO streams_sample (stream_id, seq, t, "values", flags) VALUES (?, ?, ?, ?, ?)'
-    with progress(rows, "seed SQLite") as bar:
-        for first in range(0, rows, CHUNK):
+    with progress(rows - in_blocks, "seed SQLite") as bar:
+        for first in range(in_blocks, rows, CHUNK):
             last = min(rows, first + CHUNK)
             raw.execute("BEGIN")
             raw.executemany(
@@ -226,7 +269,7 @@ def seed_sqlite(stream_id: int, start: int, rows: int) -> None:
     raw.execute("PRAGMA journal_mode=WAL")
 
 
-def seed_postgres(stream_id: int, start: int, rows: int) -> None:
+def seed_postgres(stream_id: int, start: int, rows: int, in_blocks: int) -> None:
     from django.db import connection
 
     connection.ensure_connection()
@@ -250,8 +293,8 @@ def seed_postgres(stream_id: int, start: int, rows: int) -> None:
         ).fetchall()
         for name, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
-        with progress(rows, "seed PostgreSQL") as bar:
-            for first in range(0, rows, CHUNK):
+        with progress(rows - in_blocks, "seed PostgreSQL") as bar:
+            for first in range(in_blocks, rows, CHUNK):
                 last = min(rows, first + CHUNK)
                 with cursor.copy(
                     'COPY streams_sample (stream_id, seq, t, "values", flags) FROM STDIN'
@@ -376,13 +419,20 @@ def admin_times(info: dict[str, Any], repeat: int) -> list[dict[str, Any]]:
     return out
 
 
-def child(url: str, span: int, scale: float, repeat: int, points: int, reuse: bool) -> None:
+def seeded_as(info: dict[str, Any] | None, scale: float, layout: str) -> bool:
+    """Return whether a seed description is of this scale and layout (rows before layouts)."""
+    return info is not None and (info.get("scale"), info.get("layout", "rows")) == (scale, layout)
+
+
+def child(
+    url: str, span: int, scale: float, repeat: int, points: int, reuse: bool, layout: str
+) -> None:
     from common import setup_django
 
     setup_django(url)
     info = marker_read(url) if reuse else None
-    if info is None or info.get("scale") != scale:
-        info = seed(span, scale)
+    if info is None or not seeded_as(info, scale, layout):
+        info = seed(span, scale, layout)
         info["seeded_now"] = True
     info["queries"] = query_times(info, repeat, points)
     info["admin"] = admin_times(info, repeat)
@@ -416,12 +466,26 @@ def http_times(
     return out
 
 
-def export_run(server: PulseboardServer, info: dict[str, Any], limit: float) -> dict[str, Any]:
-    url = f"{server.base_url}/api/streams/{SLUG}/export.csv?from={info['start']}&to={info['end']}"
-    request = urllib.request.Request(url, headers={"Authorization": f"Token {server.token}"})
+def export_run(
+    server: PulseboardServer, info: dict[str, Any], limit: float, extension: str, directory: Path
+) -> dict[str, Any]:
+    """Read the whole range's export as a script would; count its samples, time it, watch RSS.
+
+    A one-minute export of the same format goes first, unmeasured: the first one
+    loads what any export needs once (Arrow's kernels, the thread), which is no
+    growth with the size of the range.
+    """
+    url = f"{server.base_url}/api/streams/{SLUG}/export.{extension}?from={info['start']}"
+    headers = {"Authorization": f"Token {server.token}"}
+    warm_up = urllib.request.Request(f"{url}&to={info['start'] + MINUTE_MS}", headers=headers)
+    cold = Gauge(server.pid).rss()
+    with urllib.request.urlopen(warm_up, timeout=60) as response:
+        response.read()
+    request = urllib.request.Request(f"{url}&to={info['end']}", headers=headers)
     received = lines = 0
     complete = True
-    with PeakRss(server.pid) as rss:
+    path = directory / f"export.{extension}"
+    with PeakRss(server.pid) as rss, path.open("wb") as file:
         began = time.perf_counter()
         with urllib.request.urlopen(request, timeout=300) as response:
             while True:
@@ -429,22 +493,41 @@ def export_run(server: PulseboardServer, info: dict[str, Any], limit: float) -> 
                 if not chunk:
                     break
                 received += len(chunk)
-                lines += chunk.count(b"\n")
+                if extension == "csv":
+                    lines += chunk.count(b"\n")
+                else:
+                    file.write(chunk)
                 if limit and time.perf_counter() - began > limit:
                     complete = False
                     break
         elapsed = time.perf_counter() - began
-    rows = max(0, lines - 1)
+    if extension == "csv":
+        samples: int | None = max(0, lines - 1)
+    else:
+        samples = parquet_samples(path) if complete else None
+    path.unlink()
     return {
-        "rows": rows,
+        "format": extension,
+        "rows": samples,
         "bytes": received,
         "seconds": elapsed,
         "complete": complete,
+        "rss_cold": cold,
         "rss_start": rss.start,
         "rss_peak": rss.peak,
-        "rows_per_s": rows / elapsed if elapsed else float("nan"),
-        "projected_bytes": received / rows * info["rows"] if rows else float("nan"),
+        "rows_per_s": samples / elapsed if samples and elapsed else float("nan"),
+        "projected_bytes": received / samples * info["rows"] if samples else float("nan"),
     }
+
+
+def parquet_samples(path: Path) -> int:
+    """Return how many samples a Parquet export holds, after pyarrow has read every column."""
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    for group in range(file.num_row_groups):
+        file.read_row_group(group)
+    return int(file.metadata.num_rows)
 
 
 def run_database(
@@ -456,13 +539,14 @@ def run_database(
             return None
         url = pg_url(PG_BENCH_DB)
         cached = args.reuse and pg_exists(PG_BENCH_DB) and marker_read(url)
-        if not (cached and cached.get("scale") == args.scale):
+        if not (cached and seeded_as(cached, args.scale, args.layout)):
             pg_create()
         database = Database("postgres", directory, url=url, keep=args.reuse)
     else:
         if args.reuse:
             CACHE.mkdir(exist_ok=True)
-            path = CACHE / f"history-scale-{args.scale:g}.sqlite3"
+            layout = "" if args.layout == "rows" else f"-{args.layout}"
+            path = CACHE / f"history-scale-{args.scale:g}{layout}.sqlite3"
         else:
             path = directory / "history.sqlite3"
         database = Database("sqlite", directory, url=f"sqlite:///{path}", keep=args.reuse)
@@ -470,6 +554,7 @@ def run_database(
         command = [
             PYTHON, __file__, "--child", database.url, "--scale", str(args.scale),
             "--repeat", str(args.repeat), "--points", str(args.points),
+            "--layout", args.layout,
         ]  # fmt: skip
         if args.reuse:
             command.append("--reuse")
@@ -481,7 +566,10 @@ def run_database(
         with server:
             info["http"] = http_times(server, info, args.repeat, args.points)
             if args.export_seconds >= 0:
-                info["export"] = export_run(server, info, args.export_seconds)
+                info["exports"] = [
+                    export_run(server, info, args.export_seconds, extension, directory)
+                    for extension in ("csv", "parquet")
+                ]
         info["size"] = database_size(database)
         return info
     finally:
@@ -540,31 +628,38 @@ def report(results: list[dict[str, Any]]) -> None:
     print()
     export_rows = []
     for info in results:
-        e = info.get("export")
-        if not e:
-            continue
-        export_rows.append(
-            [
-                info["db"],
-                fmt(e["rows"]) + ("" if e["complete"] else " (time limit)"),
-                mib(e["bytes"]),
-                fmt(round(e["rows_per_s"])),
-                mib(e["rss_start"]),
-                mib(e["rss_peak"]),
-                mib(e["rss_peak"] - e["rss_start"]),
-                f"{mib(e['projected_bytes'])} MiB for all {info['rows']:,} rows",
-            ]
-        )
+        for e in info.get("exports", []):
+            export_rows.append(
+                [
+                    info["db"],
+                    e["format"],
+                    ("–" if e["rows"] is None else fmt(e["rows"]))
+                    + ("" if e["complete"] else " (time limit)"),
+                    mib(e["bytes"]),
+                    fmt(e["seconds"]),
+                    fmt(round(e["rows_per_s"])) if e["rows"] else "–",
+                    mib(e["rss_cold"]),
+                    mib(e["rss_start"]),
+                    mib(e["rss_peak"]),
+                    mib(e["rss_peak"] - e["rss_start"]),
+                    f"{mib(e['projected_bytes'])} MiB for all {info['rows']:,} samples"
+                    if e["rows"]
+                    else "–",
+                ]
+            )
     if export_rows:
-        print("Streamed CSV export of the whole range:")
+        print("Streamed exports of the whole range (CSV, then Parquet):")
         print(
             table(
                 [
                     "database",
-                    "rows read",
+                    "format",
+                    "samples read",
                     "MiB sent",
-                    "rows/s",
-                    "server RSS before MiB",
+                    "s",
+                    "samples/s",
+                    "server RSS cold MiB",
+                    "after a 1-minute export MiB",
                     "peak MiB",
                     "growth MiB",
                     "size of the whole export",
@@ -576,11 +671,12 @@ def report(results: list[dict[str, Any]]) -> None:
     print("Seeded data:")
     print(
         table(
-            ["database", "samples", "span", "seeded in s", "database size MiB"],
+            ["database", "samples", "in blocks", "span", "seeded in s", "database size MiB"],
             [
                 [
                     i["db"],
                     fmt(i["rows"]),
+                    fmt(i.get("in_blocks", 0)),
                     f"{(i['end'] - i['start']) / HOUR_MS:g} h",
                     fmt(i["seed_seconds"]) + ("" if i.get("seeded_now") else " (cached)"),
                     mib(i["size"]),
@@ -624,14 +720,19 @@ def report(results: list[dict[str, Any]]) -> None:
             f"  [{verdict(whole['median_ms'] < 100)}] {info['db']}: {whole['range']} "
             f"{whole['median_ms']:.1f} ms < 100 ms"
         )
-        e = info.get("export")
-        if e:
+        for e in info.get("exports", []):
             growth = e["rss_peak"] - e["rss_start"]
             flat = growth < 32 * 2**20
             print(
-                f"  [{verdict(flat)}] {info['db']}: export RSS growth {mib(growth)} MiB while "
-                f"streaming {mib(e['bytes'])} MiB (flat: < 32 MiB whatever the size)"
+                f"  [{verdict(flat)}] {info['db']}: {e['format']} export RSS growth "
+                f"{mib(growth)} MiB while streaming {mib(e['bytes'])} MiB "
+                "(flat: < 32 MiB whatever the size)"
             )
+            if e["format"] == "csv" and e["rows"]:
+                print(
+                    f"  [{verdict(e['rows_per_s'] >= EXPORT_TARGET)}] {info['db']}: CSV export "
+                    f"{e['rows_per_s']:,.0f} samples/s ≥ {EXPORT_TARGET:,}"
+                )
 
 
 def main() -> None:
@@ -645,6 +746,12 @@ def main() -> None:
         "--reuse", action="store_true", help="keep the seeded database and reuse it"
     )
     parser.add_argument("--dbs", default="sqlite,postgres")
+    parser.add_argument(
+        "--layout",
+        choices=("blocks", "rows"),
+        default="blocks",
+        help="blocks: as compaction leaves a day (all but the hot tail in blocks); rows: all rows",
+    )
     parser.add_argument("--repeat", type=int, default=7, help="runs per query (median)")
     parser.add_argument("--points", type=int, default=1000)
     parser.add_argument(
@@ -657,11 +764,11 @@ def main() -> None:
     args = parser.parse_args()
     span = span_for(args.scale)
     if args.child:
-        child(args.child, span, args.scale, args.repeat, args.points, args.reuse)
+        child(args.child, span, args.scale, args.repeat, args.points, args.reuse, args.layout)
         return
     banner(
-        f"History: {span * RATE // 1000:,} samples ({span / HOUR_MS:g} h at 1 kHz), "
-        f"points={args.points}"
+        f"History: {span * RATE // 1000:,} samples ({span / HOUR_MS:g} h at 1 kHz, "
+        f"{args.layout}), points={args.points}"
     )
     results = []
     with scratch_directory() as directory:
