@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 import struct
+import subprocess
+import time
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,8 @@ from streams.history.reader import samples_read
 from streams.history.store import history_append
 from streams.messages import sample_frame
 from streams.models import Rollup, Sample, SampleBlock, Stream
-from streams.producer.imports import history_import, history_import_check
+from streams.producer.imports import ImportInterrupted, history_import, history_import_check
+from tests.processes import PYTHON, ROOT, database_prepare, kill_process, run_manage, server_env
 from tests.support.factories import make_stream
 from tests.support.samples import EPOCH_MS, samples_store, stored_samples
 from tests.support.web import logged_in
@@ -370,6 +374,77 @@ def rollups_of(stream: Stream) -> list[tuple[int, int, str]]:
         (tier, start, json.dumps(stats, sort_keys=True))
         for tier, start, stats in rows.values_list("tier", "start", "stats")
     ]
+
+
+def test_a_sample_stored_from_elsewhere_stops_the_import_before_its_next_block(
+    owner: Any, tmp_path: Path
+) -> None:
+    source = source_stream(owner, 100)
+    path = tmp_path / "lab.parquet"
+    parquet_export(source, path)
+    target = make_stream("lab.copy", owner=owner, fields=FIELDS)
+    check = history_import_check(target, path)
+    pushed: list[int] = []
+
+    def push_after_the_first_block(count: int) -> None:
+        if not pushed:  # a push takes the next seq after the fence: 31
+            pushed.append(history_append({target.pk: [sample_frame(31, EPOCH_MS + 10**6, {})]}))
+
+    with pytest.raises(ImportInterrupted, match=r"got a sample from elsewhere \(seq 31\)"):
+        history_import(target, path, check, block_samples=30, progress=push_after_the_first_block)
+    assert pushed == [1]
+    stored = everything(target)
+    assert [s[0] for s in stored] == list(range(1, 32))
+    assert exact(stored[:30]) == exact(everything(source)[:30])
+
+
+@pytest.mark.chaos
+def test_an_import_killed_half_way_leaves_whole_blocks_and_goes_on(tmp_path: Path) -> None:
+    database = tmp_path / "import.sqlite3"
+    env = server_env(f"sqlite:///{database}")
+    database_prepare(env, running=[])  # sine.1khz: stopped, no history
+    total = 200_000
+    path = tmp_path / "day.parquet"
+    seqs = pa.array(range(1, total + 1), pa.int64())
+    values = pa.array([seq / 1e6 for seq in range(1, total + 1)], pa.float64())
+    pq.write_table(
+        pa.table({"seq": seqs, "t": pa.array(range(total), pa.int64()), "value": values}), path
+    )
+    command = [PYTHON, "manage.py", "import", "sine.1khz", str(path), "--block-samples", "500"]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while stored_counts(database)[0] < 5:
+            assert process.poll() is None, "import ended before it was killed"
+            assert time.monotonic() < deadline, "import wrote no blocks"
+            time.sleep(0.02)
+    finally:
+        kill_process(process)
+    blocks, rows, ranges = stored_counts(database)
+    assert 5 <= blocks < total // 500, "killed half way"
+    assert rows == 1
+    # Whole blocks, seqs in order from 1, and the newest as the row after them.
+    assert [first for first, _ in ranges] == [1] + [last + 1 for _, last in ranges[:-1]]
+
+    report = run_manage(env, "import", "sine.1khz", str(path), "--skip-stored", "--quiet")
+    assert f"Imported {total - ranges[-1][1]:,} samples" in report
+    blocks, rows, ranges = stored_counts(database)
+    assert ranges[0][0] == 1 and ranges[-1][1] == total
+    assert [first for first, _ in ranges] == [1] + [last + 1 for _, last in ranges[:-1]]
+
+
+def stored_counts(database: Path) -> tuple[int, int, list[tuple[int, int]]]:
+    """Return the blocks and rows stored (read outside Django) and every seq range, in order."""
+    with sqlite3.connect(database) as connection:
+        blocks = connection.execute(
+            "SELECT first_seq, last_seq, count FROM streams_sampleblock ORDER BY first_seq"
+        ).fetchall()
+        rows = [seq for (seq,) in connection.execute("SELECT seq FROM streams_sample")]
+    assert all(count == last - first + 1 for first, last, count in blocks)
+    ranges = sorted([(first, last) for first, last, _ in blocks] + [(seq, seq) for seq in rows])
+    return len(blocks), len(rows), ranges
 
 
 def test_it_warns_when_the_history_is_older_than_the_retention(owner: Any, tmp_path: Path) -> None:
