@@ -16,15 +16,20 @@ process killed at any moment leaves whole blocks and one row with seqs in
 order, and a stream that gets a sample from elsewhere meanwhile stops the
 import before its next block. Each transaction also merges its samples into
 the per-second and per-minute rollups, computed column-wise, so `history`
-answers over imported ranges as over live ones.
+answers over imported ranges as over live ones. A thread of its own reads,
+encodes and computes rollups a block or two ahead of the transactions (it
+never touches the database).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,14 +40,17 @@ from streams.history.columns import block_encode_table, rollup_partials_columns
 from streams.history.compaction import BLOCK_SAMPLES, DELETE_SQL, block_insert
 from streams.history.import_files import FileLayout, ImportRefused, file_batches
 from streams.history.reader import samples_read
-from streams.history.rollups import rollups_merge
+from streams.history.rollups import Stats, rollups_merge
 from streams.history.store import LAST_SEQ_SQL, WritePriority, history_append, write_turn
-from streams.messages import sample_frame
+from streams.messages import SampleFrame, sample_frame
 from streams.models import Stream, field_type
 from streams.producer.values import MAX_MAGNITUDE, MAX_TEXT_VALUE, value_problem
 from streams.sources import SOURCES
 
 __all__ = ["ImportCheck", "ImportRefused", "history_import", "history_import_check"]
+
+
+Item = TypeVar("Item")
 
 
 class ImportInterrupted(ImportRefused):
@@ -293,14 +301,19 @@ def history_import(
         batches = (_after(table, newest_seq) for table in batches)
     if not check.layout.has_seq:
         batches = _numbered(batches, check.first_seq)
-    writer = _BlockWriter(stream, check.newest.seq if check.newest else None)
+    fence = check.newest.seq if check.newest else None
     stored = 0
-    for chunk in _chunks(batches, max(2, block_samples)):
-        writer.write(chunk)
-        stored += chunk.num_rows
-        progress(chunk.num_rows)
-        if should_stop():
-            break
+    steps = _ahead(_steps(_chunks(batches, max(2, block_samples))))
+    try:
+        for step in steps:
+            _step_store(stream, step, fence)
+            fence = step.row["seq"]
+            stored += step.samples
+            progress(step.samples)
+            if should_stop():
+                break
+    finally:
+        steps.close()  # stops the reading thread
     return stored
 
 
@@ -358,50 +371,104 @@ def _as_json(table: pa.Table, fields: set[str]) -> pa.Table:
     return pa.table(columns)
 
 
-class _BlockWriter:
-    """Writes chunks of samples: all but the last into a block, the last as the stream's row."""
+@dataclass(frozen=True)
+class _Step:
+    """One transaction's work, made ready outside it: a block (or none) and the row after it."""
 
-    def __init__(self, stream: Stream, newest_seq: int | None) -> None:
-        self.stream = stream
-        self.fence = newest_seq  # the rows' highest seq this writer expects to find
-        self.tail: pa.Table | None = None  # the row it left, one sample
+    replaces: int | None  # the seq of the row the step before left (it goes into this block)
+    block: tuple[bytes, tuple[int, int], tuple[int, int], int] | None  # data, seqs, times, count
+    partials: dict[int, dict[int, Stats]]  # rollups of the step's new samples but the row
+    row: SampleFrame  # the newest sample, stored as a row
+    samples: int  # how many of the file's samples the step stores
 
-    def write(self, chunk: pa.Table) -> None:
+
+def _steps(chunks: Iterable[pa.Table]) -> Iterator[_Step]:
+    """Yield each chunk as a step: the row before it and all but its last sample as a block."""
+    tail: pa.Table | None = None
+    for chunk in chunks:
         count = chunk.num_rows
-        new_tail = chunk.slice(count - 1)
-        blocked = chunk.slice(0, count - 1)
-        if self.tail is not None:
-            blocked = _concat([self.tail, blocked])
-        data = block_encode_table(blocked) if blocked.num_rows else None
-        partials = rollup_partials_columns(chunk.slice(0, count - 1))
-        seq, t, values, flags = block_samples(new_tail)[0]
-        row = sample_frame(seq, t, values, flags)
-        stream_id = self.stream.pk
-        with write_turn(WritePriority.BULK), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(LAST_SEQ_SQL, [stream_id])
-            found = cursor.fetchone()[0]
-            if found != self.fence:
+        fresh = chunk.slice(0, count - 1)
+        blocked = fresh if tail is None else _concat([tail, fresh])
+        block = None
+        if blocked.num_rows:
+            seqs, times = blocked.column("seq"), blocked.column("t")
+            block = (
+                block_encode_table(blocked),
+                (seqs[0].as_py(), seqs[-1].as_py()),
+                (times[0].as_py(), times[-1].as_py()),
+                blocked.num_rows,
+            )
+        tail = chunk.slice(count - 1)
+        previous = None if blocked is fresh else blocked.column("seq")[0].as_py()
+        row = sample_frame(*block_samples(tail)[0])
+        yield _Step(previous, block, rollup_partials_columns(fresh), row, count)
+
+
+def _step_store(stream: Stream, step: _Step, fence: int | None) -> None:
+    """Store a step in one transaction, if the stream's newest row is still `fence`."""
+    stream_id = stream.pk
+    with write_turn(WritePriority.BULK), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(LAST_SEQ_SQL, [stream_id])
+        found = cursor.fetchone()[0]
+        if found != fence:
+            raise ImportInterrupted(
+                f"{stream.slug} got a sample from elsewhere (seq {found}) during the"
+                f" import; stopped: it holds the import up to seq {fence}"
+            )
+        if step.replaces is not None:
+            cursor.execute(DELETE_SQL, [stream_id, step.replaces, step.replaces])
+            if cursor.rowcount != 1:
                 raise ImportInterrupted(
-                    f"{self.stream.slug} got a sample from elsewhere (seq {found}) during the"
-                    f" import; stopped: it holds the import up to seq {self.fence}"
+                    f"the row of seq {step.replaces} moved during the import; stopped there"
                 )
-            if self.tail is not None:
-                cursor.execute(DELETE_SQL, [stream_id, self.fence, self.fence])
-                if cursor.rowcount != 1:
-                    raise ImportInterrupted(
-                        f"the row of seq {self.fence} moved during the import; stopped there"
-                    )
-            if data is not None:
-                seqs, times = blocked.column("seq"), blocked.column("t")
-                block_insert(
-                    stream_id,
-                    seqs=(seqs[0].as_py(), seqs[-1].as_py()),
-                    times=(times[0].as_py(), times[-1].as_py()),
-                    count=blocked.num_rows,
-                    data=data,
-                )
-            rollups_merge(stream_id, partials)
-            # The newest stays a row (with its rollups), so the write fence is its seq.
-            if history_append({stream_id: [row]}) != 1:
-                raise ImportInterrupted(f"seq {seq} was stored meanwhile; stopped before it")
-        self.fence, self.tail = seq, new_tail
+        if step.block is not None:
+            data, seqs, times, count = step.block
+            block_insert(stream_id, seqs=seqs, times=times, count=count, data=data)
+        rollups_merge(stream_id, step.partials)
+        # The newest stays a row (with its rollups), so the write fence is its seq.
+        if history_append({stream_id: [step.row]}) != 1:
+            raise ImportInterrupted(
+                f"seq {step.row['seq']} was stored meanwhile; stopped before it"
+            )
+
+
+_DONE = object()
+
+
+def _ahead(items: Iterator[Item], depth: int = 2) -> Generator[Item, None, None]:
+    """Yield what `items` yields, made by a thread of its own up to `depth` items ahead.
+
+    Reading, encoding and rollups (mostly pyarrow, which lets go of the GIL)
+    overlap the transactions; an error in the thread is raised here.
+    """
+    made: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stopping = threading.Event()
+
+    def make() -> None:
+        try:
+            for item in items:
+                while not stopping.is_set():
+                    try:
+                        made.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stopping.is_set():
+                    return
+            made.put((_DONE, None))
+        except BaseException as error:  # raised again in the caller's thread
+            made.put((None, error))
+
+    thread = threading.Thread(target=make, name="import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = made.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stopping.set()
+        thread.join()
