@@ -188,20 +188,8 @@ class _Order:
         seqs = table.column("seq").combine_chunks() if self.has_seq else None
         before_seq, before_t = self.previous or (None, None)
         if seqs is not None:
-            drop = _first_drop(seqs, before_seq, strict=True)
-            if drop is not None:
-                after = seqs[drop - 1].as_py() if drop else before_seq
-                raise ImportRefused(
-                    f"row {self.rows + drop + 1}: seq {seqs[drop].as_py()} does not follow"
-                    f" seq {after} (seqs must increase)"
-                )
-        drop = _first_drop(times, before_t, strict=False)
-        if drop is not None:
-            after = times[drop - 1].as_py() if drop else before_t
-            raise ImportRefused(
-                f"row {self.rows + drop + 1}: t {times[drop].as_py()} ({iso(times[drop].as_py())})"
-                f" is earlier than the row before it, t {after}: times must not decrease"
-            )
+            self.ordered(seqs, before_seq, "seq")
+        self.ordered(times, before_t, "t")
         self.values(table)
         self.floats.update(
             n.partition(":")[2] for n in table.column_names if n.startswith("float:")
@@ -209,6 +197,22 @@ class _Order:
         self.rows += table.num_rows
         last_seq = seqs[-1].as_py() if seqs is not None else 0
         self.previous = (last_seq, times[-1].as_py())
+
+    def ordered(self, column: pa.Array, before: int | None, name: str) -> None:
+        """Refuse a seq that does not increase, or a t that goes back."""
+        drop = _first_drop(column, before, strict=name == "seq")
+        if drop is None:
+            return
+        value, row = column[drop].as_py(), self.rows + drop + 1
+        after = column[drop - 1].as_py() if drop else before
+        if name == "seq":
+            raise ImportRefused(
+                f"row {row}: seq {value} does not follow seq {after} (seqs must increase)"
+            )
+        raise ImportRefused(
+            f"row {row}: t {value} ({iso(value)}) is earlier than the row before it,"
+            f" t {after}: times must not decrease"
+        )
 
     def values(self, table: pa.Table) -> None:
         """Refuse a value no push could store: a number past ±1e300 or not finite, a long text."""
