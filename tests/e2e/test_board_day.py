@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -273,6 +274,11 @@ async def test_a_past_range_shows_live_only_widgets_as_a_note_and_table_rows_to_
     # Units keep their case in a column's head.
     await expect(readings.locator("th").filter(has_text="pressure")).to_have_text("pressure hPa")
     assert "hPa" in await readings.locator("th").filter(has_text="pressure").inner_text()
+    # A server started moments ago has stored a few rows only: wait until the past holds
+    # five, and a flagged anomaly (about one in ten seconds).
+    await expect(readings.locator("tbody tr").nth(4)).to_be_attached()
+    anomalies = tile(page, title="Anomaly detector").locator(".legend-anomaly")
+    await expect(anomalies).to_be_attached(timeout=90_000)
     await page.locator("#range-select").select_option("1h")
     await expect(page.locator("#range-note")).to_contain_text("History from")
     viewers = page.locator('.grid-stack-item[data-kind="viewers"]').first
@@ -282,6 +288,13 @@ async def test_a_past_range_shows_live_only_widgets_as_a_note_and_table_rows_to_
     times = await readings.locator("tbody tr td:first-child").all_text_contents()
     assert len(times) >= 5 and all(len(t.split(":")) == 3 for t in times), times
     assert len(set(times)) > 1, times
+    # The anomaly key shows the mark drawn: a reduced range's triangle, live a sample's ring.
+    key = tile(page, title="Anomaly detector").locator(".legend-anomaly .legend-ring")
+    await expect(key).to_have_class(re.compile(r"\bis-bucket\b"))
+    await page.locator("#range-select").select_option("live")
+    # The demo's anomalies come about one in ten seconds: wait for one in the live window.
+    await expect(key).to_be_attached(timeout=90_000)
+    await expect(key).not_to_have_class(re.compile(r"\bis-bucket\b"))
     tabs.assert_clean()
 
 

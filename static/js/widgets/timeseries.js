@@ -123,10 +123,18 @@ export function create(el, config = {}) {
     if (config.legendAnomaly) appendAnomalyKey();
   }
 
+  // The key shows the mark drawn: a ring on each flagged sample, or a reduced
+  // range's triangle under each bucket that holds flagged samples.
   function appendAnomalyKey() {
-    if (legend.querySelector(".legend-anomaly")) return;
+    const existing = legend.querySelector(".legend-anomaly");
+    if (existing) {
+      existing.querySelector(".legend-ring").classList.toggle("is-bucket", chartedExtents);
+      return;
+    }
     const item = element("li", "legend-item legend-anomaly");
-    item.append(element("span", "legend-ring"), element("span", "legend-name", "anomaly"));
+    const mark = element("span", "legend-ring");
+    mark.classList.toggle("is-bucket", chartedExtents);
+    item.append(mark, element("span", "legend-name", "anomaly"));
     legend.append(item);
   }
 
