@@ -448,20 +448,24 @@ def _ahead(items: Iterator[Item], depth: int = 2) -> Generator[Item, None, None]
     made: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
     stopping = threading.Event()
 
+    def offer(entry: tuple[Any, BaseException | None]) -> bool:
+        """Queue an entry unless the caller stopped reading; return whether it went in."""
+        while not stopping.is_set():
+            try:
+                made.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def make() -> None:
         try:
             for item in items:
-                while not stopping.is_set():
-                    try:
-                        made.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stopping.is_set():
+                if not offer((item, None)):
                     return
-            made.put((_DONE, None))
+            offer((_DONE, None))
         except BaseException as error:  # raised again in the caller's thread
-            made.put((None, error))
+            offer((None, error))
 
     thread = threading.Thread(target=make, name="import-reader", daemon=True)
     thread.start()
