@@ -93,7 +93,7 @@ class _Absent:
 _ABSENT: Any = _Absent()
 
 
-def _decimals(column: pa.Array) -> int | None:
+def float_decimals(column: pa.Array) -> int | None:
     """Return the fewest decimals that give back every value bit for bit, or None."""
     present = column.drop_null()
     if len(present) == 0:
@@ -118,7 +118,7 @@ def _field_column(values: list[Any]) -> tuple[pa.Array, str]:
     present = [None if value is _ABSENT else value for value in values]
     if kind == "float":
         column = pa.array(present, type=pa.float64())
-        decimals = _decimals(column)
+        decimals = float_decimals(column)
         if decimals is None:
             return column, "float"
         scaled = pc.cast(pc.round(pc.multiply(column, 10.0**decimals)), pa.int64())

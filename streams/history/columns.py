@@ -12,8 +12,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# _decimals: the codec's own rule for scaled floats, so both encoders pick the same columns.
-from streams.history.codec import _decimals, block_samples, parquet_bytes
+from streams.history.codec import block_samples, float_decimals, parquet_bytes
 from streams.history.rollups import FLAGS, TIERS, Stats, rollup_partials
 from streams.messages import sample_frame
 
@@ -32,7 +31,7 @@ def block_encode_table(table: pa.Table) -> bytes:
         if (colon or name == "flags") and column.null_count == len(column):
             continue
         if kind == "float":
-            decimals = _decimals(column)
+            decimals = float_decimals(column)
             if decimals is not None:
                 column = pc.cast(pc.round(pc.multiply(column, 10.0**decimals)), pa.int64())
                 name = f"float.{decimals}:{field}"
