@@ -318,8 +318,10 @@ class Bridge:
                 self.client.ack(message.packet_id, message.qos)
 
     async def batch_store(self, batch: list[Message]) -> None:
-        messages = [m for m in batch if not self.config.is_discovery(m.topic)]
-        announced = [m for m in batch if self.config.is_discovery(m.topic)]
+        messages, announced = batch, []
+        if self.config.ha_discovery:
+            messages = [m for m in batch if not self.config.is_discovery(m.topic)]
+            announced = [m for m in batch if self.config.is_discovery(m.topic)]
         if announced:
             self.routes_set(await self.in_thread(self.discover_all, announced))
         if not messages:

@@ -7,11 +7,13 @@ filter. A topic's answer is remembered (bounded), so matching costs a dict look-
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from paho.mqtt.client import topic_matches_sub
 
 from devices.models import Route
 from streams.models import SourceKind, Stream
+from streams.producer.values import field_types
 
 MAX_REMEMBERED_TOPICS = 10_000
 
@@ -25,14 +27,21 @@ class Target:
     field: str
     value_key: str
 
-    @property
+    # The stream was read with the table, and a change to it makes a new table
+    # (`fingerprint`): what follows from it is worked out once, not per message.
+    @cached_property
     def writable(self) -> str:
-        """Return why the stream takes no samples now ("" when it does)."""
+        """Return why the stream takes no samples ("" when it does)."""
         if self.stream.source_kind != SourceKind.PUSH:
             return f"{self.stream.slug} is not a push stream."
         if not self.stream.running:
             return f"{self.stream.slug} is stopped; its owner may start it again."
         return ""
+
+    @cached_property
+    def types(self) -> dict[str, str]:
+        """Return the stream's field name → type."""
+        return field_types(self.stream.fields)
 
 
 def specificity(topic: str) -> tuple[bool, int]:

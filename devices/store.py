@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F
 
 from devices.models import Broker, DeliveryMarks
 from devices.payloads import PayloadError, payload_samples
 from devices.routes import RouteTable, Target
 from streams.clock import now_ms
 from streams.messages import SampleFrame, sample_frame
-from streams.models import Sample, Stream
-from streams.producer.ingest import IngestError, Row, ingest_validate, rows_stamped
+from streams.models import Stream
+from streams.producer.ingest import IngestError, Row, ingest_validate, rows_stamped, stream_last
 from streams.producer.pipeline import samples_write
 
 MAX_ERROR = 500
@@ -31,9 +31,11 @@ MAX_ERROR = 500
 Marks = dict[str, str]
 
 
-@dataclass(frozen=True)
-class Message:
-    """One MQTT message as the bridge took it."""
+class Message(NamedTuple):
+    """One MQTT message as the bridge took it.
+
+    A tuple of plain values: a batch's thousand of them cost the garbage collector nothing.
+    """
 
     topic: str
     payload: bytes
@@ -84,7 +86,7 @@ def message_rows(message: Message, target: Target, *, payload_format: str, now: 
         field=target.field,
         value_key=target.value_key,
     )
-    return ingest_validate(stream=target.stream, samples=samples, now=now)
+    return ingest_validate(stream=target.stream, samples=samples, now=now, types=target.types)
 
 
 def messages_check(
@@ -134,20 +136,22 @@ def duplicates_of(broker_id: int, messages: list[Message]) -> set[Message]:
 def stream_frames(stream_id: int, accepted: list[Accepted], outcome: Outcome) -> list[SampleFrame]:
     """Give a stream's accepted messages the next seqs; refuse one that goes back in time."""
     Stream.objects.select_for_update().filter(pk=stream_id).first()
-    last = Sample.objects.filter(stream_id=stream_id).aggregate(seq=Max("seq"), t=Max("t"))
-    floor = last["t"] or 0
+    last_seq, latest = stream_last(stream_id)
+    floor = latest or 0
     rows: list[Row] = []
     for item in accepted:
         given = [t for t, _, _ in item.rows if t is not None]
-        if given and given[0] < floor:
-            outcome.refuse(
-                item.message, f"its time {given[0]} is before the stream's latest sample ({floor})."
-            )
-            continue
-        floor = max([floor, *given])
+        if given:
+            if given[0] < floor:
+                outcome.refuse(
+                    item.message,
+                    f"its time {given[0]} is before the stream's latest sample ({floor}).",
+                )
+                continue
+            floor = max(floor, *given)
         rows.extend(item.rows)
-    stamped = rows_stamped(rows, now=now_ms(), latest=last["t"])
-    first = (last["seq"] or 0) + 1
+    stamped = rows_stamped(rows, now=now_ms(), latest=latest)
+    first = last_seq + 1
     return [
         sample_frame(first + i, t, values, flags) for i, (t, values, flags) in enumerate(stamped)
     ]

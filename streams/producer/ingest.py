@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -23,15 +24,27 @@ MAX_FLAGS = 8
 MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
 REFUSED = "pulseboard_samples_refused_total"
 
-__all__ = ["IngestError", "ingest_samples", "ingest_store", "ingest_validate", "rows_stamped"]
+__all__ = [
+    "IngestError",
+    "ingest_samples",
+    "ingest_store",
+    "ingest_validate",
+    "rows_stamped",
+    "stream_last",
+]
 
 
 # (t, values, flags); t is None for a sample the server stamps when it stores the batch.
 Row = tuple[int | None, dict, list[str]]
 
 
-def ingest_validate(*, stream: Stream, samples: Any, now: int) -> list[Row]:
-    """Return the batch as (t, values, flags) rows, or raise IngestError naming a bad field."""
+def ingest_validate(
+    *, stream: Stream, samples: Any, now: int, types: Mapping[str, str] | None = None
+) -> list[Row]:
+    """Return the batch as (t, values, flags) rows, or raise IngestError naming a bad field.
+
+    `types` is `field_types(stream.fields)` when the caller keeps it from batch to batch.
+    """
     if not isinstance(samples, list) or not samples:
         raise IngestError("invalid_field", "`samples` must be a non-empty list.")
     limit = settings.PULSEBOARD_MAX_INGEST_BATCH
@@ -39,7 +52,8 @@ def ingest_validate(*, stream: Stream, samples: Any, now: int) -> list[Row]:
         raise IngestError(
             "too_large", f"At most {limit} samples per batch; got {len(samples)}.", 413
         )
-    types = field_types(stream.fields)
+    if types is None:
+        types = field_types(stream.fields)
     rows = []
     previous_t = None
     for index, sample in enumerate(samples):
@@ -114,6 +128,16 @@ def rows_stamped(
     return stamped
 
 
+def stream_last(stream_id: int) -> tuple[int, int | None]:
+    """Return a stream's last stored seq (0 when none) and its latest sample time (None when none).
+
+    Two queries, each answered from one end of its index: SQLite answers
+    `MAX(seq), MAX(t)` asked together by reading every sample of the stream.
+    """
+    samples = Sample.objects.filter(stream_id=stream_id)
+    return samples.aggregate(seq=Max("seq"))["seq"] or 0, samples.aggregate(t=Max("t"))["t"]
+
+
 def ingest_store(*, stream_id: int, rows: list[Row]) -> list[SampleFrame]:
     """Give the rows the next seqs (and missing times) and store them, all or nothing.
 
@@ -126,9 +150,8 @@ def ingest_store(*, stream_id: int, rows: list[Row]) -> list[SampleFrame]:
         # takes at its start) makes concurrent pushes take turns for seq; samples
         # without `t` are stamped only now, so a batch that waited is not refused.
         Stream.objects.select_for_update().filter(pk=stream_id).first()
-        last = Sample.objects.filter(stream_id=stream_id).aggregate(seq=Max("seq"), t=Max("t"))
-        last_seq = last["seq"] or 0
-        stamped = rows_stamped(rows, now=now_ms(), latest=last["t"])
+        last_seq, latest = stream_last(stream_id)
+        stamped = rows_stamped(rows, now=now_ms(), latest=latest)
         batch = [
             sample_frame(last_seq + i, t, values, flags)
             for i, (t, values, flags) in enumerate(stamped, 1)
