@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -79,7 +80,15 @@ def samples_read(
             else Bounds(bounds.after_seq, rows[-1][0], bounds.start, bounds.end)
         )
     from_blocks = _from_blocks(stream_id, bounds, limit, newest_first)
-    merged = heapq.merge(rows, from_blocks, key=lambda sample: sample[0], reverse=newest_first)
+    first_from_blocks = next(from_blocks, None)
+    if first_from_blocks is None:  # the hot tail alone: rows are in order, each seq once
+        return rows
+    merged = heapq.merge(
+        rows,
+        itertools.chain((first_from_blocks,), from_blocks),
+        key=lambda sample: sample[0],
+        reverse=newest_first,
+    )
     result: list[StoredSample] = []
     for sample in merged:
         if result and result[-1][0] == sample[0]:
@@ -193,6 +202,8 @@ def _interleaved(table: pa.Table, rows: list[StoredSample]) -> Iterator[SamplesP
         yield table.slice(position)
 
 
+# A row without flags, as SQLite ('[]') or PostgreSQL (decoded) gives its column.
+NO_FLAGS = ("[]", None)
 ROWS_SQL = (
     'SELECT seq, t, "values", flags FROM streams_sample WHERE stream_id = %s'
     " AND seq > %s AND seq < %s{times} ORDER BY seq{direction} LIMIT %s"
@@ -218,7 +229,8 @@ def _rows(stream_id: int, bounds: Bounds, limit: int, newest_first: bool) -> lis
         cursor.execute(sql, parameters)
         rows = cursor.fetchall()
     return [
-        (seq, t, json_column(values), json_column(flags) or ()) for seq, t, values, flags in rows
+        (seq, t, json_column(values), () if flags in NO_FLAGS else json_column(flags) or ())
+        for seq, t, values, flags in rows
     ]
 
 
