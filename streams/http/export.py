@@ -295,7 +295,10 @@ async def json_body(
             sample: dict[str, Any] = {"seq": seq, "t": t, "values": values}
             if flags:
                 sample["flags"] = flags
-            parts.append(orjson.dumps(sample))
+            try:
+                parts.append(orjson.dumps(sample))
+            except TypeError:  # an integer past 64 bits, which orjson does not write
+                parts.append(json_text(sample).encode())
         chunk = b",".join(parts)
         yield chunk if first else b"," + chunk
         first = False

@@ -7,10 +7,14 @@ import json
 import struct
 from typing import Any
 
+import duckdb
+import pandas
+import polars
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from asgiref.sync import async_to_sync
+from django.db import connection
 from django.test import Client
 
 from streams.history.compaction import Cutoffs, stream_compact
@@ -89,6 +93,12 @@ def bits(value: Any) -> Any:
 WHOLE = f"from=0&to={EPOCH_MS + 10**6}"
 
 
+@pytest.mark.xfail(
+    connection.vendor == "postgresql",
+    reason="PostgreSQL's jsonb keeps a row's numbers as numeric: -0.0 is stored as 0, "
+    "and 1e300 reads back as the integer 10**300 (docs/history.md, 'Exact')",
+    strict=True,
+)
 def test_every_value_comes_back_exactly_from_blocks_and_rows(
     owner: Any, mixed_stream: Stream
 ) -> None:
@@ -173,12 +183,26 @@ def test_it_is_written_a_row_group_at_a_time(
     assert len(sent) == metadata.num_row_groups + 1, "each row group sent as it is written"
 
 
-def test_pandas_reads_it_as_it_is(owner: Any, mixed_stream: Stream) -> None:
-    pandas = pytest.importorskip("pandas")
+def test_pandas_polars_and_duckdb_read_it_as_it_is(
+    owner: Any, mixed_stream: Stream, tmp_path: Any
+) -> None:
     _, body = get(logged_in(owner), f"/api/streams/push.parquet/export.parquet?{WHOLE}")
     frame = pandas.read_parquet(io.BytesIO(body))
     assert len(frame) == 400
     assert str(frame["time"].dt.tz) == "UTC"
+    assert list(frame["seq"]) == list(range(1, 401))
+    polar = polars.read_parquet(io.BytesIO(body))
+    states = pq.read_table(io.BytesIO(body)).column("state").to_pylist()
+    assert polar.height == 400 and polar["state"].to_list() == states
+    assert frame["state"].isna().sum() == states.count(None)
+    path = tmp_path / "export.parquet"
+    path.write_bytes(body)
+    with duckdb.connect() as database:
+        [(seqs, flagged)] = database.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE len(flags) > 0) FROM '{path}'"
+        ).fetchall()
+    # Every seventh sample is flagged, but 140, which the fixture replaces without flags.
+    assert (seqs, flagged) == (400, len(range(7, 401, 7)) - 1)
 
 
 def test_unknown_formats_and_bad_parameters_answer_as_for_csv(
