@@ -65,13 +65,6 @@ def json_value(text: str) -> Any:
 
 def json_column(value: object) -> Any:
     """Return a JSON column's value as the database gave it (text, bytes, or already decoded)."""
-    if type(value) is str:  # the common case, read a row at a time: json_value inlined
-        if LONG_NUMBER.search(value) is None:
-            try:
-                return orjson.loads(value)
-            except orjson.JSONDecodeError:  # NaN or Infinity
-                pass
-        return json.loads(value)
     if isinstance(value, bytes | memoryview):
         return json_value(bytes(value).decode())
     return json_value(value) if isinstance(value, str) else value
