@@ -344,6 +344,9 @@ PULSEBOARD_METRICS_TOKEN = env_str("PULSEBOARD_METRICS_TOKEN", "")
 # Samples younger than this stay rows (cheap to append and to resume from); older ones
 # move into compressed blocks in the background (streams/history/compaction.py).
 PULSEBOARD_HISTORY_HOT_SECONDS = env_int("PULSEBOARD_HISTORY_HOT_SECONDS", 600, minimum=0)
+# A batch of this many samples or more (a push of thousands, an MQTT burst) is stored
+# straight into a compressed block rather than as rows; 0: always rows.
+PULSEBOARD_BLOCK_BATCH_SAMPLES = env_int("PULSEBOARD_BLOCK_BATCH_SAMPLES", 1_000, minimum=0)
 # How often a producer process compacts; 0: never on its own (`manage.py compact` does).
 PULSEBOARD_COMPACT_EVERY_SECONDS = env_float("PULSEBOARD_COMPACT_EVERY_SECONDS", 60.0, minimum=0)
 

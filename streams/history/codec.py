@@ -113,16 +113,11 @@ def float_decimals(column: pa.Array) -> int | None:
 
 
 def _field_column(values: list[Any]) -> tuple[pa.Array, str]:
-    """Return a field's column and its kind (`float.<decimals>` for scaled floats)."""
+    """Return a field's column as a decoded block holds it, and its kind (`float`, `int`, …)."""
     kind = _kind(values)
     present = [None if value is _ABSENT else value for value in values]
     if kind == "float":
-        column = pa.array(present, type=pa.float64())
-        decimals = float_decimals(column)
-        if decimals is None:
-            return column, "float"
-        scaled = pc.cast(pc.round(pc.multiply(column, 10.0**decimals)), pa.int64())
-        return scaled, f"float.{decimals}"
+        return pa.array(present, type=pa.float64()), kind
     if kind in KIND_TYPES:
         return pa.array(present, type=KIND_TYPES[kind]), kind
     texts = [None if value is _ABSENT else json_text(value) for value in values]
@@ -145,8 +140,8 @@ def _field_order(samples: Sequence[StoredSample]) -> list[str] | None:
     return list(order)
 
 
-def block_encode(samples: Sequence[StoredSample]) -> bytes:
-    """Return the samples (in seq order) as one compressed block."""
+def samples_table(samples: Sequence[StoredSample]) -> pa.Table:
+    """Return samples (in seq order) as a decoded block's columns (`block_table`'s shape)."""
     columns: dict[str, pa.Array] = {
         "seq": pa.array([sample[0] for sample in samples], type=pa.int64()),
         "t": pa.array([sample[1] for sample in samples], type=pa.int64()),
@@ -164,6 +159,33 @@ def block_encode(samples: Sequence[StoredSample]) -> bytes:
             [list(flags) if flags else None for _, _, _, flags in samples],
             type=pa.list_(pa.string()),
         )
+    return pa.table(columns)
+
+
+def block_encode(samples: Sequence[StoredSample]) -> bytes:
+    """Return the samples (in seq order) as one compressed block."""
+    return block_encode_table(samples_table(samples))
+
+
+def block_encode_table(table: pa.Table) -> bytes:
+    """Return samples shaped as a decoded block (`block_table`'s columns) encoded as one block.
+
+    A float column whose values all have a few decimals is kept as scaled
+    integers; a field no sample has is left out; flags only when some sample
+    has them.
+    """
+    columns: dict[str, pa.Array] = {}
+    for name, chunked in zip(table.column_names, table.columns, strict=True):
+        column = chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
+        kind, colon, field = name.partition(":")
+        if (colon or name == "flags") and column.null_count == len(column):
+            continue
+        if kind == "float":
+            decimals = float_decimals(column)
+            if decimals is not None:
+                column = pc.cast(pc.round(pc.multiply(column, 10.0**decimals)), pa.int64())
+                name = f"float.{decimals}:{field}"
+        columns[name] = column
     return parquet_bytes(pa.table(columns))
 
 

@@ -1,10 +1,9 @@
 """Blocks and rollups from Arrow columns: what the codec and the rollups compute sample by sample.
 
-A bulk load (manage.py import) holds its samples as columns shaped as a decoded
-block (`codec.block_table`: seq, t, `<kind>:<field>`, flags); turning them into
-Python samples costs far more than the work itself (34 ms against 0.7 ms for a
-block of 16,384, bench/import_history.py). So the same block bytes and the same
-bucket statistics are computed here column-wise.
+A bulk load (manage.py import, a large push) holds its samples as columns shaped
+as a decoded block (`codec.block_table`: seq, t, `<kind>:<field>`, flags);
+folding them into rollups sample by sample costs far more than Arrow's grouped
+statistics, so the same bucket statistics are computed here column-wise.
 """
 
 from __future__ import annotations
@@ -12,39 +11,17 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from streams.history.codec import block_samples, float_decimals, parquet_bytes
+from streams.history.codec import WHOLE_VALUES, block_samples
 from streams.history.rollups import FLAGS, TIERS, Stats, rollup_partials
 from streams.messages import sample_frame
-
-
-def block_encode_table(table: pa.Table) -> bytes:
-    """Return a chunk shaped as a decoded block (`codec.block_table`) encoded as one block.
-
-    Column by column, what `codec.block_encode` writes for the same samples: a
-    float column of few decimals as scaled integers, a field no sample of the
-    chunk has left out, flags only when some sample has them.
-    """
-    columns: dict[str, pa.Array] = {}
-    for name, chunked in zip(table.column_names, table.columns, strict=True):
-        column = chunked.combine_chunks()
-        kind, colon, field = name.partition(":")
-        if (colon or name == "flags") and column.null_count == len(column):
-            continue
-        if kind == "float":
-            decimals = float_decimals(column)
-            if decimals is not None:
-                column = pc.cast(pc.round(pc.multiply(column, 10.0**decimals)), pa.int64())
-                name = f"float.{decimals}:{field}"
-        columns[name] = column
-    return parquet_bytes(pa.table(columns))
 
 
 def rollup_partials_columns(table: pa.Table) -> dict[int, dict[int, Stats]]:
     """Return per tier the bucket statistics of a chunk's samples, as `rollup_partials` would.
 
     Column-wise (Arrow's grouped min, max, sum, count, first, last) for int and
-    float columns; a chunk with a JSON column, or a NaN (where it falls decides
-    a bucket's min and max), goes sample by sample.
+    float columns; a chunk that needs Python's arithmetic (`_by_sample`) goes
+    sample by sample.
     """
     if table.num_rows == 0:
         return {width: {} for width in TIERS}
@@ -58,10 +35,21 @@ def rollup_partials_columns(table: pa.Table) -> dict[int, dict[int, Stats]]:
 
 
 def _by_sample(name: str, column: pa.ChunkedArray) -> bool:
-    """Return whether a column's statistics need `stats_add`: JSON, or NaN (order decides)."""
-    if name.startswith("json:"):
+    """Return whether a column's statistics need `stats_add`.
+
+    JSON (whole values or a field's), NaN (where it falls decides a bucket's min
+    and max), and integers whose sum could pass 64 bits (Python's sum is exact).
+    """
+    if name == WHOLE_VALUES or name.startswith("json:"):
         return True
+    if name.startswith("int:"):
+        extremes = pc.min_max(column).as_py()
+        largest = max((abs(value) for value in extremes.values() if value is not None), default=0)
+        return largest * len(column) >= INT_SUM_LIMIT
     return name.startswith("float:") and bool(pc.any(pc.is_nan(column)).as_py())
+
+
+INT_SUM_LIMIT = 2**63
 
 
 STATISTICS = ("min", "max", "sum", "count", "first", "last")

@@ -31,7 +31,7 @@ from django.db import connection, transaction
 
 from streams.clock import now_ms
 from streams.history.codec import StoredSample, block_encode, json_column
-from streams.history.store import WritePriority, write_turn
+from streams.history.store import WritePriority, block_insert, write_turn
 from streams.messages import Outgoing
 from streams.models import SampleBlock, Stream
 
@@ -47,6 +47,11 @@ OLD_ROWS_SQL = (
     " WHERE stream_id = %s AND seq > %s AND seq < %s ORDER BY seq LIMIT %s"
 )
 NEWEST_SQL = "SELECT MAX(seq) FROM streams_sample WHERE stream_id = %s"
+NO_SEQ = 2**63 - 1
+BLOCK_WITHIN_SQL = (
+    "SELECT MIN(first_seq) FROM streams_sampleblock"
+    " WHERE stream_id = %s AND first_seq > %s AND first_seq < %s"
+)
 DELETE_SQL = "DELETE FROM streams_sample WHERE stream_id = %s AND seq >= %s AND seq <= %s"
 
 
@@ -71,8 +76,8 @@ def _old_rows(stream_id: int, after_seq: int, cutoffs: Cutoffs, limit: int) -> l
     """Return up to `limit` consecutive rows after a seq, up to the first in the hot tail.
 
     Never the newest row. A run ends at the first row of the hot tail even if
-    older ones follow it (a late-stamped push), so a block's seqs are exactly
-    the rows it replaces.
+    older ones follow it (a late-stamped push), and before a block among the
+    rows, so a block's seqs are exactly the rows it replaces.
     """
     with connection.cursor() as cursor:
         cursor.execute(NEWEST_SQL, [stream_id])
@@ -81,9 +86,16 @@ def _old_rows(stream_id: int, after_seq: int, cutoffs: Cutoffs, limit: int) -> l
             return []
         cursor.execute(OLD_ROWS_SQL, [stream_id, after_seq, newest, limit])
         rows = cursor.fetchall()
+        if not rows:
+            return []
+        # A block written straight from a large push may sit among the rows: the
+        # run ends before it, so no two blocks share a seq range.
+        cursor.execute(BLOCK_WITHIN_SQL, [stream_id, rows[0][0], rows[-1][0]])
+        within = cursor.fetchone()[0]
+    end = NO_SEQ if within is None else within
     old = []
     for seq, t, values, flags in rows:
-        if t >= cutoffs.hot:
+        if t >= cutoffs.hot or seq >= end:
             break
         old.append((seq, t, json_column(values), json_column(flags) or ()))
     return old
@@ -106,22 +118,6 @@ def block_write(stream_id: int, samples: list[StoredSample]) -> SampleBlock:
             count=len(samples),
             data=data,
         )
-
-
-def block_insert(
-    stream_id: int, *, seqs: tuple[int, int], times: tuple[int, int], count: int, data: bytes
-) -> SampleBlock:
-    """Insert an encoded block of `count` samples, seqs and times as (lowest, highest)."""
-    return SampleBlock.objects.create(
-        stream_id=stream_id,
-        first_seq=seqs[0],
-        last_seq=seqs[1],
-        first_t=times[0],
-        last_t=times[1],
-        count=count,
-        size=len(data),
-        data=data,
-    )
 
 
 def stream_compact(

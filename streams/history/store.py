@@ -7,6 +7,11 @@ writers of a process take turns here first (`write_turn`): lease renewals
 before the producer's ticks, ticks before bulk writes (pushes, retention), and
 a bulk writer that cannot get its turn in time gives up with WritesBusy
 (pushes answer 503). PostgreSQL locks rows, not the database: no turns there.
+
+A large batch (`PULSEBOARD_BLOCK_BATCH_SAMPLES` or more, a push of thousands)
+goes straight into a compressed block, as compaction would write it later:
+a block costs the database one row where rows cost it one each, several
+times the work of everything else in the push (bench/ingest.py rate).
 """
 
 from __future__ import annotations
@@ -15,18 +20,21 @@ import contextlib
 import functools
 import heapq
 import itertools
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from enum import IntEnum
 from typing import Any
 
-import orjson
-from django.db import connection, transaction
+import pyarrow.compute as pc
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 
-from streams.history.rollups import rollups_apply
+from streams.history.codec import block_encode_table, json_column, json_text, samples_table
+from streams.history.columns import rollup_partials_columns
+from streams.history.rollups import rollups_apply, rollups_merge
 from streams.messages import SampleFrame
+from streams.models import SampleBlock
 
 
 class WritePriority(IntEnum):
@@ -100,6 +108,7 @@ def history_append(batches: Mapping[int, list[SampleFrame]]) -> int:
     many samples were new.
     """
     stored = 0
+    blocked = settings.PULSEBOARD_BLOCK_BATCH_SAMPLES
     with transaction.atomic(), connection.cursor() as cursor:
         for stream_id, samples in batches.items():
             cursor.execute(LAST_SEQ_SQL, [stream_id])
@@ -107,45 +116,88 @@ def history_append(batches: Mapping[int, list[SampleFrame]]) -> int:
             fresh = [s for s in samples if s["seq"] > last]
             if not fresh:
                 continue
-            rows = [
-                (
-                    stream_id,
-                    s["seq"],
-                    s["t"],
-                    json_text(s["values"]),
-                    json_text(s["flags"]) if "flags" in s else "[]",
-                )
-                for s in fresh
-            ]
-            if connection.vendor == "postgresql":
-                _copy_rows(cursor, rows)
+            if 0 < blocked <= len(fresh) and len(fresh) > 1:
+                _append_blocked(cursor, stream_id, fresh, last)
             else:
-                _insert_rows(cursor, rows)
-            rollups_apply(stream_id, fresh)
+                _rows_write(cursor, [_row(stream_id, s) for s in fresh])
+                rollups_apply(stream_id, fresh)
             stored += len(fresh)
     return stored
+
+
+def _row(stream_id: int, sample: SampleFrame) -> Row:
+    flags = json_text(sample["flags"]) if "flags" in sample else "[]"
+    return (stream_id, sample["seq"], sample["t"], json_text(sample["values"]), flags)
+
+
+def _rows_write(cursor: Any, rows: list[Row]) -> None:
+    if connection.vendor == "postgresql":
+        _copy_rows(cursor, rows)
+    else:
+        _insert_rows(cursor, rows)
+
+
+NEWEST_ROW_SQL = (
+    'SELECT seq, t, "values", flags FROM streams_sample WHERE stream_id = %s AND seq = %s'
+)
+DELETE_ROW_SQL = "DELETE FROM streams_sample WHERE stream_id = %s AND seq = %s"
+
+
+def _append_blocked(cursor: Any, stream_id: int, fresh: list[SampleFrame], last: int) -> None:
+    """Store a large batch as one block and its last sample as a row, with its rollups.
+
+    The block takes the stream's newest row too (the row a batch before left),
+    so blocks of consecutive batches meet with no row between them; the batch's
+    last sample stays a row, the stream's newest, so the highest stored seq is
+    still read from rows alone (the write fence of every writer).
+    """
+    seqs = [s["seq"] for s in fresh]
+    if any(later <= earlier for earlier, later in itertools.pairwise(seqs)):
+        # What the rows' unique (stream, seq) would refuse, a block must refuse too.
+        raise IntegrityError(f"stream {stream_id}: a batch's seqs must increase: {seqs[:10]}…")
+    cursor.execute(NEWEST_ROW_SQL, [stream_id, last])
+    newest = [
+        (seq, t, json_column(values), json_column(flags) or ())
+        for seq, t, values, flags in cursor.fetchall()
+    ]
+    table = samples_table(
+        newest + [(s["seq"], s["t"], s["values"], s.get("flags", ())) for s in fresh]
+    )
+    rollups_merge(stream_id, rollup_partials_columns(table.slice(len(newest))))
+    if newest:
+        cursor.execute(DELETE_ROW_SQL, [stream_id, last])
+    into_block = table.slice(0, table.num_rows - 1)
+    times = pc.min_max(into_block.column("t")).as_py()
+    block_insert(
+        stream_id,
+        seqs=(into_block.column("seq")[0].as_py(), fresh[-2]["seq"]),
+        times=(times["min"], times["max"]),
+        count=into_block.num_rows,
+        data=block_encode_table(into_block),
+    )
+    _rows_write(cursor, [_row(stream_id, fresh[-1])])
+
+
+def block_insert(
+    stream_id: int, *, seqs: tuple[int, int], times: tuple[int, int], count: int, data: bytes
+) -> SampleBlock:
+    """Insert an encoded block of `count` samples, seqs and times as (lowest, highest)."""
+    return SampleBlock.objects.create(
+        stream_id=stream_id,
+        first_seq=seqs[0],
+        last_seq=seqs[1],
+        first_t=times[0],
+        last_t=times[1],
+        count=count,
+        size=len(data),
+        data=data,
+    )
 
 
 LAST_SEQ_SQL = "SELECT MAX(seq) FROM streams_sample WHERE stream_id = %s"
 COLUMNS = '(stream_id, seq, t, "values", flags)'
 INSERT_CHUNK = 500  # rows per INSERT statement: 2,500 parameters, under SQLite's limit
 Row = tuple[int, int, int, str, str]
-
-
-def json_text(value: object) -> str:
-    """Return `value` as JSON text, as the model's JSONField would store it.
-
-    orjson is several times faster than `json.dumps`; the rare values it encodes
-    differently (NaN and infinities, which it turns into null) or not at all (ints
-    beyond 64 bits, keys that are not strings) go through `json.dumps`, as before.
-    """
-    try:
-        text = orjson.dumps(value)
-    except TypeError:
-        return json.dumps(value)
-    if b"null" in text:
-        return json.dumps(value)
-    return text.decode()
 
 
 def _insert_rows(cursor: Any, rows: list[Row]) -> None:

@@ -35,13 +35,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection, transaction
 
-from streams.history.codec import block_samples, json_text, json_value
-from streams.history.columns import block_encode_table, rollup_partials_columns
-from streams.history.compaction import BLOCK_SAMPLES, DELETE_SQL, block_insert
+from streams.history.codec import block_encode_table, block_samples, json_text, json_value
+from streams.history.columns import rollup_partials_columns
+from streams.history.compaction import BLOCK_SAMPLES, DELETE_SQL
 from streams.history.import_files import FileLayout, ImportRefused, file_batches
 from streams.history.reader import samples_read
 from streams.history.rollups import Stats, rollups_merge
-from streams.history.store import LAST_SEQ_SQL, WritePriority, history_append, write_turn
+from streams.history.store import (
+    LAST_SEQ_SQL,
+    WritePriority,
+    block_insert,
+    history_append,
+    write_turn,
+)
 from streams.messages import SampleFrame, sample_frame
 from streams.models import Stream, field_type
 from streams.producer.values import MAX_MAGNITUDE, MAX_TEXT_VALUE, value_problem

@@ -17,7 +17,14 @@ from streams.messages import SampleFrame, sample_frame
 from streams.metrics import metric_inc
 from streams.models import Sample, SourceKind, Stream
 from streams.producer.pipeline import database_thread, pipeline_run, samples_write
-from streams.producer.values import BUSY_RETRY_SECONDS, IngestError, field_types, values_check
+from streams.producer.values import (
+    BUSY_RETRY_SECONDS,
+    MAX_MAGNITUDE,
+    MAX_TEXT_VALUE,
+    IngestError,
+    field_types,
+    values_check,
+)
 
 MAX_FLAGS = 8
 # Pushed timestamps may run a little ahead of this server's clock, not more.
@@ -54,13 +61,79 @@ def ingest_validate(
         )
     if types is None:
         types = field_types(stream.fields)
+    rows = _rows_plain(samples, types=types, now=now)
+    if rows is None:  # some sample is not plainly storable: say which, and why
+        rows = _rows_checked(samples, stream=stream, types=types, now=now)
+    return rows
+
+
+SAMPLE_KEYS = frozenset(("t", "values", "flags"))
+NUMBER_TYPES = (int, float)
+
+
+def _rows_plain(samples: list[Any], *, types: Mapping[str, str], now: int) -> list[Row] | None:
+    """Return the rows when every sample is plainly storable, else None.
+
+    The same rules as `_rows_checked` in one tight loop (a batch of 5,000 costs a
+    third of the time): it accepts nothing `_rows_checked` refuses, and leaves
+    finding and wording a refusal to it.
+    """
+    rows: list[Row] = []
+    append = rows.append
+    previous = 0
+    horizon = now + MAX_CLOCK_SKEW_MS
+    declared = bool(types)
+    for sample in samples:
+        if type(sample) is not dict or not SAMPLE_KEYS.issuperset(sample):
+            return None
+        given = sample.get("t")
+        t = now if given is None else given
+        if type(t) is not int or not previous <= t <= horizon:
+            return None
+        previous = t
+        values = sample.get("values")
+        if type(values) is not dict or not values:
+            return None
+        for name, value in values.items():
+            kind = types.get(name)
+            if type(value) in NUMBER_TYPES:  # not bool, whose type is bool
+                if kind != "number" and (declared or kind is not None):
+                    return None
+                if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:  # NaN fails too
+                    return None
+            elif type(value) is str:
+                if kind != "text" and (declared or kind is not None):
+                    return None
+                if len(value) > MAX_TEXT_VALUE:
+                    return None
+            else:
+                return None
+        flags = sample.get("flags")
+        if flags is None:
+            if "flags" in sample:
+                return None
+            flags = []
+        elif (
+            type(flags) is not list
+            or len(flags) > MAX_FLAGS
+            or not all(type(flag) is str and 0 < len(flag) <= 40 for flag in flags)
+        ):
+            return None
+        append((given, values, flags))
+    return rows
+
+
+def _rows_checked(
+    samples: list[Any], *, stream: Stream, types: Mapping[str, str], now: int
+) -> list[Row]:
+    """Return the rows, or raise IngestError naming the first sample and field not storable."""
     rows = []
     previous_t = None
     for index, sample in enumerate(samples):
         where = f"samples[{index}]"
         if not isinstance(sample, dict):
             raise IngestError("invalid_field", f"{where} must be an object with `values`.")
-        extra = set(sample) - {"t", "values", "flags"}
+        extra = set(sample) - SAMPLE_KEYS
         if extra:
             raise IngestError(
                 "invalid_field", f"{where} has unknown keys: {', '.join(sorted(extra))}."

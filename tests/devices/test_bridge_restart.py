@@ -25,6 +25,7 @@ from devices.store import Message, messages_store
 from streams.models import Sample, Stream
 from tests.devices.mosquitto import Mosquitto
 from tests.processes import PYTHON, kill_process, run_manage, server_env, spawn, stop_process
+from tests.support.samples import database_samples
 
 BURST = 3_000
 SETUP = """
@@ -41,9 +42,10 @@ Route.objects.create(broker=broker, topic="burst/+", stream=stream)
 
 def stored(database: Path) -> list[tuple[int, int]]:
     """Return (seq, value) of every stored sample of the stream, in seq order."""
-    with sqlite3.connect(database, timeout=10) as db:
-        rows = db.execute('SELECT seq, "values" FROM streams_sample ORDER BY seq').fetchall()
-    return [(seq, json.loads(values)["value"]) for seq, values in rows]
+    return [
+        (sample.seq, sample.values["value"])
+        for sample in database_samples(f"sqlite:///{database}", "burst")
+    ]
 
 
 def status(database: Path) -> str:

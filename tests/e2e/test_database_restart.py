@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from tests.e2e.test_cluster import Cluster, Watcher, assert_each_once
 from tests.processes import PostgresServer, RedisServer, database_prepare, server_env
+from tests.support.samples import database_samples
 
 pytestmark = pytest.mark.e2e
 
@@ -44,13 +44,7 @@ def on_private_postgres(
 
 
 def stored_seqs(url: str) -> list[int]:
-    with psycopg.connect(url) as connection:
-        rows = connection.execute(
-            "SELECT seq FROM streams_sample s JOIN streams_stream t ON s.stream_id = t.id "
-            "WHERE t.slug = %s ORDER BY seq",
-            [STREAM],
-        ).fetchall()
-    return [row[0] for row in rows]
+    return [sample.seq for sample in database_samples(url, STREAM)]
 
 
 async def test_a_database_restart_leaves_no_hole_live_or_stored(

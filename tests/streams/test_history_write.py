@@ -11,12 +11,20 @@ from streams.history.rollups import FLAGS, MINUTE, SECOND
 from streams.history.samples import history_after
 from streams.history.store import history_append
 from streams.messages import SampleFrame, sample_frame
-from streams.models import Rollup, Sample, Stream
+from streams.models import Rollup, Sample, SampleBlock, Stream
 from tests.support.factories import make_stream
+from tests.support.samples import stored_samples
 
 pytestmark = pytest.mark.django_db
 
 START = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE  # a whole minute
+
+
+@pytest.fixture(autouse=True, params=["rows", "blocks"])
+def write_path(request: Any, settings: Any) -> str:
+    """Each test runs twice: batches stored as rows, and batches of two or more as blocks."""
+    settings.PULSEBOARD_BLOCK_BATCH_SAMPLES = 0 if request.param == "rows" else 2
+    return str(request.param)
 
 
 @pytest.fixture
@@ -49,7 +57,7 @@ def stored_frames(stream: Stream) -> list[SampleFrame]:
 def raw_aggregates(stream: Stream, width: int) -> dict[int, list[float]]:
     """[min, max, sum, count] of `power` per bucket, from the stored samples themselves."""
     buckets: dict[int, list[float]] = {}
-    for t, values in Sample.objects.filter(stream=stream).values_list("t", "values"):
+    for _, t, values, _ in stored_samples(stream):
         value = values["power"]
         low, high, total, count = buckets.get(t - t % width, [value, value, 0, 0])
         buckets[t - t % width] = [min(low, value), max(high, value), total + value, count + 1]
@@ -76,7 +84,7 @@ def assert_rollups_equal_raw(stream: Stream) -> None:
 def test_a_batch_of_several_statements_is_stored_whole_and_in_order(stream: Stream) -> None:
     batch = readings(range(1, 1_204))  # more than two statements' worth of rows
     assert history_append({stream.pk: batch}) == 1_203
-    assert Sample.objects.filter(stream=stream).count() == 1_203
+    assert len(stored_samples(stream)) == 1_203
     assert stored_frames(stream) == batch
     assert_rollups_equal_raw(stream)
 
@@ -88,7 +96,7 @@ def test_retrying_a_batch_that_was_stored_stores_and_counts_nothing_twice(stream
 
     assert history_append({stream.pk: batch}) == 0
 
-    assert Sample.objects.filter(stream=stream).count() == 1_203
+    assert len(stored_samples(stream)) == 1_203
     after = list(Rollup.objects.order_by("tier", "start").values_list("stats", flat=True))
     assert after == rollups_before
 
@@ -105,7 +113,7 @@ def test_buckets_filled_by_many_batches_hold_every_sample_once(stream: Stream) -
     batch = readings(range(1, 3_001), every_ms=29)  # about 87 s: two minutes, 88 seconds
     for first, last in [(0, 1), (1, 50), (50, 51), (51, 600), (600, 2_999), (2_999, 3_000)]:
         history_append({stream.pk: batch[first:last]})
-    assert Sample.objects.filter(stream=stream).count() == 3_000
+    assert len(stored_samples(stream)) == 3_000
     assert_rollups_equal_raw(stream)
 
 
@@ -122,7 +130,8 @@ def test_a_batch_that_repeats_a_seq_stores_nothing(stream: Stream) -> None:
     batch = readings(range(1, 601)) + readings(range(600, 601))
     with pytest.raises(IntegrityError):
         history_append({stream.pk: batch})
-    assert not Sample.objects.filter(stream=stream).exists()
+    assert not stored_samples(stream)
+    assert not SampleBlock.objects.exists()
     assert not Rollup.objects.filter(stream=stream).exists()
 
 
@@ -181,6 +190,7 @@ def test_reads_after_a_seq_stop_at_until_and_the_limit_with_every_value_as_writt
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is the PostgreSQL write path")
+@pytest.mark.parametrize("write_path", ["rows"], indirect=True)
 def test_postgresql_stores_values_as_json_objects_that_queries_can_use(stream: Stream) -> None:
     history_append({stream.pk: readings(range(1, 2_001))})
     with connection.cursor() as cursor:
