@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -178,6 +178,9 @@ def rows_stamped(
     never earlier than the stream's latest sample or the sample before it, and never
     later than a sample after it that brought its own `t`.
     """
+    if all(t is not None and (latest is None or t >= latest) for t, _, _ in rows):
+        # Every sample brought its time, none before the latest: the rows as they are.
+        return cast(list[tuple[int, dict, list[str]]], list(rows))
     later_given: list[float] = []
     bound = math.inf
     for t, _, _ in reversed(rows):
