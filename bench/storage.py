@@ -83,7 +83,7 @@ def shape_samples(kind: str, settings: dict[str, Any], seconds: int, slug: str) 
 
 
 def rows_json(block: Samples) -> bytes:
-    from streams.history.codec import json_text
+    from streams.jsontext import json_text
 
     return "".join(json_text(v) + json_text(list(f)) for _, _, v, f in block).encode()
 
@@ -107,7 +107,7 @@ def parquet_plain(block: Samples) -> bytes:
 def _plain_fields(block: Samples) -> dict[str, Any]:
     import pyarrow as pa
 
-    from streams.history.codec import json_text
+    from streams.jsontext import json_text
 
     names = list(dict.fromkeys(name for _, _, values, _ in block for name in values))
     columns: dict[str, Any] = {}

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from streams.jsontext import json_text, json_value
 from streams.messages import SLUG_PATTERN, stream_group
 
 slug_validator = RegexValidator(
@@ -122,12 +123,50 @@ class Stream(models.Model):
         return stream_group(self.slug)
 
 
+class ExactJSONField(models.JSONField):
+    """A JSONField kept as the text it was written as: PostgreSQL's `json`, not `jsonb`.
+
+    jsonb keeps numbers as `numeric`, so -0.0 comes back as 0 and 1e300 as an
+    integer of 301 digits; a sample's values must come back bit for bit. Written
+    as JSON text (`jsontext.json_text`), read as text (see `json_columns_as_text`).
+    Key lookups (`values__name=…`) need jsonb: none is made on these columns.
+    """
+
+    def db_type(self, connection: Any) -> str | None:
+        if connection.vendor == "postgresql":
+            return "json"
+        return super().db_type(connection)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if connection.vendor == "postgresql" and value is not None:
+            return json_text(value if prepared else self.get_prep_value(value))
+        return super().get_db_prep_value(value, connection, prepared)
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if value is None or not isinstance(value, str):
+            return value
+        return json_value(value)
+
+
+def json_columns_as_text(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """Have psycopg hand `json` columns over as text (as Django has it do for jsonb).
+
+    Its own loader would parse them with the standard library, slower than
+    `jsontext.json_value`, and give ExactJSONField a dict where it expects text.
+    """
+    if connection.vendor != "postgresql":
+        return
+    from psycopg.types.string import TextLoader
+
+    connection.connection.adapters.register_loader("json", TextLoader)
+
+
 class Sample(models.Model):
     stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="samples")
     seq = models.BigIntegerField()
     t = models.BigIntegerField(help_text="UTC milliseconds since the epoch")
-    values = models.JSONField(default=dict)
-    flags = models.JSONField(default=list, blank=True)
+    values = ExactJSONField(default=dict)
+    flags = ExactJSONField(default=list, blank=True)
 
     class Meta:
         constraints = [

@@ -28,6 +28,7 @@ STREAMS_LAYERS = [
     ("streams.metrics", 0),
     ("streams.batches", 0),
     ("streams.netguard", 0),
+    ("streams.jsontext", 0),
     ("streams.models", 1),
     ("streams.sources", 2),
     ("streams.access", 3),

@@ -16,15 +16,14 @@ which is all a block needs to be read back: no metadata beside it.
 from __future__ import annotations
 
 import itertools
-import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from streams.jsontext import json_text, json_value
 
 # (seq, t, values, flags): a sample as the row store holds it.
 StoredSample = tuple[int, int, dict[str, Any], Sequence[str]]
@@ -35,32 +34,6 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 NEGATIVE_ZERO_BITS = -(2**63)  # -0.0 read as an int64
 ZSTD_LEVEL = 9
 WHOLE_VALUES = "values"  # the column of a block that keeps every sample's values as JSON
-
-
-def json_text(value: object) -> str:
-    """Return a value as JSON text that reads back to the same value (NaN and big ints too)."""
-    try:
-        text = orjson.dumps(value)
-    except TypeError:  # ints past 64 bits, keys that are not strings
-        return json.dumps(value)
-    if b"null" in text:  # orjson writes NaN and infinities as null
-        return json.dumps(value)
-    return text.decode()
-
-
-# Nineteen digits in a row: an integer orjson would read as a float (2**63 and
-# more); such text is read by json, exactly.
-LONG_NUMBER = re.compile(r"\d{19}")
-
-
-def json_value(text: str) -> Any:
-    """Return the value of JSON text exactly (orjson, or json where orjson would not be)."""
-    if LONG_NUMBER.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:  # NaN or Infinity
-            pass
-    return json.loads(text)
 
 
 def json_column(value: object) -> Any:

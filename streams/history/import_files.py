@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from streams.history.codec import json_text, json_value
+from streams.jsontext import json_text, json_value
 from streams.models import field_type
 
 READ_BLOCK_BYTES = 16 << 20  # bytes of CSV pyarrow parses at a time

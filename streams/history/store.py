@@ -30,9 +30,10 @@ import pyarrow.compute as pc
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from streams.history.codec import block_encode_table, json_column, json_text, samples_table
+from streams.history.codec import block_encode_table, json_column, samples_table
 from streams.history.columns import rollup_partials_columns
 from streams.history.rollups import rollups_apply, rollups_merge
+from streams.jsontext import json_text
 from streams.messages import SampleFrame
 from streams.models import SampleBlock
 

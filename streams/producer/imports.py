@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection, transaction
 
-from streams.history.codec import block_encode_table, block_samples, json_text, json_value
+from streams.history.codec import block_encode_table, block_samples
 from streams.history.columns import rollup_partials_columns
 from streams.history.compaction import BLOCK_SAMPLES, DELETE_SQL
 from streams.history.import_files import FileLayout, ImportRefused, file_batches
@@ -48,6 +48,7 @@ from streams.history.store import (
     history_append,
     write_turn,
 )
+from streams.jsontext import json_text, json_value
 from streams.messages import SampleFrame, sample_frame
 from streams.models import Stream, field_type
 from streams.producer.values import MAX_MAGNITUDE, MAX_TEXT_VALUE, value_problem

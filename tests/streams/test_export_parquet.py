@@ -14,7 +14,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from asgiref.sync import async_to_sync
-from django.db import connection
 from django.test import Client
 
 from streams.history.compaction import Cutoffs, stream_compact
@@ -93,12 +92,6 @@ def bits(value: Any) -> Any:
 WHOLE = f"from=0&to={EPOCH_MS + 10**6}"
 
 
-@pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    reason="PostgreSQL's jsonb keeps a row's numbers as numeric: -0.0 is stored as 0, "
-    "and 1e300 reads back as the integer 10**300 (docs/history.md, 'Exact')",
-    strict=True,
-)
 def test_every_value_comes_back_exactly_from_blocks_and_rows(
     owner: Any, mixed_stream: Stream
 ) -> None:
