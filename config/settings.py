@@ -11,6 +11,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config.database import pooled_connection_reset
 from config.env import (
     env_bool,
     env_float,
@@ -132,6 +133,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
         "min_size": 2,
         "max_size": env_int("PULSEBOARD_DB_POOL_SIZE", 20, minimum=2),
         "timeout": 10,
+        "reset": pooled_connection_reset,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets pages read while the producer writes; IMMEDIATE avoids lock upgrades
