@@ -59,6 +59,7 @@ class FileLayout:
     """Which of a file's columns hold what."""
 
     fields: list[str]  # declared fields the file has, in the file's order
+    columns: dict[str, str]  # field → the file's column holding it
     has_seq: bool
     time_column: str  # "t", or "time" when the file has no t
     ignored: list[str]  # columns naming no declared field (with --ignore-extra)
@@ -74,6 +75,19 @@ def file_format(path: Path) -> str:
     raise ImportRefused(f"{path.name}: import reads .csv, .csv.gz or .parquet files")
 
 
+FIELD_PREFIX = "field:"
+
+
+def column_field(name: str) -> str:
+    """Return the field a file's column holds: its name, or `<name>` for `field:<name>`.
+
+    The exports name a field called like a fixed column (seq, t, time, flags)
+    `field:<name>`, so the column and the field both have a place.
+    """
+    field = name.removeprefix(FIELD_PREFIX)
+    return field if name.startswith(FIELD_PREFIX) and field in RESERVED else name
+
+
 def file_layout(
     names: list[str], fields: list[dict[str, Any]], *, ignore_extra: bool
 ) -> FileLayout:
@@ -84,7 +98,12 @@ def file_layout(
         raise ImportRefused(f"the file names {', '.join(map(repr, repeated))} more than once")
     if "t" not in names and "time" not in names:
         raise ImportRefused("the file has neither a t column (ms since the epoch) nor time")
-    extra = [name for name in names if name not in RESERVED and name not in declared]
+    held = {
+        column_field(name): name
+        for name in names
+        if name not in RESERVED and column_field(name) in declared
+    }
+    extra = [name for name in names if name not in RESERVED and name not in held.values()]
     if extra and not ignore_extra:
         listed = ", ".join(map(repr, declared)) or "none"
         raise ImportRefused(
@@ -92,7 +111,8 @@ def file_layout(
             f"(its fields: {listed}); --ignore-extra skips them"
         )
     return FileLayout(
-        fields=[name for name in names if name in declared and name not in RESERVED],
+        fields=list(held),
+        columns=held,
         has_seq="seq" in names,
         time_column="t" if "t" in names else "time",
         ignored=extra,
@@ -146,7 +166,12 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
 
 
 def _wanted(names: list[str], layout: FileLayout) -> list[str]:
-    keep = {*layout.fields, layout.time_column, "flags", *(["seq"] if layout.has_seq else [])}
+    keep = {
+        *layout.columns.values(),
+        layout.time_column,
+        "flags",
+        *(["seq"] if layout.has_seq else []),
+    }
     return [name for name in names if name in keep]
 
 
@@ -213,17 +238,18 @@ def _batch_table(
         else _times(batch.column("time"), first_row)
     )
     for name in layout.fields:
-        column = batch.column(name)
+        held_in = layout.columns[name]  # what errors name: the file's column
+        column = batch.column(held_in)
         kind = kinds[name]
         if kind == "float":
-            columns[f"float:{name}"] = _numbers(column, name, first_row, floats=True)
+            columns[f"float:{name}"] = _numbers(column, held_in, first_row, floats=True)
         elif kind == "number":
-            numbers = _numbers(column, name, first_row)
+            numbers = _numbers(column, held_in, first_row)
             columns[f"{COLUMN_KINDS[numbers.type]}:{name}"] = numbers
         elif kind == "text":
-            columns[f"text:{name}"] = _texts(column, name, unquote, first_row)
+            columns[f"text:{name}"] = _texts(column, held_in, unquote, first_row)
         else:  # a structured field (trade, book): its JSON, as the export wrote it
-            columns[f"json:{name}"] = _json_cells(column, name, first_row)
+            columns[f"json:{name}"] = _json_cells(column, held_in, first_row)
     if "flags" in batch.schema.names:
         columns["flags"] = _flags(batch.column("flags"), unquote)
     return pa.table(columns)

@@ -112,7 +112,7 @@ def csv_chunks(
     names = [field["name"] for field in stream.fields]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["seq", "t", "time", *map(inert, names), "flags"])
+    writer.writerow(["seq", "t", "time", *(inert(column_name(name)) for name in names), "flags"])
     yield _taken(buffer)
     for part in export_parts(stream.pk, start, end, seqs):
         if isinstance(part, list):
@@ -333,12 +333,12 @@ def parquet_schema(fields: list[dict[str, Any]]) -> pa.Schema:
         kind = field_type(field)
         metadata = {"unit": str(field.get("unit", "")), "type": kind}
         column_type = PARQUET_TYPES.get(kind, pa.string())
-        columns.append(pa.field(parquet_column_name(field["name"]), column_type, metadata=metadata))
+        columns.append(pa.field(column_name(field["name"]), column_type, metadata=metadata))
     columns.append(pa.field("flags", FLAGS_TYPE, nullable=False))
     return pa.schema(columns)
 
 
-def parquet_column_name(name: str) -> str:
+def column_name(name: str) -> str:
     """Return a field's column name: its own, or `field:<name>` where a fixed column has it."""
     return f"field:{name}" if name in FIXED_COLUMNS else name
 

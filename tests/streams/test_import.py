@@ -482,3 +482,41 @@ def test_it_warns_when_the_history_is_older_than_the_retention(owner: Any, tmp_p
     path = tmp_path / "old.csv"
     path.write_text(f"t,temperature\n{EPOCH_MS},1\n")
     assert "older than lab.push's retention" in run_import("lab.push", path)
+
+
+NAMED_LIKE_COLUMNS = [
+    {"name": "time", "unit": "s"},
+    {"name": "flags", "unit": "", "type": "text"},
+    {"name": "value", "unit": ""},
+]
+
+
+@pytest.mark.parametrize("extension", ["csv", "parquet"])
+def test_fields_named_like_the_fixed_columns_import_back(
+    owner: Any, tmp_path: Path, extension: str
+) -> None:
+    source = make_stream("lab.named", owner=owner, fields=NAMED_LIKE_COLUMNS)
+    history_append(
+        {
+            source.pk: [
+                sample_frame(
+                    seq,
+                    EPOCH_MS + seq,
+                    {"time": seq / 4, "flags": f"f{seq}", "value": -0.0 + seq / 8},
+                    ["x"] if seq % 3 else [],
+                )
+                for seq in range(1, 41)
+            ]
+        }
+    )
+    body = exported(owner, source, extension)
+    path = tmp_path / f"named.{extension}"
+    path.write_bytes(body)
+    target = make_stream("lab.named-copy", owner=owner, fields=NAMED_LIKE_COLUMNS)
+
+    run_import("lab.named-copy", path)
+
+    assert exact(everything(target)) == exact(everything(source))
+    if extension == "csv":
+        header = body.split(b"\r\n", 1)[0].decode()
+        assert header == "seq,t,time,field:time,field:flags,value,flags"
