@@ -3,16 +3,23 @@
 The message names the field and the kind of JSON value that came (null, a list,
 an object), adds the field's declared type only when it has one, and the error
 carries the field, for a refused value and for a name the stream does not declare.
+A batch refused whole (empty, with keys a sample does not have, to a stopped
+stream, while the database is busy) is told why, with the status that says
+whether sending it again can help.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 
+from streams.history.store import WritePriority, write_turn
 from streams.models import Stream
 from streams.producer.values import IngestError, field_types, values_check
+from tests.support.samples import stored_samples
 from tests.support.web import INGEST, post_json, token_client
 
 NUMBER = {"v": "number"}
@@ -62,3 +69,87 @@ def test_a_stream_without_declared_fields_takes_numbers_and_text_under_any_name(
     with pytest.raises(IngestError) as refused:
         values_check({"label": "x" * 201}, types={}, slug="s")
     assert refused.value.message == "values.label is longer than 200 characters."
+
+
+def refusal(response: Any) -> tuple[int, str, str]:
+    error = response.json()["error"]
+    return response.status_code, error["code"], error["message"]
+
+
+@pytest.mark.django_db
+def test_an_empty_batch_is_told_what_it_must_be(owner_token: str, push_stream: Stream) -> None:
+    response = post_json(token_client(owner_token), INGEST, {"samples": []})
+    assert refusal(response) == (400, "invalid_field", "`samples` must be a non-empty list.")
+
+
+@pytest.mark.django_db
+def test_a_sample_with_keys_it_does_not_have_is_told_each_of_them(
+    owner_token: str, push_stream: Stream
+) -> None:
+    samples = [{"values": {"value": 1}, "unit": "K", "colour": "red"}]
+    response = post_json(token_client(owner_token), INGEST, {"samples": samples})
+    assert refusal(response) == (
+        400,
+        "invalid_field",
+        "samples[0] has unknown keys: colour, unit.",
+    )
+
+
+@pytest.mark.django_db
+def test_a_value_the_stream_does_not_declare_names_the_stream(
+    owner_token: str, push_stream: Stream
+) -> None:
+    samples = [{"values": {"value": 1}}, {"values": {"humidity": 40}}]
+    response = post_json(token_client(owner_token), INGEST, {"samples": samples})
+    assert refusal(response) == (
+        400,
+        "invalid_field",
+        "samples[1].values.humidity is not a field of push.alice.",
+    )
+
+
+@pytest.mark.django_db
+def test_a_stopped_stream_is_a_conflict_its_owner_can_resolve(
+    owner_token: str, push_stream: Stream
+) -> None:
+    Stream.objects.filter(pk=push_stream.pk).update(running=False)
+    response = post_json(token_client(owner_token), INGEST, {"samples": [{"values": {"value": 1}}]})
+    assert refusal(response) == (
+        409,
+        "stream_stopped",
+        "'push.alice' is stopped; its owner may start it again.",
+    )
+    assert stored_samples(push_stream) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_push_that_waits_too_long_for_the_database_is_told_to_send_it_again(
+    owner_token: str, push_stream: Stream, settings: Any
+) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("write turns are SQLite's; PostgreSQL writers wait on rows")
+    settings.PULSEBOARD_INGEST_WAIT_SECONDS = 0.2
+    holding, release = threading.Event(), threading.Event()
+
+    def producer_writing() -> None:
+        with write_turn(WritePriority.LIVE):
+            holding.set()
+            release.wait(5)
+
+    writer = threading.Thread(target=producer_writing)
+    writer.start()
+    try:
+        assert holding.wait(5)
+        response = post_json(
+            token_client(owner_token), INGEST, {"samples": [{"values": {"value": 1}}]}
+        )
+    finally:
+        release.set()
+        writer.join()
+    assert refusal(response) == (
+        503,
+        "busy",
+        "The database is busy; nothing was stored. Try again in 1 s.",
+    )
+    assert response["Retry-After"] == "1"
+    assert stored_samples(push_stream) == []
