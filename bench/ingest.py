@@ -303,16 +303,17 @@ def rate(args: argparse.Namespace) -> None:
             f"[Stream.objects.create(slug=s, title=s, source_kind='push', owner=demo, running=True, "
             f"fields=[{{'name': 'value', 'unit': ''}}]) for s in {[*slugs, 'bench.copy']!r}]",
         )
-        for server in servers:
-            server.token = servers[0].token
-            server.start()
         profiler = None
         if args.profile:
             Path(args.profile).mkdir(parents=True, exist_ok=True)
-            profiler = start_profiler(
-                servers[0].pid, args.seconds, Path(args.profile) / "ingest-rate"
-            )
+        for server in servers:
+            server.token = servers[0].token
+            server.start()
         try:
+            if args.profile:  # inside the try: a profiler that fails stops the servers too
+                profiler = start_profiler(
+                    servers[0].pid, args.seconds, Path(args.profile) / "ingest-rate"
+                )
             start_t = int(time.time() * 1000) - 10 * 86_400_000
             # Enough bodies for the time given at up to 50k samples/s per pusher, each later in t.
             count = max(4, int(args.seconds * 50_000 / args.size))
