@@ -26,6 +26,7 @@ from streams.producer.ingest import ingest_store
 from streams.producer.leases import leases_claim
 from tests.streams.test_ingest_concurrency import database_file  # noqa: F401 (a fixture)
 from tests.support.producers import Clock, MakeProducer, sine_stream
+from tests.support.samples import stored_samples
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,7 +101,12 @@ def test_a_push_that_waits_too_long_for_its_turn_is_told_to_come_back(
         writer.join()
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
+    assert response.json()["error"]["code"] == "busy"
+    assert response.json()["error"]["message"] == (
+        "The database is busy; nothing was stored. Try again in 1 s."
+    )
     assert waited < 2
+    assert stored_samples(push_stream) == []
     assert push(owner_token).status_code == 201  # and once the turn is free, it goes in
 
 
