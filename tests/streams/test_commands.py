@@ -20,11 +20,11 @@ from tests.support.samples import stored_samples
 pytestmark = pytest.mark.django_db
 
 
-def seeded_state() -> tuple[list[str], list[tuple[str, str]], dict[str, tuple[int, int]]]:
+def seeded_state() -> tuple[list[str], list[tuple[str, str]], dict[str, tuple[int, int | None]]]:
     """Return the users, the streams, and per stream its sample count and last seq."""
     users = sorted(get_user_model().objects.values_list("username", flat=True))
     streams = sorted(Stream.objects.values_list("slug", "source_kind"))
-    samples = {}
+    samples: dict[str, tuple[int, int | None]] = {}
     for stream in Stream.objects.all():
         stored = stored_samples(stream)
         samples[stream.slug] = (len(stored), stored[-1].seq if stored else None)

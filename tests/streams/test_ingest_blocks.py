@@ -157,7 +157,7 @@ def test_below_the_setting_a_push_stays_rows(
 NOW = EPOCH_MS
 SKEW = 5 * 60_000
 # Values at and past every edge a field has, one of which a sample may carry.
-EDGE_VALUES = [
+EDGE_VALUES: list[Any] = [
     1e300,
     -1e300,
     1.0000000000000002e300,
@@ -180,7 +180,7 @@ EDGE_VALUES = [
     7,
     0.25,
 ]
-EDGE_FLAGS = [
+EDGE_FLAGS: list[Any] = [
     None,
     3,
     "spike",
@@ -193,7 +193,7 @@ EDGE_FLAGS = [
     [1],
     [None],
 ]
-EDGE_TIMES = [-1, 0, True, 1.5, "1", None, NOW + SKEW, NOW + SKEW + 1, NOW - 1, 2**70]
+EDGE_TIMES: list[Any] = [-1, 0, True, 1.5, "1", None, NOW + SKEW, NOW + SKEW + 1, NOW - 1, 2**70]
 
 
 @st.composite
