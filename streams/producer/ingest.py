@@ -82,7 +82,7 @@ def _rows_plain(samples: list[Any], *, types: Mapping[str, str], now: int) -> li
     append = rows.append
     previous = 0
     horizon = now + MAX_CLOCK_SKEW_MS
-    declared = bool(types)
+    declared = bool(types)  # a stream that declares no fields takes any name
     for sample in samples:
         if type(sample) is not dict or not SAMPLE_KEYS.issuperset(sample):
             return None
@@ -97,12 +97,12 @@ def _rows_plain(samples: list[Any], *, types: Mapping[str, str], now: int) -> li
         for name, value in values.items():
             kind = types.get(name)
             if type(value) in NUMBER_TYPES:  # not bool, whose type is bool
-                if kind != "number" and (declared or kind is not None):
+                if declared and kind != "number":
                     return None
                 if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:  # NaN fails too
                     return None
             elif type(value) is str:
-                if kind != "text" and (declared or kind is not None):
+                if declared and kind != "text":
                     return None
                 if len(value) > MAX_TEXT_VALUE:
                     return None
