@@ -31,6 +31,7 @@ from django.db import connection, transaction
 
 from streams.clock import now_ms
 from streams.history.codec import StoredSample, block_encode, json_column
+from streams.history.reader import NO_SEQ
 from streams.history.store import WritePriority, block_insert, write_turn
 from streams.messages import Outgoing
 from streams.models import SampleBlock, Stream
@@ -47,7 +48,6 @@ OLD_ROWS_SQL = (
     " WHERE stream_id = %s AND seq > %s AND seq < %s ORDER BY seq LIMIT %s"
 )
 NEWEST_SQL = "SELECT MAX(seq) FROM streams_sample WHERE stream_id = %s"
-NO_SEQ = 2**63 - 1
 BLOCK_WITHIN_SQL = (
     "SELECT MIN(first_seq) FROM streams_sampleblock"
     " WHERE stream_id = %s AND first_seq > %s AND first_seq < %s"
